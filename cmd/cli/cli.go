@@ -1,0 +1,173 @@
+// Package cli is the command tree of the `supervision` multicall binary:
+// each tool (sv-gen, sv-exec, ...) is a subcommand, and runs as its own
+// root when the binary is called by the tool's name. It only wires flags
+// and arguments to the internal packages, and turns errors into one line
+// and an exit code.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, as daemontools and s6 use them: 100 for a usage error or a
+// permanent failure (invalid configuration), 111 for a temporary or system
+// failure.
+const (
+	ExitOK        = 0
+	ExitPermanent = 100
+	ExitTemporary = 111
+)
+
+// exitError carries an exit code chosen by a command; its message, if any,
+// has been printed already.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// usageError marks a mistake in the command line.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+// tools maps each tool's name to its subcommand.
+var tools = map[string]string{
+	"sv-gen":  "gen",
+	"sv-exec": "exec",
+}
+
+// ToolNames lists the names the binary answers to, for installation and
+// for the test driver.
+func ToolNames() []string {
+	names := []string{"supervision"}
+	for t := range tools {
+		names = append(names, t)
+	}
+	return names
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "supervision",
+		Short: "Process supervision for Linux: one OPTIONS file per service",
+		Long: `supervision generates, supervises and controls services. Each tool is
+also installed under its own name: sv-gen, sv-exec.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newGenCmd(), newExecCmd(), &cobra.Command{
+		Use:    "tools",
+		Short:  "List the names this binary answers to (for installation)",
+		Hidden: true,
+		Args:   exactArgs(0, "no arguments"),
+		Run: func(cmd *cobra.Command, args []string) {
+			names := ToolNames()
+			sort.Strings(names)
+			for _, n := range names {
+				if n != "supervision" { // the binary itself, not a link
+					fmt.Fprintln(cmd.OutOrStdout(), n)
+				}
+			}
+		},
+	})
+	return root
+}
+
+// Main runs the tool named by args[0] (or `supervision TOOL ...`) and
+// returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	cmd := root
+	name := filepath.Base(args[0])
+	if sub, ok := tools[name]; ok {
+		for _, c := range root.Commands() {
+			if c.Name() == sub {
+				cmd = c
+			}
+		}
+		root.RemoveCommand(cmd)
+		cmd.Use = strings.Replace(cmd.Use, sub, name, 1)
+		cmd.SetOut(stdout)
+		cmd.SetErr(stderr)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	}
+	cmd.SetArgs(args[1:])
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	ran, err := cmd.ExecuteC()
+	return report(ran, err, stderr)
+}
+
+// report prints err as one line prefixed with the command's path and
+// returns the exit code for it.
+func report(ran *cobra.Command, err error, stderr io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(stderr, ee.msg)
+		}
+		return ee.code
+	}
+	prefix := "supervision"
+	if ran != nil {
+		prefix = ran.CommandPath()
+	}
+	var ue *usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", prefix, err, prefix)
+		return ExitPermanent
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
+	return exitCode(err)
+}
+
+// cobra reports unknown commands and bad argument counts as plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "accepts ") ||
+		strings.HasPrefix(msg, "requires at least") || strings.HasPrefix(msg, "unknown flag") ||
+		strings.HasPrefix(msg, "invalid argument")
+}
+
+// Args validators that report usage errors with our wording.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &usageError{fmt.Errorf("want %s", what)}
+		}
+		return nil
+	}
+}
+
+func minArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return &usageError{fmt.Errorf("want %s", what)}
+		}
+		return nil
+	}
+}
+
+// exitCode: failures of the system (a system call's errno) are temporary,
+// 111; everything else asks the user to change something, 100.
+func exitCode(err error) int {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return ExitTemporary
+	}
+	return ExitPermanent
+}

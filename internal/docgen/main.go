@@ -1,0 +1,22 @@
+// Command docgen writes the generated reference documents: `make docs`.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/supervision-suite/supervision/internal/options"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: docgen OPTIONS.md")
+		os.Exit(2)
+	}
+	if err := renameio.WriteFile(os.Args[1], []byte(options.Reference()), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "docgen:", err)
+		os.Exit(1)
+	}
+}

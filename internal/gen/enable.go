@@ -1,0 +1,153 @@
+package gen
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/supervision-suite/supervision/internal/fsplan"
+	"github.com/supervision-suite/supervision/internal/svdir"
+)
+
+// Enable links services into the scan dir, where the scanner starts them,
+// and records that they are enabled so that sync restores the links after
+// a reboot empties the run dir. A service whose OPTIONS are invalid is not
+// enabled.
+func (g *Generator) Enable(names []string) ([]fsplan.Change, error) {
+	p := &fsplan.Plan{}
+	for _, name := range names {
+		if err := g.mustExist(name); err != nil {
+			return nil, err
+		}
+		if g.kindOf(name) != KindService && g.kindOf(name) != KindCustom {
+			return nil, fmt.Errorf("%s: is a definition for instances, not a service: enable %s@INSTANCE", name, name)
+		}
+		if g.kindOf(name) == KindService {
+			svc, err := g.Loader().Load(name)
+			if err != nil {
+				return nil, &InvalidError{asErrors(err)}
+			}
+			if errs, _ := svc.Check(g.Host); len(errs) > 0 {
+				return nil, &InvalidError{errs}
+			}
+			g.serviceOps(p, svc, svc.Dir)
+			g.runtimeOps(p, svc)
+		}
+		g.enabledOps(p, name)
+	}
+	return p.Apply()
+}
+
+// Disable removes services from the scan dir (the scanner then stops
+// them) and forgets that they were enabled.
+func (g *Generator) Disable(names []string) ([]fsplan.Change, error) {
+	p := &fsplan.Plan{}
+	for _, name := range names {
+		if err := g.mustExist(name); err != nil {
+			return nil, err
+		}
+		g.disableOps(p, name)
+	}
+	return p.Apply()
+}
+
+func (g *Generator) disableOps(p *fsplan.Plan, name string) {
+	p.Remove(filepath.Join(g.Layout.EnabledDir, name))
+	if g.isLinked(name) {
+		p.Remove(filepath.Join(g.Layout.ScanDir, name))
+	}
+}
+
+// What sv-gen writes in a service dir: remove deletes a dir holding only
+// these (and OPTIONS files), and asks for --force otherwise.
+var generated = map[string]bool{
+	"run": true, "finish": true, "check": true, "supervise": true, "down": true,
+	"control": true, "control/t": true, "control/h": true,
+	"log": true, "log/run": true, "log/supervise": true,
+	s6NotificationFD: true, s6TimeoutKill: true, s6DownSignal: true, s6MaxDeathTally: true,
+}
+
+// Remove deletes a service: out of the scan dir, its definition and its
+// runtime state. It refuses while a supervisor still runs the service,
+// while instances use a definition, and, without force, when the dir holds
+// files that sv-gen did not write.
+func (g *Generator) Remove(name string, force bool) ([]fsplan.Change, error) {
+	if err := g.mustExist(name); err != nil {
+		return nil, err
+	}
+	dir := g.Layout.ServiceDir(name)
+	if up, err := svdir.Supervised(dir); err != nil {
+		return nil, err
+	} else if up {
+		return nil, fmt.Errorf("%s: %w: stop it and take it out of the scan dir first (sv-gen disable %s)", name, ErrSupervised, name)
+	}
+	if users := g.instancesOf(name); len(users) > 0 {
+		return nil, fmt.Errorf("%s: instances use its definition: remove %s first", name, strings.Join(users, ", "))
+	}
+	if !force {
+		if extra := foreignFiles(dir); len(extra) > 0 {
+			return nil, fmt.Errorf("%s: %s %w (%s); use --force to remove them too", name, dir, ErrNotOurs, strings.Join(extra, ", "))
+		}
+	}
+	p := &fsplan.Plan{}
+	g.disableOps(p, name)
+	changes, err := p.Apply()
+	if err != nil {
+		return changes, err
+	}
+	// Rename first so the service disappears at once, then delete.
+	tmp := filepath.Join(filepath.Dir(dir), ".removing-"+name)
+	if err := os.Rename(dir, tmp); err != nil {
+		return changes, err
+	}
+	if err := os.RemoveAll(tmp); err != nil {
+		return changes, err
+	}
+	changes = append(changes, fsplan.Change{Path: dir, What: "removed"})
+	if rt := g.Layout.Supervise(name); exists(rt) {
+		if err := os.RemoveAll(rt); err != nil {
+			return changes, err
+		}
+		changes = append(changes, fsplan.Change{Path: rt, What: "removed"})
+	}
+	return changes, nil
+}
+
+// instancesOf lists the NAME@INSTANCE services that share name's definition.
+func (g *Generator) instancesOf(name string) []string {
+	if strings.Contains(name, "@") {
+		return nil
+	}
+	ents, _ := g.entries()
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.name, name+"@") {
+			out = append(out, e.name)
+		}
+	}
+	return out
+}
+
+// foreignFiles lists what in a service dir sv-gen did not write.
+func foreignFiles(dir string) []string {
+	var extra []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if generated[rel] || rel == "OPTIONS" || strings.HasPrefix(rel, "OPTIONS.") {
+			return nil
+		}
+		extra = append(extra, rel)
+		if d.IsDir() {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	sort.Strings(extra)
+	return extra
+}

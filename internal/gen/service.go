@@ -1,0 +1,172 @@
+package gen
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/supervision-suite/supervision/internal/fsplan"
+	"github.com/supervision-suite/supervision/internal/options"
+)
+
+// Files in a service dir that sv-gen writes from OPTIONS for s6-supervise,
+// which reads them itself (runit and daemontools ignore them).
+const (
+	s6NotificationFD = "notification-fd"
+	s6TimeoutKill    = "timeout-kill"
+	s6DownSignal     = "down-signal"
+	s6MaxDeathTally  = "max-death-tally"
+)
+
+// serviceOps plans the generated content of one service dir, written into
+// dir (the service dir itself, or a temporary one that becomes it).
+func (g *Generator) serviceOps(p *fsplan.Plan, svc *options.Service, dir string) {
+	s := svc.Set
+	link := func(rel, target string, want bool) {
+		path := filepath.Join(dir, rel)
+		switch {
+		case !ours(path): // the user's own file or link: leave it
+		case want:
+			p.Symlink(path, target)
+		default:
+			p.Remove(path)
+		}
+	}
+
+	link("run", "../.opt/run", true)
+	p.Symlink(filepath.Join(dir, "supervise"), g.Layout.Supervise(svc.Name))
+
+	logged := s.Get("LOG") != "none"
+	if logged {
+		p.Dir(filepath.Join(dir, "log"), 0o755)
+	}
+	link("log/run", "../../.opt/log-run", logged)
+	logSupervise := filepath.Join(dir, "log", "supervise")
+	if logged {
+		p.Symlink(logSupervise, g.Layout.LogSupervise(svc.Name))
+	} else if target, _ := os.Readlink(logSupervise); target == g.Layout.LogSupervise(svc.Name) {
+		p.Remove(logSupervise)
+	}
+	if !logged {
+		p.RemoveEmptyDir(filepath.Join(dir, "log"))
+	}
+
+	link("finish", "../.opt/finish", needsFinish(s))
+	ready := s.Ready().Kind
+	link("check", "../.opt/check", ready == options.ReadyCheck || ready == options.ReadyTCP || ready == options.ReadyPath)
+
+	// runsv sends TERM to the daemon alone; control/t sends the stop signal
+	// to its process group instead, as every backend does here.
+	p.Dir(filepath.Join(dir, "control"), 0o755)
+	link("control/t", "../../.opt/control", true)
+	link("control/h", "../../.opt/control", s.Signal("SVC_RELOAD_SIGNAL") != syscall.SIGHUP)
+
+	g.s6Ops(p, s, dir)
+}
+
+// s6Ops writes the files s6-supervise reads, so that the same OPTIONS
+// drives s6 without sv-exec's help.
+func (g *Generator) s6Ops(p *fsplan.Plan, s *options.Set, dir string) {
+	file := func(name, text string, want bool) {
+		path := filepath.Join(dir, name)
+		if want {
+			p.File(path, []byte(text+"\n"), 0o644)
+		} else {
+			p.Remove(path)
+		}
+	}
+	r := s.Ready()
+	file(s6NotificationFD, strconv.Itoa(r.FD), r.Kind == options.ReadyFD)
+	file(s6TimeoutKill, strconv.FormatInt(s.Duration("SVC_STOP_TIMEOUT").Milliseconds(), 10), true)
+	stop := s.Signal("SVC_STOP_SIGNAL")
+	file(s6DownSignal, "SIG"+options.SignalName(stop), stop != syscall.SIGTERM)
+	limit := s.RestartLimit()
+	file(s6MaxDeathTally, strconv.Itoa(limit.Count), limit.Count > 0)
+}
+
+// needsFinish: the finish script runs FIN_CMD and keeps down a service that
+// must not restart; without either, no finish script is needed.
+func needsFinish(s *options.Set) bool {
+	return s.Get("FIN_CMD") != "" || s.Get("SVC_RESTART") != "always" ||
+		s.Get("SVC_TYPE") == "oneshot" || s.RestartLimit().Count > 0
+}
+
+// runtimeOps plans the supervise directories in the run dir, which the
+// service dir's supervise links point to. They live on a tmpfs, so sync
+// recreates them at every boot.
+func (g *Generator) runtimeOps(p *fsplan.Plan, svc *options.Service) {
+	p.Dir(g.Layout.Supervise(svc.Name), 0o755)
+	if svc.Set.Get("LOG") != "none" {
+		p.Dir(g.Layout.LogSupervise(svc.Name), 0o755)
+	}
+}
+
+// enabledOps links an enabled service into the scan dir.
+func (g *Generator) enabledOps(p *fsplan.Plan, name string) {
+	p.Symlink(filepath.Join(g.Layout.EnabledDir, name), filepath.Join("..", name))
+	p.Symlink(filepath.Join(g.Layout.ScanDir, name), g.Layout.ServiceDir(name))
+}
+
+func (g *Generator) isEnabled(name string) bool {
+	return exists(filepath.Join(g.Layout.EnabledDir, name))
+}
+
+// isLinked reports whether the scan dir links to this service.
+func (g *Generator) isLinked(name string) bool {
+	t, err := os.Readlink(filepath.Join(g.Layout.ScanDir, name))
+	return err == nil && t == g.Layout.ServiceDir(name)
+}
+
+// SyncResult is what a sync did and found.
+type SyncResult struct {
+	Changes  []fsplan.Change
+	Problems options.Errors // services that could not be synced, and why
+	Warnings options.Errors
+}
+
+// Sync brings the shared scripts and the named services (all when none are
+// named) in line with their OPTIONS. A service with invalid OPTIONS is
+// reported and left as it is; the others are synced.
+func (g *Generator) Sync(names []string) (*SyncResult, error) {
+	names, err := g.services(names)
+	if err != nil {
+		return nil, err
+	}
+	res := &SyncResult{}
+	p := &fsplan.Plan{}
+	if err := g.sharedOps(p); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if g.kindOf(name) != KindService {
+			res.Problems = append(res.Problems, &options.Error{Path: g.Layout.ServiceDir(name), Msg: fmt.Sprintf("%s is not a generated service (no ./run linking to .opt/run and no OPTIONS); left alone", name)})
+			continue
+		}
+		svc, err := g.Loader().Load(name)
+		if err != nil {
+			res.Problems = append(res.Problems, asErrors(err)...)
+			continue
+		}
+		res.Warnings = append(res.Warnings, svc.Set.Warnings...)
+		g.serviceOps(p, svc, svc.Dir)
+		g.runtimeOps(p, svc)
+		if g.isEnabled(name) {
+			g.enabledOps(p, name)
+		}
+	}
+	res.Changes, err = p.Apply()
+	return res, err
+}
+
+// asErrors turns a Load error into its list of problems.
+func asErrors(err error) options.Errors {
+	if es, ok := err.(options.Errors); ok {
+		return es
+	}
+	if e, ok := err.(*options.Error); ok {
+		return options.Errors{e}
+	}
+	return options.Errors{{Msg: err.Error()}}
+}

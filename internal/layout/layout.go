@@ -1,0 +1,67 @@
+// Package layout names the directories of a service tree. Every path hangs
+// off one root, so `--root DIR` (or SV_ROOT) moves a whole tree into a
+// directory a user without root owns.
+package layout
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// Layout is where a tree keeps its pieces.
+type Layout struct {
+	Root         string // "" for the real root, else an absolute directory
+	SvDir        string // service definitions: ROOT/etc/sv
+	OptDir       string // shared scripts and site defaults: SvDir/.opt
+	EnabledDir   string // persistent record of enabled services: SvDir/.enabled
+	RunDir       string // runtime state: ROOT/run/sv
+	ScanDir      string // the scan directory supervisors watch: RunDir/service
+	SuperviseDir string // supervise/ directories: RunDir/supervise
+	LogDir       string // default parent of log directories: ROOT/var/log/sv
+}
+
+// EnvRoot is the environment variable that relocates the tree.
+const EnvRoot = "SV_ROOT"
+
+// New lays out a tree under root ("" or "/" for the real root). A relative
+// root is made absolute, because generated links must not depend on the
+// directory a command ran in.
+func New(root string) (Layout, error) {
+	if root == "/" {
+		root = ""
+	}
+	if root != "" {
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return Layout{}, err
+		}
+		root = abs
+	}
+	l := Layout{Root: root}
+	l.SvDir = filepath.Join("/", root, "etc/sv")
+	l.OptDir = filepath.Join(l.SvDir, ".opt")
+	l.EnabledDir = filepath.Join(l.SvDir, ".enabled")
+	l.RunDir = filepath.Join("/", root, "run/sv")
+	l.ScanDir = filepath.Join(l.RunDir, "service")
+	l.SuperviseDir = filepath.Join(l.RunDir, "supervise")
+	l.LogDir = filepath.Join("/", root, "var/log/sv")
+	return l, nil
+}
+
+// FromEnv uses flag when it is set, else $SV_ROOT, else the real root.
+func FromEnv(flag string) (Layout, error) {
+	if flag == "" {
+		flag = os.Getenv(EnvRoot)
+	}
+	return New(flag)
+}
+
+// ServiceDir is where a service's definition lives.
+func (l Layout) ServiceDir(name string) string { return filepath.Join(l.SvDir, name) }
+
+// Supervise is the runtime supervise/ directory of a service; the service
+// dir's supervise link points here so that /etc may be read-only.
+func (l Layout) Supervise(name string) string { return filepath.Join(l.SuperviseDir, name) }
+
+// LogSupervise is the supervise/ directory of a service's log/ service.
+func (l Layout) LogSupervise(name string) string { return filepath.Join(l.SuperviseDir, name, "log") }

@@ -1,0 +1,180 @@
+package options
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+)
+
+// Host answers the questions whose answer depends on the machine: does a
+// user exist, is a program installed. Tests substitute their own.
+type Host interface {
+	LookupUser(name string) error
+	LookupGroup(name string) error
+	Stat(path string) error
+}
+
+// RealHost asks this machine.
+type RealHost struct{}
+
+func (RealHost) LookupUser(name string) error {
+	if isNumeric(name) {
+		return nil
+	}
+	_, err := user.Lookup(name)
+	return err
+}
+
+func (RealHost) LookupGroup(name string) error {
+	if isNumeric(name) {
+		return nil
+	}
+	_, err := user.LookupGroup(name)
+	return err
+}
+
+func (RealHost) Stat(path string) error {
+	_, err := os.Stat(path)
+	return err
+}
+
+func isNumeric(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// ErrNotFound is returned by LookPath when a program is not installed.
+var ErrNotFound = errors.New("not found")
+
+// LookPath finds an executable like the shell does, in the given PATH.
+// A name with a slash is taken as it is, relative to dir.
+func LookPath(file, path, dir string) (string, error) {
+	if strings.Contains(file, "/") {
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		return file, executable(file)
+	}
+	for _, d := range filepath.SplitList(path) {
+		if d == "" {
+			continue
+		}
+		p := filepath.Join(d, file)
+		if executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", ErrNotFound
+}
+
+func executable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return ErrNotFound
+		}
+		return err
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", p)
+	}
+	return nil
+}
+
+// Command is the argv the service runs: SVC_CMD + SVC_OPTS, or the
+// alternative when SVC_CMD is not installed. Path is the resolved program.
+type Command struct {
+	Path string
+	Argv []string
+	Alt  bool // the SVC_ALT_CMD was chosen
+}
+
+// ResolveCommand finds the program to run. The error says which commands
+// were tried.
+func (svc *Service) ResolveCommand() (Command, error) {
+	s := svc.Set
+	path := s.Get("SVC_PATH")
+	primary := append(s.Words("SVC_CMD"), s.Words("SVC_OPTS")...)
+	if len(s.Words("SVC_CMD")) == 0 {
+		return Command{}, fmt.Errorf("SVC_CMD is not set: name the program to run")
+	}
+	p, err := LookPath(primary[0], path, svc.Dir)
+	if err == nil {
+		return Command{Path: p, Argv: primary}, nil
+	}
+	alt := s.Words("SVC_ALT_CMD")
+	if len(alt) == 0 {
+		return Command{}, fmt.Errorf("SVC_CMD %s: %v", primary[0], describeLookErr(err, primary[0], path))
+	}
+	altArgv := append(alt, s.Words("SVC_ALT_OPTS")...)
+	ap, altErr := LookPath(alt[0], path, svc.Dir)
+	if altErr != nil {
+		return Command{}, fmt.Errorf("SVC_CMD %s: %v, and SVC_ALT_CMD %s: %v", primary[0], describeLookErr(err, primary[0], path), alt[0], describeLookErr(altErr, alt[0], path))
+	}
+	return Command{Path: ap, Argv: altArgv, Alt: true}, nil
+}
+
+func describeLookErr(err error, file, path string) error {
+	if errors.Is(err, ErrNotFound) && !strings.Contains(file, "/") {
+		return fmt.Errorf("not found in SVC_PATH (%s)", path)
+	}
+	return err
+}
+
+// Check runs the checks that need every layer at once or the host: that
+// there is a command, that users and files exist. Problems of the host are
+// errors in what the user wrote, and warnings when they come from the
+// catalog (the package that brings the daemon brings its user too).
+func (svc *Service) Check(host Host) (errs, warns Errors) {
+	s := svc.Set
+	at := func(name string) (string, int) {
+		v, _ := s.Lookup(name)
+		if v == nil || v.Source.Path == "" {
+			return filepath.Join(svc.DefDir, "OPTIONS"), 0
+		}
+		return v.Source.Path, v.Source.Line
+	}
+	report := func(name string, userWritten bool, format string, args ...any) {
+		path, line := at(name)
+		e := &Error{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)}
+		if userWritten {
+			errs = append(errs, e)
+		} else {
+			warns = append(warns, e)
+		}
+	}
+	written := func(name string) bool {
+		v, _ := s.Lookup(name)
+		return v != nil && v.Source.UserWritten()
+	}
+
+	if len(s.Words("SVC_CMD")) == 0 {
+		report("SVC_CMD", true, "SVC_CMD is not set: name the program to run")
+	} else if _, err := svc.ResolveCommand(); err != nil {
+		report("SVC_CMD", false, "%v (the service will fail to start until it is installed)", err)
+	}
+	if s.Get("LOG") == "custom" && s.Get("LOG_CMD") == "" {
+		report("LOG", true, "LOG=custom needs LOG_CMD, the logger to run")
+	}
+	for _, k := range []string{"SVC_USER", "LOG_USER"} {
+		if u := s.Get(k); u != "" && host.LookupUser(u) != nil {
+			report(k, written(k), "%s: no user %q on this system", k, u)
+		}
+	}
+	if g := s.Get("SVC_GROUP"); g != "" && host.LookupGroup(g) != nil {
+		report("SVC_GROUP", written("SVC_GROUP"), "SVC_GROUP: no group %q on this system", g)
+	}
+	for _, g := range s.Words("SVC_GROUPS") {
+		if host.LookupGroup(g) != nil {
+			report("SVC_GROUPS", written("SVC_GROUPS"), "SVC_GROUPS: no group %q on this system", g)
+		}
+	}
+	if f := s.Get("SVC_ENV_FILE"); f != "" && !strings.HasPrefix(f, "-") {
+		if err := host.Stat(f); err != nil {
+			report("SVC_ENV_FILE", written("SVC_ENV_FILE"), "SVC_ENV_FILE: %v (write -%s if it is optional)", unwrapPathError(err), f)
+		}
+	}
+	return errs, warns
+}

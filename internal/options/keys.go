@@ -1,0 +1,224 @@
+package options
+
+import "sort"
+
+// Key describes one OPTIONS key: its type, default and meaning. The table
+// below is the single source of the vocabulary: validation, `sv-gen show`
+// and docs/OPTIONS.md all come from it.
+type Key struct {
+	Name    string
+	Group   string
+	Kind    Kind
+	Default string
+	Doc     string
+}
+
+// Builtin variables are set by the suite for every service and may be used
+// in values ($SVC_NAME) but never assigned.
+var Builtins = []Key{
+	{Name: "SVC_NAME", Kind: kindText, Doc: "The service's full name, for example `getty@tty2`."},
+	{Name: "SVC_BASE", Kind: kindText, Doc: "The name without the instance, for example `getty`."},
+	{Name: "SVC_INSTANCE", Kind: kindText, Doc: "The instance, for example `tty2`; empty for a plain service."},
+	{Name: "SV_ROOT", Kind: kindText, Doc: "The root the tree is relocated to (`--root`, `SV_ROOT`); empty for `/`."},
+}
+
+const (
+	groupProcess = "Process"
+	groupBefore  = "Before start"
+	groupReady   = "Readiness"
+	groupStop    = "Stop and reload"
+	groupRestart = "Restarts"
+	groupKind    = "Kind and grouping"
+	groupLog     = "Logging"
+	groupMeta    = "Definition"
+)
+
+// DefaultPath is the PATH daemons get unless SVC_PATH says otherwise.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Keys is every known key, in documentation order.
+var Keys = []Key{
+	{Name: "SVC_DESCRIPTION", Group: groupProcess, Kind: kindText,
+		Doc: "One line saying what the service is; shown by `sv-gen list`."},
+	{Name: "SVC_CMD", Group: groupProcess, Kind: kindOptCommand,
+		Doc: "The program to run in the foreground, optionally with fixed arguments. A bare name is looked up in `SVC_PATH`. Required."},
+	{Name: "SVC_OPTS", Group: groupProcess, Kind: kindWords,
+		Doc: "Arguments appended to `SVC_CMD`, split like sh words (quotes group words). Extend a lower layer's with `SVC_OPTS=\"$SVC_OPTS -v\"`."},
+	{Name: "SVC_ALT_CMD", Group: groupProcess, Kind: kindOptCommand,
+		Doc: "Used instead of `SVC_CMD` when that is not installed, for example `busybox crond` for `cron`."},
+	{Name: "SVC_ALT_OPTS", Group: groupProcess, Kind: kindWords,
+		Doc: "Arguments for `SVC_ALT_CMD` (`SVC_OPTS` is not used with the alternative)."},
+	{Name: "SVC_USER", Group: groupProcess, Kind: kindUser,
+		Doc: "Run as this user (name or uid). Empty: the supervisor's user. Supplementary groups become the user's own."},
+	{Name: "SVC_GROUP", Group: groupProcess, Kind: kindGroup,
+		Doc: "Primary group (name or gid). Empty: the user's primary group."},
+	{Name: "SVC_GROUPS", Group: groupProcess, Kind: kindGroups,
+		Doc: "Extra supplementary groups, beside the user's own."},
+	{Name: "SVC_DIR", Group: groupProcess, Kind: kindPath,
+		Doc: "Working directory. Empty: the service directory, as with runit."},
+	{Name: "SVC_UMASK", Group: groupProcess, Kind: kindUmask, Default: "022",
+		Doc: "File creation mask, octal."},
+	{Name: "SVC_NICE", Group: groupProcess, Kind: kindNice,
+		Doc: "Scheduling priority, from -20 (highest) to 19. Empty: inherited."},
+	{Name: "SVC_PATH", Group: groupProcess, Kind: kindText, Default: DefaultPath,
+		Doc: "`PATH` used to find the program and given to it."},
+	{Name: "SVC_ENV", Group: groupProcess, Kind: kindEnv,
+		Doc: "Environment for the daemon, as `NAME=VALUE` words. `export NAME=VALUE` lines do the same."},
+	{Name: "SVC_ENV_FILE", Group: groupProcess, Kind: kindEnvFile,
+		Doc: "A file of `NAME=VALUE` lines (OPTIONS syntax) added to the environment. `-/path` makes it optional."},
+	{Name: "SVC_ENV_KEEP", Group: groupProcess, Kind: kindWords, Default: "TZ LANG LC_ALL",
+		Doc: "Names passed through from the supervisor's environment; the rest is not (`*` keeps everything). `NOTIFY_SOCKET` always passes."},
+	{Name: "SVC_LIMIT_NOFILE", Group: groupProcess, Kind: kindLimit,
+		Doc: "Open files (`ulimit -n`): `N`, `unlimited` or `SOFT:HARD`. Empty: inherited. Likewise the other `SVC_LIMIT_*`."},
+	{Name: "SVC_LIMIT_NPROC", Group: groupProcess, Kind: kindLimit, Doc: "Processes of the user (`ulimit -u`)."},
+	{Name: "SVC_LIMIT_CORE", Group: groupProcess, Kind: kindByteLimit, Doc: "Core file size in bytes (K, M, G suffixes)."},
+	{Name: "SVC_LIMIT_AS", Group: groupProcess, Kind: kindByteLimit, Doc: "Address space in bytes."},
+	{Name: "SVC_LIMIT_DATA", Group: groupProcess, Kind: kindByteLimit, Doc: "Data segment in bytes."},
+	{Name: "SVC_LIMIT_STACK", Group: groupProcess, Kind: kindByteLimit, Doc: "Stack in bytes."},
+	{Name: "SVC_LIMIT_MEMLOCK", Group: groupProcess, Kind: kindByteLimit, Doc: "Locked memory in bytes."},
+	{Name: "SVC_LIMIT_FSIZE", Group: groupProcess, Kind: kindByteLimit, Doc: "Largest file written, in bytes."},
+	{Name: "SVC_LIMIT_CPU", Group: groupProcess, Kind: kindLimit, Doc: "CPU time in seconds."},
+
+	{Name: "SVC_NEED", Group: groupBefore, Kind: kindNames,
+		Doc: "Services that must be started first and whose failure stops this one (OpenRC `need`). A supervised service NAME is `sv.NAME` to OpenRC."},
+	{Name: "SVC_USE", Group: groupBefore, Kind: kindNames, Doc: "Services started first when they are enabled (OpenRC `use`)."},
+	{Name: "SVC_AFTER", Group: groupBefore, Kind: kindNames, Doc: "Order only: start after these when both start (OpenRC `after`)."},
+	{Name: "SVC_BEFORE", Group: groupBefore, Kind: kindNames, Doc: "Order only: start before these (OpenRC `before`)."},
+	{Name: "SVC_WAIT_PATH", Group: groupBefore, Kind: kindPaths,
+		Doc: "Paths that must exist before the daemon starts (a socket, a device). Watched with inotify."},
+	{Name: "SVC_WAIT_MOUNT", Group: groupBefore, Kind: kindPaths,
+		Doc: "Mount points that must be mounted before the daemon starts. Watched through `/proc/self/mountinfo`."},
+	{Name: "SVC_WAIT_TIMEOUT", Group: groupBefore, Kind: kindDuration, Default: "60s",
+		Doc: "How long to wait for `SVC_WAIT_PATH` and `SVC_WAIT_MOUNT`; then the start fails (and is retried by the supervisor)."},
+	{Name: "PRE_CMD", Group: groupBefore, Kind: kindOptCommand,
+		Doc: "A command run before the daemon, as the supervisor's user (to create a runtime directory, say). It must exit 0."},
+
+	{Name: "SVC_READY", Group: groupReady, Kind: kindReady, Default: "none",
+		Doc: "How the daemon says it is ready: `none` (when it runs), `fd:N` (writes a line to fd N, s6's notification-fd), `notify` (sd_notify `READY=1`), `check:CMD` (CMD exits 0), `tcp:HOST:PORT` (accepts a connection), `path:FILE` (FILE exists)."},
+	{Name: "SVC_READY_TIMEOUT", Group: groupReady, Kind: kindDuration, Default: "30s",
+		Doc: "How long a start waits for readiness before it counts as failed."},
+
+	{Name: "SVC_STOP_SIGNAL", Group: groupStop, Kind: kindSignal, Default: "TERM",
+		Doc: "Signal that asks the daemon to stop; sent to its whole process group, followed by CONT."},
+	{Name: "SVC_STOP_GROUP", Group: groupStop, Kind: kindBool, Default: "yes",
+		Doc: "Send `SVC_STOP_SIGNAL` to the daemon's whole process group (`yes`), or to the daemon alone (`no`, for daemons such as PostgreSQL that stop their children themselves). KILL at the timeout always goes to the whole group."},
+	{Name: "SVC_STOP_TIMEOUT", Group: groupStop, Kind: kindDuration, Default: "10s",
+		Doc: "How long a stop waits before it sends KILL to what is left."},
+	{Name: "SVC_RELOAD_SIGNAL", Group: groupStop, Kind: kindSignal, Default: "HUP",
+		Doc: "Signal for `reload`."},
+	{Name: "FIN_CMD", Group: groupStop, Kind: kindOptCommand,
+		Doc: "A command run after the daemon exits (the `finish` script), with two arguments: the exit code (-1 if killed by a signal) and the signal number (0 if none)."},
+
+	{Name: "SVC_RESTART", Group: groupRestart, Kind: kindEnum("always", "on-failure", "never"), Default: "always",
+		Doc: "When to restart after the daemon exits: `always`, `on-failure` (not after exit 0), `never`."},
+	{Name: "SVC_RESTART_DELAY", Group: groupRestart, Kind: kindDuration, Default: "0",
+		Doc: "Delay before the first restart of a crash loop; later restarts back off exponentially."},
+	{Name: "SVC_RESTART_MAX_DELAY", Group: groupRestart, Kind: kindDuration, Default: "60s",
+		Doc: "The longest delay the backoff reaches."},
+	{Name: "SVC_RESTART_LIMIT", Group: groupRestart, Kind: kindRestartLimit,
+		Doc: "`N/SECONDS`: after N restarts within SECONDS the service is `fatal` and stays down until an explicit `up`. Empty: never give up."},
+
+	{Name: "SVC_TYPE", Group: groupKind, Kind: kindEnum("longrun", "oneshot"), Default: "longrun",
+		Doc: "`longrun` runs until stopped; `oneshot` succeeds by exiting 0 and is not restarted."},
+	{Name: "SVC_GROUP_NAME", Group: groupKind, Kind: kindName,
+		Doc: "The application this service belongs to, for listing and acting on several services together."},
+	{Name: "SVC_REQUIRED", Group: groupKind, Kind: kindBool, Default: "no",
+		Doc: "A failure of this service is a major failure of its application."},
+
+	{Name: "LOG", Group: groupLog, Kind: kindEnum("builtin", "svlogd", "s6-log", "multilog", "syslog", "none", "custom"), Default: "builtin",
+		Doc: "Where the daemon's output goes: `builtin` (the suite's logger), `svlogd`, `s6-log`, `multilog` (a log/ service running that logger), `syslog` (`logger`), `none` (the supervisor's own output), `custom` (`LOG_CMD`). Standard error is joined to standard output unless `none`."},
+	{Name: "LOG_DIR", Group: groupLog, Kind: kindPath, Default: "${SV_ROOT}/var/log/sv/${SVC_NAME}",
+		Doc: "The log directory: `current` and rotated files."},
+	{Name: "LOG_SIZE", Group: groupLog, Kind: kindSize, Default: "1M",
+		Doc: "Rotate `current` when it reaches this size."},
+	{Name: "LOG_FILES", Group: groupLog, Kind: kindCount, Default: "10",
+		Doc: "How many rotated files to keep."},
+	{Name: "LOG_TIMESTAMP", Group: groupLog, Kind: kindEnum("none", "tai64n", "iso"), Default: "iso",
+		Doc: "Prefix each line with a timestamp: `tai64n` (for `tai64nlocal`), `iso` (ISO 8601, UTC) or `none`."},
+	{Name: "LOG_USER", Group: groupLog, Kind: kindUser,
+		Doc: "The logger runs as this user, which owns `LOG_DIR`. Empty: the supervisor's user."},
+	{Name: "LOG_CMD", Group: groupLog, Kind: kindOptCommand,
+		Doc: "The logger for `LOG=custom`: it reads the daemon's output on standard input."},
+
+	{Name: "SVC_CATALOG", Group: groupMeta, Kind: kindName,
+		Doc: "The catalog entry this service builds on (written by `sv-gen add`). Its settings come below this file's. Must be a plain word."},
+	{Name: "SV_PROFILE", Group: groupMeta, Kind: kindName,
+		Doc: "Selects `OPTIONS.<profile>` files. The environment's `SV_PROFILE` wins over this key."},
+}
+
+var keyIndex = func() map[string]*Key {
+	m := make(map[string]*Key, len(Keys)+len(Builtins))
+	for i := range Keys {
+		m[Keys[i].Name] = &Keys[i]
+	}
+	for i := range Builtins {
+		m[Builtins[i].Name] = &Builtins[i]
+	}
+	return m
+}()
+
+// Lookup returns the key called name, if it is known.
+func Lookup(name string) (*Key, bool) {
+	k, ok := keyIndex[name]
+	return k, ok
+}
+
+func isBuiltin(name string) bool {
+	for _, b := range Builtins {
+		if b.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Suggest returns the known key closest to name, if one is close enough to
+// be a likely typo.
+func Suggest(name string) string {
+	// Allow about one edit per four letters: enough for a typo, not so
+	// much that every short name "resembles" some key.
+	best, bestDist := "", 1+len(name)/4
+	names := make([]string, 0, len(Keys))
+	for _, k := range Keys {
+		names = append(names, k.Name)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance, case-insensitive.
+func editDistance(a, b string) int {
+	a, b = upper(a), upper(b)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}

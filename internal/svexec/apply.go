@@ -1,0 +1,187 @@
+package svexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/waitfor"
+)
+
+// step names what failed, for the one-line error.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func step(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &stepError{name, err}
+}
+
+// Exec applies the spec to this process and execs the daemon. It returns
+// only on failure.
+func Exec(sp *Spec) error {
+	if err := newSession(); err != nil {
+		return step("setsid", err)
+	}
+	if sp.JoinStderr {
+		if err := unix.Dup3(1, 2, 0); err != nil {
+			return step("join stderr to stdout", err)
+		}
+	}
+	if err := waitPreconditions(sp); err != nil {
+		return err
+	}
+	if len(sp.PreCmd) > 0 {
+		if err := runPre(sp); err != nil {
+			return step("PRE_CMD "+options.JoinWords(sp.PreCmd), err)
+		}
+	}
+	if err := setLimits(sp); err != nil {
+		return err
+	}
+	if sp.Nice != nil {
+		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, *sp.Nice); err != nil {
+			return step(fmt.Sprintf("SVC_NICE %d", *sp.Nice), err)
+		}
+	}
+	if sp.Umask >= 0 {
+		syscall.Umask(sp.Umask)
+	}
+	if err := setCred(sp.Cred); err != nil {
+		return err
+	}
+	if err := os.Chdir(sp.Dir); err != nil {
+		return step("working directory", unwrap(err))
+	}
+	return step("exec "+sp.Path, syscall.Exec(sp.Path, sp.Argv, sp.Env))
+}
+
+// newSession makes the daemon a session and process group leader, so a
+// stop can signal its whole group, on supervisors that do not do this
+// themselves (runsv, daemontools' supervise). Where the supervisor made it
+// a group leader already, setsid would fail and is not needed.
+func newSession() error {
+	if unix.Getpgrp() == os.Getpid() {
+		return nil
+	}
+	_, err := unix.Setsid()
+	return err
+}
+
+func waitPreconditions(sp *Spec) error {
+	if len(sp.WaitPaths)+len(sp.WaitMounts) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sp.WaitTimeout)
+	defer cancel()
+	if err := waitfor.Paths(ctx, sp.WaitPaths); err != nil {
+		return temporary(step("SVC_WAIT_PATH", waitErr(err, sp)))
+	}
+	if err := waitfor.Mounts(ctx, sp.WaitMounts); err != nil {
+		return temporary(step("SVC_WAIT_MOUNT", waitErr(err, sp)))
+	}
+	return nil
+}
+
+func waitErr(err error, sp *Spec) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s after SVC_WAIT_TIMEOUT=%s", errors.Unwrap(err), sp.WaitTimeout)
+	}
+	return err
+}
+
+// runPre runs PRE_CMD as the supervisor's user, with the daemon's
+// environment and output. sv-exec is a plain process here (not a
+// reaper), so waiting for the child is safe.
+func runPre(sp *Spec) error {
+	path, err := options.LookPath(sp.PreCmd[0], envPath(sp.Env), sp.Dir)
+	if err != nil {
+		return &permanentError{fmt.Errorf("%s: %v", sp.PreCmd[0], err)}
+	}
+	cmd := exec.Command(path, sp.PreCmd[1:]...)
+	cmd.Args[0] = sp.PreCmd[0]
+	cmd.Env, cmd.Dir = sp.Env, sp.Dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+func envPath(env []string) string {
+	for _, kv := range env {
+		if len(kv) > 5 && kv[:5] == "PATH=" {
+			return kv[5:]
+		}
+	}
+	return options.DefaultPath
+}
+
+func setLimits(sp *Spec) error {
+	for _, l := range sp.Limits {
+		rl := syscall.Rlimit{Cur: l.Value.Soft, Max: l.Value.Hard}
+		// syscall.Setrlimit (not x/sys) so the runtime knows NOFILE was set
+		// on purpose and does not restore its own startup value at exec.
+		if err := syscall.Setrlimit(l.Resource, &rl); err != nil {
+			return step(l.Key, err)
+		}
+	}
+	return nil
+}
+
+// setCred becomes the service's user: groups first, then gid, then uid,
+// because each step needs the privilege the next one gives up.
+func setCred(c *Cred) error {
+	if c == nil {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		if uint32(os.Geteuid()) == c.Uid && uint32(os.Getegid()) == c.Gid {
+			return nil // already that user: nothing to change
+		}
+		return &permanentError{fmt.Errorf("SVC_USER %s: cannot become another user without root", c.User)}
+	}
+	groups := make([]int, len(c.Groups))
+	for i, g := range c.Groups {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return step("setgroups", err)
+	}
+	if err := syscall.Setgid(int(c.Gid)); err != nil {
+		return step("setgid", err)
+	}
+	return step("setuid", syscall.Setuid(int(c.Uid)))
+}
+
+// temporaryError marks a failure worth retrying: exit 111.
+type temporaryError struct{ err error }
+
+func (e *temporaryError) Error() string { return e.err.Error() }
+func (e *temporaryError) Unwrap() error { return e.err }
+
+func temporary(err error) error { return &temporaryError{err} }
+
+// ExitCode is 100 for a permanent failure (bad OPTIONS, no such user or
+// program), 111 for everything that may work next time.
+func ExitCode(err error) int {
+	var pe *permanentError
+	var te *temporaryError
+	switch {
+	case errors.As(err, &te):
+		return 111
+	case errors.As(err, &pe):
+		return 100
+	}
+	return 111
+}

@@ -1,0 +1,325 @@
+// Package svexec is sv-exec: what every generated run script execs. It
+// reads a service's layered OPTIONS, applies them to its own process
+// (session, user, limits, environment, preconditions) and replaces itself
+// with the daemon, so no wrapper stays resident.
+package svexec
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/options"
+)
+
+// Spec is everything sv-exec will do, resolved before it does any of it,
+// so that a permanent problem (a missing user or program) is found before
+// anything has been changed.
+type Spec struct {
+	Name        string
+	Path        string // the program
+	Argv        []string
+	Env         []string
+	Dir         string // working directory
+	Cred        *Cred  // nil: keep the supervisor's user
+	Umask       int    // -1: inherit
+	Nice        *int
+	Limits      []Limit
+	WaitPaths   []string
+	WaitMounts  []string
+	WaitTimeout time.Duration
+	PreCmd      []string
+	JoinStderr  bool // stderr goes where stdout goes (the log pipe)
+}
+
+// Cred is a user to become.
+type Cred struct {
+	User   string
+	Uid    uint32
+	Gid    uint32
+	Groups []uint32
+	Home   string
+	Shell  string
+}
+
+// Limit is one rlimit to set.
+type Limit struct {
+	Key      string // SVC_LIMIT_NOFILE
+	Resource int
+	Value    options.Limit
+}
+
+var limitResources = []struct {
+	key      string
+	resource int
+	bytes    bool
+}{
+	{"SVC_LIMIT_NOFILE", unix.RLIMIT_NOFILE, false},
+	{"SVC_LIMIT_NPROC", unix.RLIMIT_NPROC, false},
+	{"SVC_LIMIT_CORE", unix.RLIMIT_CORE, true},
+	{"SVC_LIMIT_AS", unix.RLIMIT_AS, true},
+	{"SVC_LIMIT_DATA", unix.RLIMIT_DATA, true},
+	{"SVC_LIMIT_STACK", unix.RLIMIT_STACK, true},
+	{"SVC_LIMIT_MEMLOCK", unix.RLIMIT_MEMLOCK, true},
+	{"SVC_LIMIT_FSIZE", unix.RLIMIT_FSIZE, true},
+	{"SVC_LIMIT_CPU", unix.RLIMIT_CPU, false},
+}
+
+// permanentError is a problem that retrying will not fix: exit 100.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func permanent(format string, args ...any) error {
+	return &permanentError{fmt.Errorf(format, args...)}
+}
+
+// BuildSpec resolves a loaded service into a Spec. environ is the
+// supervisor's environment, from which SVC_ENV_KEEP picks.
+func BuildSpec(svc *options.Service, environ []string) (*Spec, error) {
+	s := svc.Set
+	spec := &Spec{Name: svc.Name, Dir: svc.Dir, Umask: -1, JoinStderr: s.Get("LOG") != "none"}
+	cmd, err := svc.ResolveCommand()
+	if err != nil {
+		return nil, permanent("%v", err)
+	}
+	spec.Path, spec.Argv = cmd.Path, cmd.Argv
+	if d := s.Get("SVC_DIR"); d != "" {
+		spec.Dir = d
+	}
+	if u := s.Get("SVC_UMASK"); u != "" {
+		spec.Umask, _ = options.ParseUmask(u)
+	}
+	if n := s.Get("SVC_NICE"); n != "" {
+		v, _ := strconv.Atoi(n)
+		spec.Nice = &v
+	}
+	for _, lr := range limitResources {
+		if v := s.Get(lr.key); v != "" {
+			l, _ := options.ParseLimit(v, lr.bytes)
+			spec.Limits = append(spec.Limits, Limit{Key: lr.key, Resource: lr.resource, Value: l})
+		}
+	}
+	if spec.Cred, err = resolveCred(s.Get("SVC_USER"), s.Get("SVC_GROUP"), s.Words("SVC_GROUPS")); err != nil {
+		return nil, err
+	}
+	spec.WaitPaths = s.Words("SVC_WAIT_PATH")
+	spec.WaitMounts = s.Words("SVC_WAIT_MOUNT")
+	spec.WaitTimeout = s.Duration("SVC_WAIT_TIMEOUT")
+	spec.PreCmd = s.Words("PRE_CMD")
+	if spec.Env, err = buildEnv(svc, spec.Cred, environ); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// resolveCred looks up the user to run as: its uid, primary group (or
+// group), and supplementary groups (the user's own, plus extra ones).
+func resolveCred(userName, groupName string, extra []string) (*Cred, error) {
+	if userName == "" && groupName == "" && len(extra) == 0 {
+		return nil, nil
+	}
+	c := &Cred{}
+	var u *user.User
+	var err error
+	if userName == "" {
+		u, err = user.LookupId(strconv.Itoa(os.Geteuid()))
+	} else if isNumeric(userName) {
+		u, err = user.LookupId(userName)
+		if err != nil { // a uid without a passwd entry is allowed
+			u, err = &user.User{Uid: userName, Gid: userName, Username: userName, HomeDir: "/"}, nil
+		}
+	} else {
+		u, err = user.Lookup(userName)
+	}
+	if err != nil {
+		return nil, permanent("SVC_USER %s: no such user", userName)
+	}
+	c.User, c.Home = u.Username, u.HomeDir
+	c.Uid = parseID(u.Uid)
+	c.Gid = parseID(u.Gid)
+	c.Shell = loginShell(u.Username)
+	if groupName != "" {
+		if c.Gid, err = lookupGroup(groupName); err != nil {
+			return nil, permanent("SVC_GROUP %s: no such group", groupName)
+		}
+	}
+	ids, _ := u.GroupIds() // a uid without a passwd entry has no groups
+	seen := map[uint32]bool{}
+	add := func(id uint32) {
+		if !seen[id] {
+			seen[id] = true
+			c.Groups = append(c.Groups, id)
+		}
+	}
+	add(c.Gid)
+	for _, id := range ids {
+		add(parseID(id))
+	}
+	for _, g := range extra {
+		id, err := lookupGroup(g)
+		if err != nil {
+			return nil, permanent("SVC_GROUPS %s: no such group", g)
+		}
+		add(id)
+	}
+	return c, nil
+}
+
+func lookupGroup(name string) (uint32, error) {
+	if isNumeric(name) {
+		return parseID(name), nil
+	}
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return 0, err
+	}
+	return parseID(g.Gid), nil
+}
+
+func isNumeric(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
+
+func parseID(s string) uint32 {
+	n, _ := strconv.ParseUint(s, 10, 32)
+	return uint32(n)
+}
+
+// loginShell reads the user's shell from /etc/passwd (os/user does not
+// expose it); /bin/sh when it cannot tell.
+func loginShell(name string) string {
+	data, err := os.ReadFile("/etc/passwd")
+	if err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Split(line, ":")
+			if len(f) == 7 && f[0] == name && f[6] != "" {
+				return f[6]
+			}
+		}
+	}
+	return "/bin/sh"
+}
+
+// buildEnv makes the daemon's environment: what SVC_ENV_KEEP keeps of the
+// supervisor's, the user's identity, PATH, then SVC_ENV_FILE, SVC_ENV and
+// exported names, later ones winning.
+func buildEnv(svc *options.Service, cred *Cred, environ []string) ([]string, error) {
+	s := svc.Set
+	env := map[string]string{}
+	keep := s.Words("SVC_ENV_KEEP")
+	keepAll := len(keep) == 1 && keep[0] == "*"
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if keepAll || k == "NOTIFY_SOCKET" || contains(keep, k) {
+			env[k] = v
+		}
+	}
+	if cred != nil {
+		env["HOME"], env["USER"], env["LOGNAME"], env["SHELL"] = cred.Home, cred.User, cred.User, cred.Shell
+	} else if u, err := user.LookupId(strconv.Itoa(os.Geteuid())); err == nil {
+		env["HOME"], env["USER"], env["LOGNAME"] = u.HomeDir, u.Username, u.Username
+	}
+	env["PATH"] = s.Get("SVC_PATH")
+	if f := s.Get("SVC_ENV_FILE"); f != "" {
+		if err := readEnvFile(svc, f, env); err != nil {
+			return nil, err
+		}
+	}
+	for _, kv := range s.Words("SVC_ENV") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	for _, kv := range s.Exported() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// readEnvFile reads NAME=VALUE lines in OPTIONS syntax; every name in it
+// goes to the environment. A leading - makes the file optional.
+func readEnvFile(svc *options.Service, name string, env map[string]string) error {
+	optional := strings.HasPrefix(name, "-")
+	name = strings.TrimPrefix(name, "-")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		if optional && os.IsNotExist(err) {
+			return nil
+		}
+		return permanent("SVC_ENV_FILE %s: %v", name, unwrap(err))
+	}
+	f, err := options.Parse(name, data)
+	if err != nil {
+		return permanent("%v", err)
+	}
+	set := options.NewSet(map[string]string{"SVC_NAME": svc.Name, "SVC_BASE": svc.Base, "SVC_INSTANCE": svc.Instance})
+	if err := set.Apply(f, options.LayerService); err != nil {
+		return permanent("%v", err)
+	}
+	for _, a := range f.Assigns {
+		env[a.Name] = set.Get(a.Name)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func unwrap(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// String describes the spec, one setting a line, for --print.
+func (sp *Spec) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "path %s\nargv %s\ndir %s\n", sp.Path, options.JoinWords(sp.Argv), sp.Dir)
+	if sp.Cred != nil {
+		fmt.Fprintf(&b, "user %s uid %d gid %d groups %v\n", sp.Cred.User, sp.Cred.Uid, sp.Cred.Gid, sp.Cred.Groups)
+	}
+	if sp.Umask >= 0 {
+		fmt.Fprintf(&b, "umask %03o\n", sp.Umask)
+	}
+	if sp.Nice != nil {
+		fmt.Fprintf(&b, "nice %d\n", *sp.Nice)
+	}
+	for _, l := range sp.Limits {
+		fmt.Fprintf(&b, "limit %s %s:%s\n", l.Key, limitText(l.Value.Soft), limitText(l.Value.Hard))
+	}
+	if len(sp.WaitPaths)+len(sp.WaitMounts) > 0 {
+		fmt.Fprintf(&b, "wait paths %v mounts %v timeout %s\n", sp.WaitPaths, sp.WaitMounts, sp.WaitTimeout)
+	}
+	if len(sp.PreCmd) > 0 {
+		fmt.Fprintf(&b, "pre %s\n", options.JoinWords(sp.PreCmd))
+	}
+	for _, e := range sp.Env {
+		fmt.Fprintf(&b, "env %s\n", e)
+	}
+	return b.String()
+}
+
+func limitText(v uint64) string {
+	if v == options.Unlimited {
+		return "unlimited"
+	}
+	return strconv.FormatUint(v, 10)
+}

@@ -1,0 +1,188 @@
+// Package waitfor blocks until paths exist or mount points are mounted,
+// woken by the kernel (inotify; POLLPRI on /proc/self/mountinfo) rather
+// than by polling on a timer.
+package waitfor
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Paths returns once every path exists, or with an error naming the first
+// missing one when ctx's deadline passes. Without a deadline it waits for
+// as long as it takes.
+func Paths(ctx context.Context, paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("inotify: %w", err)
+	}
+	defer unix.Close(fd)
+	watched := map[string]bool{}
+	for {
+		missing := ""
+		for _, p := range paths {
+			if _, err := os.Stat(p); err != nil {
+				missing = p
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		// Watch the deepest directory that exists on the way to the missing
+		// path; once the next level appears, the loop watches that one.
+		dir := existingAncestor(missing)
+		if !watched[dir] {
+			const mask = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
+			if _, err := unix.InotifyAddWatch(fd, dir, mask); err != nil {
+				return fmt.Errorf("inotify watch %s: %w", dir, err)
+			}
+			watched[dir] = true
+			continue // the path may have appeared before the watch existed
+		}
+		if err := waitReadable(ctx, fd, unix.POLLIN); err != nil {
+			return fmt.Errorf("%s does not exist: %w", missing, err)
+		}
+		drain(fd)
+	}
+}
+
+func existingAncestor(p string) string {
+	dir := filepath.Dir(p)
+	for dir != "/" {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir
+		}
+		dir = filepath.Dir(dir)
+	}
+	return dir
+}
+
+func drain(fd int) {
+	buf := make([]byte, 64*1024)
+	for {
+		if n, err := unix.Read(fd, buf); n <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// waitReadable polls fd for the given events until ctx ends.
+func waitReadable(ctx context.Context, fd int, events int16) error {
+	for {
+		timeout := -1
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = int(time.Until(dl).Milliseconds()) + 1
+			if timeout <= 0 {
+				return ctx.Err()
+			}
+		}
+		// poll wakes on the event or the deadline; a cancel without a
+		// deadline is not used here.
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
+		n, err := unix.Poll(pfd, timeout)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// Mounts returns once every path is a mount point in this mount namespace.
+// The kernel marks /proc/self/mountinfo with POLLPRI when the mount table
+// changes, so the wait costs nothing.
+func Mounts(ctx context.Context, points []string) error {
+	if len(points) == 0 {
+		return nil
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		mounted, err := mountPoints(f)
+		if err != nil {
+			return err
+		}
+		missing := ""
+		for _, p := range points {
+			if !mounted[filepath.Clean(p)] {
+				missing = p
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		if err := waitReadable(ctx, int(f.Fd()), unix.POLLPRI); err != nil {
+			return fmt.Errorf("%s is not mounted: %w", missing, err)
+		}
+	}
+}
+
+// mountPoints reads the mount point field (the 5th) of mountinfo.
+func mountPoints(r io.Reader) (map[string]bool, error) {
+	out := map[string]bool{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 5 {
+			out[unescapeMount(fields[4])] = true
+		}
+	}
+	return out, sc.Err()
+}
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1:i+4]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < '0' || s[i] > '7' {
+			return false
+		}
+	}
+	return true
+}

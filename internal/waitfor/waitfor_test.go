@@ -1,0 +1,83 @@
+package waitfor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPathsAppearLater(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "a", "b", "sock")
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	go func() { done <- Paths(ctx, []string{filepath.Join(dir, "other"), target}) }()
+	// Whatever the order relative to the watches, Paths must notice.
+	os.MkdirAll(filepath.Dir(target), 0o755)
+	os.WriteFile(target, nil, 0o644)
+	select {
+	case err := <-done:
+		t.Fatalf("returned before every path existed: %v", err)
+	default:
+	}
+	os.WriteFile(filepath.Join(dir, "other"), nil, 0o644)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPathsTimeout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	missing := filepath.Join(t.TempDir(), "never")
+	err := Paths(ctx, []string{missing})
+	if err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMounts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := Mounts(ctx, []string{"/"}); err != nil {
+		t.Fatalf("/ is always mounted: %v", err)
+	}
+	notMount := t.TempDir()
+	if err := Mounts(ctx, []string{notMount}); err == nil || !strings.Contains(err.Error(), "is not mounted") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMountPoints(t *testing.T) {
+	info := "36 35 98:0 /mnt1 /mnt/with\\040space rw,noatime master:1 - ext3 /dev/root rw\n" +
+		"37 35 0:5 / /proc rw - proc proc rw\nshort line\n"
+	got, err := mountPoints(strings.NewReader(info))
+	if err != nil || !got["/mnt/with space"] || !got["/proc"] || len(got) != 2 {
+		t.Errorf("got %v %v", got, err)
+	}
+	if unescapeMount(`a\134b\0`) != `a\b\0` {
+		t.Errorf("unescape: %q", unescapeMount(`a\134b\0`))
+	}
+}
+
+// FuzzMountPoints: the mountinfo reader never panics, and every mount point
+// it reports is a field of the input, unescaped.
+func FuzzMountPoints(f *testing.F) {
+	f.Add("36 35 98:0 /mnt1 /mnt/with\\040space rw - ext3 /dev/root rw\n")
+	f.Add("1 2 3 4 \\134\\\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := mountPoints(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		for p := range got {
+			if strings.Contains(p, "\n") && !strings.Contains(s, `\012`) {
+				t.Fatalf("mount point %q has a newline the input did not encode", p)
+			}
+		}
+	})
+}

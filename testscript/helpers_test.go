@@ -1,0 +1,228 @@
+package testscript_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/waitfor"
+)
+
+// probeMain is sv-probe: a stand-in daemon that reports what sv-exec gave
+// it (identity, limits, directory, environment, session), to stdout or, with
+// -o FILE, to FILE written atomically; with -stay it then waits for a signal.
+func probeMain() {
+	args := os.Args[1:]
+	out, stay := "", false
+	for len(args) > 0 {
+		switch args[0] {
+		case "-o":
+			out, args = args[1], args[2:]
+		case "-stay":
+			stay, args = true, args[1:]
+		default:
+			fmt.Fprintf(os.Stderr, "sv-probe: unknown argument %q\n", args[0])
+			os.Exit(2)
+		}
+	}
+	report := probeReport()
+	if out == "" {
+		os.Stdout.WriteString(report)
+	} else {
+		tmp := out + ".tmp"
+		if err := os.WriteFile(tmp, []byte(report), 0o644); err == nil {
+			err = os.Rename(tmp, out)
+		}
+		fmt.Println("sv-probe: report written")
+	}
+	if stay {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+		for s := range c {
+			fmt.Printf("sv-probe: got %v\n", s)
+			if s != syscall.SIGHUP && s != syscall.SIGUSR1 {
+				os.Exit(0)
+			}
+		}
+	}
+}
+
+func probeReport() string {
+	var b strings.Builder
+	groups, _ := syscall.Getgroups()
+	sort.Ints(groups)
+	umask := syscall.Umask(0)
+	syscall.Umask(umask)
+	prio, _ := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	cwd, _ := os.Getwd()
+	sid, _ := unix.Getsid(0)
+	fmt.Fprintf(&b, "uid=%d gid=%d groups=%v\n", os.Getuid(), os.Getgid(), groups)
+	fmt.Fprintf(&b, "umask=%03o\nnice=%d\ncwd=%s\n", umask, 20-prio, cwd)
+	fmt.Fprintf(&b, "pgid-is-pid=%v sid-is-pid=%v\n", unix.Getpgrp() == os.Getpid(), sid == os.Getpid())
+	for _, l := range []struct {
+		name string
+		res  int
+	}{{"nofile", unix.RLIMIT_NOFILE}, {"nproc", unix.RLIMIT_NPROC}, {"core", unix.RLIMIT_CORE}, {"as", unix.RLIMIT_AS}} {
+		var rl unix.Rlimit
+		unix.Getrlimit(l.res, &rl)
+		fmt.Fprintf(&b, "limit-%s=%s:%s\n", l.name, limitText(rl.Cur), limitText(rl.Max))
+	}
+	fmt.Fprintf(&b, "stderr-is-stdout=%v\n", sameFile(1, 2))
+	env := os.Environ()
+	sort.Strings(env)
+	for _, e := range env {
+		fmt.Fprintf(&b, "env %s\n", e)
+	}
+	return b.String()
+}
+
+func limitText(v uint64) string {
+	if v == unix.RLIM_INFINITY {
+		return "unlimited"
+	}
+	return fmt.Sprint(v)
+}
+
+func sameFile(a, b int) bool {
+	var sa, sb unix.Stat_t
+	return unix.Fstat(a, &sa) == nil && unix.Fstat(b, &sb) == nil && sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// pidnsMain is pidns CMD ARGS: it runs CMD as PID 1 of a new PID namespace
+// (with a new user namespace when not root) and exits with its status.
+// When pidns gets INT or TERM, or dies, the namespace's init is killed, and
+// with it every process inside: a peer supervisor and all it started end
+// together, whatever they did with sessions and groups.
+func pidnsMain() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: pidns CMD [ARGS...]")
+		os.Exit(2)
+	}
+	// Pdeathsig fires when the thread that forked exits: keep it alive.
+	runtime.LockOSThread()
+	path, err := exec.LookPath(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pidns:", err)
+		os.Exit(127)
+	}
+	cmd := exec.Command(path, os.Args[2:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+	if os.Geteuid() != 0 {
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+	}
+	cmd.SysProcAttr = attr
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "pidns:", err)
+		os.Exit(126)
+	}
+	go func() {
+		<-sigs
+		cmd.Process.Kill()
+	}()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.ExitCode() & 0xff)
+	}
+	if err != nil {
+		os.Exit(1)
+	}
+}
+
+// scriptCmds are in-process commands for scripts.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"waitfile":  cmdWaitFile,
+	"waitmatch": cmdWaitMatch,
+	"readlink":  cmdReadlink,
+}
+
+// readlink PATH TARGET asserts that PATH is a symlink to exactly TARGET
+// (with ! : that it is not).
+func cmdReadlink(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: readlink PATH TARGET")
+	}
+	got, err := os.Readlink(ts.MkAbs(args[0]))
+	match := err == nil && got == args[1]
+	if match == neg {
+		ts.Fatalf("readlink %s = %q (%v), want %s%q", args[0], got, err, map[bool]string{true: "not "}[neg], args[1])
+	}
+}
+
+// waitfile PATH... waits (inotify, at most 30 s) until every path exists.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: waitfile PATH...")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	paths := make([]string, len(args))
+	for i, a := range args {
+		paths[i] = ts.MkAbs(a)
+	}
+	ts.Check(waitfor.Paths(ctx, paths))
+}
+
+// waitmatch FILE REGEXP waits (inotify, at most 30 s) until FILE exists
+// and a line of it matches REGEXP.
+func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitmatch FILE REGEXP")
+	}
+	path := ts.MkAbs(args[0])
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(30 * time.Second)
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	ts.Check(err)
+	defer unix.Close(fd)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	ts.Check(waitfor.Paths(ctx, []string{filepath.Dir(path)}))
+	// Watch the directory: loggers replace files by renaming (rotation), and
+	// a watch on the file itself would stay with the old one.
+	_, err = unix.InotifyAddWatch(fd, filepath.Dir(path), unix.IN_MODIFY|unix.IN_CLOSE_WRITE|unix.IN_CREATE|unix.IN_MOVED_TO)
+	ts.Check(err)
+	for {
+		data, _ := os.ReadFile(path)
+		if re.Match(data) {
+			return
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			ts.Fatalf("waitmatch: no line of %s matches %q after 30s; it holds:\n%s", args[0], args[1], tail(data))
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, _ := unix.Poll(pfd, int(left.Milliseconds())+1); n > 0 {
+			buf := make([]byte, 4096)
+			unix.Read(fd, buf)
+		}
+	}
+}
+
+func tail(b []byte) string {
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(lines) > 20 {
+		lines = lines[len(lines)-20:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}

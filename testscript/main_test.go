@@ -1,0 +1,94 @@
+// The shell-level tests: every *.txtar here is a script run by testscript
+// with the suite's tools (sv-gen, sv-exec, ...) and test helpers on PATH.
+package testscript_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/supervision-suite/supervision/cmd/cli"
+)
+
+func TestMain(m *testing.M) {
+	cmds := map[string]func(){
+		"sv-probe": probeMain,
+		"pidns":    pidnsMain,
+	}
+	for _, name := range cli.ToolNames() {
+		cmds[name] = func() { os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)) }
+	}
+	testscript.Main(m, cmds)
+}
+
+func TestScripts(t *testing.T) {
+	openBinDir(t)
+	testscript.Run(t, testscript.Params{
+		Dir:                 ".",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("TESTSCRIPT_UPDATE") != "",
+		Setup:               setup,
+		Condition:           condition,
+		Cmds:                scriptCmds,
+	})
+}
+
+// openBinDir lets other users run the tools: testscript puts them in a
+// private temporary directory, and tests run daemons as nobody.
+func openBinDir(t *testing.T) {
+	probe, err := exec.LookPath("sv-probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Dir(probe)
+	for _, d := range []string{bin, filepath.Dir(bin)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func setup(env *testscript.Env) error {
+	// Never touch the machine's /etc/sv: every tree lives in $WORK.
+	env.Setenv("SV_ROOT", filepath.Join(env.WorkDir, "root"))
+	env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
+	probe, _ := exec.LookPath("sv-probe")
+	env.Setenv("BIN", filepath.Dir(probe))
+	env.Setenv("SV_TEST_REQUIRE_PEERS", os.Getenv("SV_TEST_REQUIRE_PEERS"))
+	// Daemons run as nobody must be able to reach files under $WORK.
+	return os.Chmod(env.WorkDir, 0o755)
+}
+
+// condition adds [root], [pidns] and [peer:PROG]. With
+// SV_TEST_REQUIRE_PEERS=1 (CI), a missing peer or capability fails the
+// test instead of skipping it.
+func condition(cond string) (bool, error) {
+	var ok bool
+	var what string
+	switch {
+	case cond == "root":
+		ok, what = os.Geteuid() == 0, "not running as root"
+	case cond == "pidns":
+		ok, what = canPIDNamespace(), "cannot create a PID namespace"
+	case strings.HasPrefix(cond, "peer:"):
+		prog := strings.TrimPrefix(cond, "peer:")
+		_, err := exec.LookPath(prog)
+		ok, what = err == nil, prog+" is not installed (scripts/test-deps installs it)"
+	default:
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if !ok && os.Getenv("SV_TEST_REQUIRE_PEERS") == "1" {
+		return false, fmt.Errorf("[%s]: %s, and SV_TEST_REQUIRE_PEERS=1", cond, what)
+	}
+	return ok, nil
+}
+
+func canPIDNamespace() bool {
+	return exec.Command("pidns", "true").Run() == nil
+}
