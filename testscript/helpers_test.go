@@ -73,10 +73,14 @@ func probeReport() string {
 	fmt.Fprintf(&b, "uid=%d gid=%d groups=%v\n", os.Getuid(), os.Getgid(), groups)
 	fmt.Fprintf(&b, "umask=%03o\nnice=%d\ncwd=%s\n", umask, 20-prio, cwd)
 	fmt.Fprintf(&b, "pgid-is-pid=%v sid-is-pid=%v\n", unix.Getpgrp() == os.Getpid(), sid == os.Getpid())
+	// Go raises its own soft NOFILE limit at startup and gives children
+	// the original back: ask a child what this process was given.
+	out, _ := exec.Command("/bin/sh", "-c", `echo "$(ulimit -Sn):$(ulimit -Hn)"`).Output()
+	fmt.Fprintf(&b, "limit-nofile=%s\n", strings.TrimSpace(string(out)))
 	for _, l := range []struct {
 		name string
 		res  int
-	}{{"nofile", unix.RLIMIT_NOFILE}, {"nproc", unix.RLIMIT_NPROC}, {"core", unix.RLIMIT_CORE}, {"as", unix.RLIMIT_AS}} {
+	}{{"nproc", unix.RLIMIT_NPROC}, {"core", unix.RLIMIT_CORE}, {"as", unix.RLIMIT_AS}} {
 		var rl unix.Rlimit
 		unix.Getrlimit(l.res, &rl)
 		fmt.Fprintf(&b, "limit-%s=%s:%s\n", l.name, limitText(rl.Cur), limitText(rl.Max))
@@ -134,11 +138,18 @@ func pidnsMain() {
 		fmt.Fprintln(os.Stderr, "pidns:", err)
 		os.Exit(126)
 	}
+	stopped := make(chan struct{})
 	go func() {
 		<-sigs
+		close(stopped)
 		cmd.Process.Kill()
 	}()
 	err = cmd.Wait()
+	select {
+	case <-stopped:
+		os.Exit(0) // ended on request: the namespace is gone, as asked
+	default:
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		os.Exit(ee.ExitCode() & 0xff)
@@ -153,6 +164,47 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"waitfile":  cmdWaitFile,
 	"waitmatch": cmdWaitMatch,
 	"readlink":  cmdReadlink,
+	"waitdown":  cmdWaitDown,
+}
+
+// waitdown SERVICEDIR waits (at most 30 s) until the supervisor's 20-byte
+// supervise/status says the service is down and wanted down: it has
+// stopped and will not be restarted.
+func cmdWaitDown(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitdown SERVICEDIR")
+	}
+	dir := filepath.Join(ts.MkAbs(args[0]), "supervise")
+	status := filepath.Join(dir, "status")
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	ts.Check(err)
+	defer unix.Close(fd)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ts.Check(waitfor.Paths(ctx, []string{dir}))
+	_, err = unix.InotifyAddWatch(fd, dir, unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE)
+	ts.Check(err)
+	deadline, _ := ctx.Deadline()
+	for {
+		b, _ := os.ReadFile(status)
+		if len(b) >= 20 && b[17] == 'd' && b[19] == 0 && pidOf(b) == 0 {
+			return
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			ts.Fatalf("waitdown: %s is not down and wanted down after 30s (status %q)", args[0], b)
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, _ := unix.Poll(pfd, int(left.Milliseconds())+1); n > 0 {
+			buf := make([]byte, 4096)
+			unix.Read(fd, buf)
+		}
+	}
+}
+
+// pidOf reads the little-endian pid of a runit status (bytes 12-15).
+func pidOf(b []byte) uint32 {
+	return uint32(b[12]) | uint32(b[13])<<8 | uint32(b[14])<<16 | uint32(b[15])<<24
 }
 
 // readlink PATH TARGET asserts that PATH is a symlink to exactly TARGET

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -37,8 +38,14 @@ func newExecCmd() *cobra.Command {
 		}
 		return svexec.Load(d, root)
 	}
+	// fail prefixes every line with the service's name: these lines end up
+	// in a log beside other services' lines.
 	fail := func(name string, err error) error {
-		return &exitError{code: svexec.ExitCode(err), msg: fmt.Sprintf("sv-exec %s: %v", name, err)}
+		lines := strings.Split(err.Error(), "\n")
+		for i, l := range lines {
+			lines[i] = fmt.Sprintf("sv-exec %s: %s", name, l)
+		}
+		return &exitError{code: svexec.ExitCode(err), msg: strings.Join(lines, "\n")}
 	}
 
 	var print bool

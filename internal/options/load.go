@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -134,9 +135,23 @@ func (l *Loader) Load(name string) (*Service, error) {
 	return svc, nil
 }
 
-// onePerLine keeps the first error of each file line: a line with one
-// mistake can fail more than one check, and one message is clearer.
+// onePerLine keeps the first error of each file line (a line with one
+// mistake can fail more than one check, and one message is clearer), and
+// orders them by file, in the order the files were met, then by line.
 func (es Errors) onePerLine() Errors {
+	fileOrder := map[string]int{}
+	for _, e := range es {
+		if _, ok := fileOrder[e.Path]; !ok {
+			fileOrder[e.Path] = len(fileOrder)
+		}
+	}
+	es = append(Errors(nil), es...)
+	sort.SliceStable(es, func(i, j int) bool {
+		if fi, fj := fileOrder[es[i].Path], fileOrder[es[j].Path]; fi != fj {
+			return fi < fj
+		}
+		return es[i].Line < es[j].Line
+	})
 	seen := map[string]bool{}
 	var out Errors
 	for _, e := range es {

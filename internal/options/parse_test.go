@@ -206,3 +206,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestQuoteExpand(t *testing.T) {
+	s := NewSet(map[string]string{"SVC_NAME": "svc"})
+	for in, want := range map[string]string{
+		"plain":                   "plain",
+		"$SVC_NAME/x":             "svc/x",
+		"${SVC_NAME:-y} z":        "svc z",
+		`sh -c "echo $0 $1" \n`:  `sh -c "echo $0 $1" \n`,
+		"$(date) `date` $$ $@ $":  "$(date) `date` $$ $@ $",
+		`back\slash and "quote"`: `back\slash and "quote"`,
+	} {
+		f, err := Parse("q", []byte("A="+QuoteExpand(in)))
+		if err != nil {
+			t.Errorf("QuoteExpand(%q) = %s: %v", in, QuoteExpand(in), err)
+			continue
+		}
+		if err := s.Apply(f, LayerService); err != nil {
+			t.Errorf("QuoteExpand(%q): %v", in, err)
+			continue
+		}
+		if got := s.Get("A"); got != want {
+			t.Errorf("QuoteExpand(%q) evaluates to %q, want %q", in, got, want)
+		}
+	}
+}

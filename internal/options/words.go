@@ -51,9 +51,22 @@ func JoinWords(words []string) string {
 	return strings.Join(q, " ")
 }
 
-// QuoteExpand returns s in double quotes, escaping what would end or change
-// the quoting but leaving $NAME expansions in effect.
+// QuoteExpand returns s as a double-quoted OPTIONS value in which $NAME
+// and ${...} still expand, and everything else is literal: backslashes,
+// quotes, backticks, and a $ that starts no expansion ($0, $(...), $$).
 func QuoteExpand(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "`", "\\`")
-	return `"` + r.Replace(s) + `"`
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' || c == '"' || c == '`':
+			b.WriteByte('\\')
+		case c == '$' && (i+1 >= len(s) || !(isNameStart(s[i+1]) || s[i+1] == '{')):
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	b.WriteByte('"')
+	return b.String()
 }

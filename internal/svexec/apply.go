@@ -97,8 +97,9 @@ func waitPreconditions(sp *Spec) error {
 }
 
 func waitErr(err error, sp *Spec) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s after SVC_WAIT_TIMEOUT=%s", errors.Unwrap(err), sp.WaitTimeout)
+	var ny *waitfor.NotYetError
+	if errors.As(err, &ny) && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s after SVC_WAIT_TIMEOUT=%s", ny.What, sp.WaitTimeout)
 	}
 	return err
 }

@@ -53,11 +53,20 @@ func Paths(ctx context.Context, paths []string) error {
 			continue // the path may have appeared before the watch existed
 		}
 		if err := waitReadable(ctx, fd, unix.POLLIN); err != nil {
-			return fmt.Errorf("%s does not exist: %w", missing, err)
+			return &NotYetError{What: missing + " does not exist", Err: err}
 		}
 		drain(fd)
 	}
 }
+
+// NotYetError says what was still missing when the wait ended.
+type NotYetError struct {
+	What string // "/run/x does not exist"
+	Err  error  // why the wait ended: the context's error, or a poll error
+}
+
+func (e *NotYetError) Error() string { return e.What + ": " + e.Err.Error() }
+func (e *NotYetError) Unwrap() error { return e.Err }
 
 func existingAncestor(p string) string {
 	dir := filepath.Dir(p)
@@ -139,7 +148,7 @@ func Mounts(ctx context.Context, points []string) error {
 			return nil
 		}
 		if err := waitReadable(ctx, int(f.Fd()), unix.POLLPRI); err != nil {
-			return fmt.Errorf("%s is not mounted: %w", missing, err)
+			return &NotYetError{What: missing + " is not mounted", Err: err}
 		}
 	}
 }
