@@ -210,11 +210,11 @@ func FuzzParse(f *testing.F) {
 func TestQuoteExpand(t *testing.T) {
 	s := NewSet(map[string]string{"SVC_NAME": "svc"})
 	for in, want := range map[string]string{
-		"plain":                   "plain",
-		"$SVC_NAME/x":             "svc/x",
-		"${SVC_NAME:-y} z":        "svc z",
+		"plain":                  "plain",
+		"$SVC_NAME/x":            "svc/x",
+		"${SVC_NAME:-y} z":       "svc z",
 		`sh -c "echo $0 $1" \n`:  `sh -c "echo $0 $1" \n`,
-		"$(date) `date` $$ $@ $":  "$(date) `date` $$ $@ $",
+		"$(date) `date` $$ $@ $": "$(date) `date` $$ $@ $",
 		`back\slash and "quote"`: `back\slash and "quote"`,
 	} {
 		f, err := Parse("q", []byte("A="+QuoteExpand(in)))
