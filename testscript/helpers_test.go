@@ -3,8 +3,10 @@ package testscript_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -165,6 +167,51 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"waitmatch": cmdWaitMatch,
 	"readlink":  cmdReadlink,
 	"waitdown":  cmdWaitDown,
+	"treesnap":  cmdTreeSnap,
+}
+
+// treesnap DIR [-x RELPATH]... prints one line per path under DIR: its
+// type, permissions, link target or content hash, skipping the excluded
+// subtrees. Compare two snapshots to show a tree did not change.
+func cmdTreeSnap(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: treesnap DIR [-x RELPATH]...")
+	}
+	root := ts.MkAbs(args[0])
+	skip := map[string]bool{}
+	for i := 1; i+1 < len(args); i += 2 {
+		skip[args[i+1]] = true
+	}
+	var lines []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if skip[rel] {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		what := ""
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			what, _ = os.Readlink(p)
+			what = "-> " + what
+		case fi.Mode().IsRegular():
+			data, _ := os.ReadFile(p)
+			what = fmt.Sprintf("sha256:%x", sha256.Sum256(data))
+		}
+		lines = append(lines, fmt.Sprintf("%s %s %s", fi.Mode(), rel, what))
+		return nil
+	})
+	ts.Check(err)
+	fmt.Fprintln(ts.Stdout(), strings.Join(lines, "\n"))
 }
 
 // waitdown SERVICEDIR waits (at most 30 s) until the supervisor's 20-byte

@@ -61,8 +61,14 @@ func setup(env *testscript.Env) error {
 	probe, _ := exec.LookPath("sv-probe")
 	env.Setenv("BIN", filepath.Dir(probe))
 	env.Setenv("SV_TEST_REQUIRE_PEERS", os.Getenv("SV_TEST_REQUIRE_PEERS"))
-	// Daemons run as nobody must be able to reach files under $WORK.
-	return os.Chmod(env.WorkDir, 0o755)
+	// Daemons run as nobody must be able to reach files under $WORK, and
+	// testscript makes $WORK and its parent private.
+	for _, d := range []string{env.WorkDir, filepath.Dir(env.WorkDir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // condition adds [root], [pidns] and [peer:PROG]. With

@@ -58,6 +58,12 @@ func newExecCmd() *cobra.Command {
 			if err != nil {
 				return fail(serviceName(dir, false), err)
 			}
+			if !print {
+				// From here on every message goes to the service's log.
+				if err := svexec.JoinStderr(svc.Set.Get("LOG") != "none"); err != nil {
+					return fail(svc.Name, err)
+				}
+			}
 			spec, err := svexec.BuildSpec(svc, os.Environ())
 			if err != nil {
 				return fail(svc.Name, err)

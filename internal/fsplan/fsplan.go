@@ -213,12 +213,12 @@ func stage(todo []op) (map[int]*renameio.PendingFile, error) {
 		f, err := renameio.NewPendingFile(o.path, renameio.WithPermissions(o.mode), renameio.IgnoreUmask())
 		if err != nil {
 			cleanup()
-			return nil, err
+			return nil, writeError(o.path, err)
 		}
 		staged[i] = f
 		if _, err := f.Write(o.data); err != nil {
 			cleanup()
-			return nil, fmt.Errorf("%s: %w", o.path, err)
+			return nil, writeError(o.path, err)
 		}
 	}
 	return staged, nil
@@ -258,4 +258,14 @@ func commit(todo []op, staged map[int]*renameio.PendingFile) error {
 		}
 	}
 	return nil
+}
+
+// writeError names the file the user knows, not renameio's temporary one,
+// keeping the system error (and its errno) underneath.
+func writeError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &fs.PathError{Op: "write", Path: path, Err: err}
 }

@@ -105,7 +105,8 @@ func TestAddErrorsWriteNothing(t *testing.T) {
 		{AddRequest{Name: "a", Command: []string{"sh"}, Set: []string{"SVC_NICE=40"}}, `SVC_NICE: "40" is not a whole number`},
 		{AddRequest{Name: "a", Command: []string{"sh"}, Set: []string{"SVC_STOP_SIGAL=INT"}}, "did you mean SVC_STOP_SIGNAL?"},
 		{AddRequest{Name: "a", Command: []string{"sh"}, Set: []string{"SVC_USER=no-such-user-xyz"}}, `no user "no-such-user-xyz"`},
-		{AddRequest{Name: "a", Command: []string{"sh"}, Set: []string{"SVC_OPTS=$(date)"}}, "command substitution"},
+		{AddRequest{Name: "a", Command: []string{"sh"}, Set: []string{"SVC_OPTS=a;b"}}, `";" is a shell operator`},
+		{AddRequest{Name: "a", Command: []string{"sh"}, Set: []string{"SVC_OPTS=$NOPE"}}, "$NOPE is not set"},
 		{AddRequest{Name: "a", From: "nope", Command: []string{"sh"}}, "--from nope: no catalog entry"},
 	}
 	for _, tt := range tests {

@@ -115,6 +115,8 @@ func (g *Generator) Check(names []string) ([]CheckResult, error) {
 			r.Errors = asErrors(err)
 		} else {
 			r.Errors, r.Warnings = svc.Check(g.Host)
+		}
+		if svc != nil { // warnings count even when there are errors too
 			r.Warnings = append(svc.Set.Warnings, r.Warnings...)
 		}
 		out = append(out, r)

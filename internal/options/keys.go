@@ -183,12 +183,33 @@ func Suggest(name string) string {
 		names = append(names, k.Name)
 	}
 	sort.Strings(names)
+	// Ties go to a key that contains the name's letters in order: a
+	// dropped letter (SVC_USR for SVC_USER) is the likelier typo.
+	bestScore := 2 * bestDist
 	for _, n := range names {
-		if d := editDistance(name, n); d < bestDist {
-			best, bestDist = n, d
+		d := editDistance(name, n)
+		if d >= bestDist {
+			continue
+		}
+		score := 2 * d
+		if isSubsequence(upper(name), n) {
+			score--
+		}
+		if score < bestScore {
+			best, bestScore = n, score
 		}
 	}
 	return best
+}
+
+func isSubsequence(s, of string) bool {
+	i := 0
+	for j := 0; i < len(s) && j < len(of); j++ {
+		if s[i] == of[j] {
+			i++
+		}
+	}
+	return i == len(s)
 }
 
 // editDistance is the Levenshtein distance, case-insensitive.

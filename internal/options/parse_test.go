@@ -231,3 +231,14 @@ func TestQuoteExpand(t *testing.T) {
 		}
 	}
 }
+
+func TestSuggest(t *testing.T) {
+	for in, want := range map[string]string{
+		"SVC_USR": "SVC_USER", "SVC_STOP_SIGAL": "SVC_STOP_SIGNAL", "svc_cmd": "SVC_CMD",
+		"LOG_SIZ": "LOG_SIZE", "X": "", "COMPLETELY_UNRELATED": "",
+	} {
+		if got := Suggest(in); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

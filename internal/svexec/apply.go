@@ -36,10 +36,8 @@ func Exec(sp *Spec) error {
 	if err := newSession(); err != nil {
 		return step("setsid", err)
 	}
-	if sp.JoinStderr {
-		if err := unix.Dup3(1, 2, 0); err != nil {
-			return step("join stderr to stdout", err)
-		}
+	if err := JoinStderr(sp.JoinStderr); err != nil {
+		return err
 	}
 	if err := waitPreconditions(sp); err != nil {
 		return err
@@ -67,6 +65,16 @@ func Exec(sp *Spec) error {
 		return step("working directory", unwrap(err))
 	}
 	return step("exec "+sp.Path, syscall.Exec(sp.Path, sp.Argv, sp.Env))
+}
+
+// JoinStderr points stderr where stdout goes (the log pipe), as run
+// scripts do with `exec 2>&1`, so that sv-exec's own messages and the
+// daemon's errors land in the service's log. Done again is harmless.
+func JoinStderr(join bool) error {
+	if !join {
+		return nil
+	}
+	return step("join stderr to stdout", unix.Dup3(1, 2, 0))
 }
 
 // newSession makes the daemon a session and process group leader, so a
@@ -147,10 +155,7 @@ func setCred(c *Cred) error {
 		return nil
 	}
 	if os.Geteuid() != 0 {
-		if uint32(os.Geteuid()) == c.Uid && uint32(os.Getegid()) == c.Gid {
-			return nil // already that user: nothing to change
-		}
-		return &permanentError{fmt.Errorf("SVC_USER %s: cannot become another user without root", c.User)}
+		return canBecome(c) // nil: already that user, nothing to change
 	}
 	groups := make([]int, len(c.Groups))
 	for i, g := range c.Groups {

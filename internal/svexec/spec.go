@@ -110,6 +110,9 @@ func BuildSpec(svc *options.Service, environ []string) (*Spec, error) {
 	if spec.Cred, err = resolveCred(s.Get("SVC_USER"), s.Get("SVC_GROUP"), s.Words("SVC_GROUPS")); err != nil {
 		return nil, err
 	}
+	if err := canBecome(spec.Cred); err != nil {
+		return nil, err
+	}
 	spec.WaitPaths = s.Words("SVC_WAIT_PATH")
 	spec.WaitMounts = s.Words("SVC_WAIT_MOUNT")
 	spec.WaitTimeout = s.Duration("SVC_WAIT_TIMEOUT")
@@ -171,6 +174,18 @@ func resolveCred(userName, groupName string, extra []string) (*Cred, error) {
 		add(id)
 	}
 	return c, nil
+}
+
+// canBecome: only root can switch to another user; anyone may "switch"
+// to who they already are.
+func canBecome(c *Cred) error {
+	if c == nil || os.Geteuid() == 0 {
+		return nil
+	}
+	if uint32(os.Geteuid()) == c.Uid && uint32(os.Getegid()) == c.Gid {
+		return nil
+	}
+	return permanent("SVC_USER %s: cannot become another user without root", c.User)
 }
 
 func lookupGroup(name string) (uint32, error) {
