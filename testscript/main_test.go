@@ -17,8 +17,9 @@ import (
 
 func TestMain(m *testing.M) {
 	cmds := map[string]func(){
-		"sv-probe": probeMain,
-		"pidns":    pidnsMain,
+		"sv-probe":  probeMain,
+		"pidns":     pidnsMain,
+		"ptyexpect": ptyexpectMain,
 	}
 	for _, name := range cli.ToolNames() {
 		cmds[name] = func() { os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)) }
@@ -71,13 +72,17 @@ func setup(env *testscript.Env) error {
 	return nil
 }
 
-// condition adds [root], [pidns] and [peer:PROG]. With
+// condition adds [root], [pidns], [peer:PROG] and [file:PATH]. With
 // SV_TEST_REQUIRE_PEERS=1 (CI), a missing peer or capability fails the
 // test instead of skipping it.
 func condition(cond string) (bool, error) {
 	var ok bool
 	var what string
 	switch {
+	case strings.HasPrefix(cond, "file:"):
+		// Not a peer: a device or file some machines lack. Never required.
+		_, err := os.Stat(strings.TrimPrefix(cond, "file:"))
+		return err == nil, nil
 	case cond == "root":
 		ok, what = os.Geteuid() == 0, "not running as root"
 	case cond == "pidns":
