@@ -26,14 +26,18 @@ import (
 
 // probeMain is sv-probe: a stand-in daemon that reports what sv-exec gave
 // it (identity, limits, directory, environment, session), to stdout or, with
-// -o FILE, to FILE written atomically; with -stay it then waits for a signal.
+// -o FILE, to FILE written atomically; with -notify-fd N it then signals
+// readiness s6's way; with -stay it then waits for a signal.
 func probeMain() {
 	args := os.Args[1:]
-	out, stay := "", false
+	out, stay, notifyFD := "", false, -1
 	for len(args) > 0 {
 		switch args[0] {
 		case "-o":
 			out, args = args[1], args[2:]
+		case "-notify-fd":
+			fmt.Sscan(args[1], &notifyFD)
+			args = args[2:]
 		case "-stay":
 			stay, args = true, args[1:]
 		default:
@@ -50,6 +54,13 @@ func probeMain() {
 			err = os.Rename(tmp, out)
 		}
 		fmt.Println("sv-probe: report written")
+	}
+	if notifyFD >= 0 {
+		// s6's readiness protocol: a newline on the notification fd.
+		f := os.NewFile(uintptr(notifyFD), "notification-fd")
+		f.Write([]byte("\n"))
+		f.Close()
+		fmt.Println("sv-probe: ready")
 	}
 	if stay {
 		c := make(chan os.Signal, 1)

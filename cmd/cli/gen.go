@@ -350,7 +350,8 @@ program (a warning: it may not be installed yet), SVC_ENV_FILE.`,
 }
 
 func genSyncCmd(g genFactory) *cobra.Command {
-	return &cobra.Command{
+	var createSupervise bool
+	cmd := &cobra.Command{
 		Use:   "sync [NAME...]",
 		Short: "Refresh what is generated from OPTIONS",
 		Long: `sync brings the shared scripts and each service (all without NAMEs) in
@@ -358,13 +359,18 @@ line with the OPTIONS files: links, finish/check/control scripts, the files
 s6 reads, the supervise directories in the run dir, and the scan dir links
 of enabled services (so a boot, which empties /run, needs only 'sv-gen
 sync'). It leaves files you wrote alone, and changes nothing when all is
-current. A service whose OPTIONS are invalid is reported and not touched.`,
+current. A service whose OPTIONS are invalid is reported and not touched.
+
+Each service's supervise link points into /run/sv/supervise, and is left
+dangling: runsv and sv-scan create the target, and s6-supervise requires
+to. daemontools' supervise cannot: with daemontools, use --create-supervise.`,
 		ValidArgsFunction: serviceNames(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			gg, err := g()
 			if err != nil {
 				return err
 			}
+			gg.CreateSupervise = createSupervise
 			res, err := gg.Sync(args)
 			if res != nil {
 				printWarnings(cmd.ErrOrStderr(), res.Warnings)
@@ -382,6 +388,8 @@ current. A service whose OPTIONS are invalid is reported and not touched.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&createSupervise, "create-supervise", false, "also create each service's supervise directory (for daemontools)")
+	return cmd
 }
 
 func genEnableCmd(g genFactory) *cobra.Command {

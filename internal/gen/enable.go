@@ -107,7 +107,10 @@ func (g *Generator) Remove(name string, force bool) ([]fsplan.Change, error) {
 		return changes, err
 	}
 	changes = append(changes, fsplan.Change{Path: dir, What: "removed"})
-	if rt := g.Layout.Supervise(name); exists(rt) {
+	for _, rt := range []string{g.Layout.Supervise(name), g.Layout.LogSupervise(name)} {
+		if !exists(rt) {
+			continue
+		}
 		if err := os.RemoveAll(rt); err != nil {
 			return changes, err
 		}

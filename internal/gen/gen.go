@@ -26,6 +26,12 @@ type Generator struct {
 	Profile string   // SV_PROFILE from the environment
 	Catalog *catalog.Catalog
 	Host    options.Host
+	// CreateSupervise makes each service's supervise directory in the run
+	// dir. By default the supervise links dangle until the supervisor
+	// creates their targets: runsv and sv-scan do, and s6-supervise insists
+	// on it (it fails if the target exists). daemontools' supervise cannot,
+	// so its users ask for this.
+	CreateSupervise bool
 }
 
 // New returns a generator for the tree at l, whose scripts run exec.
@@ -163,7 +169,7 @@ func (g *Generator) mustExist(name string) error {
 // sharedOps lays out the tree and renders the shared scripts.
 func (g *Generator) sharedOps(p *fsplan.Plan) error {
 	l := g.Layout
-	for _, d := range []string{l.SvDir, l.OptDir, l.EnabledDir, l.RunDir, l.ScanDir, l.SuperviseDir, l.LogDir} {
+	for _, d := range []string{l.SvDir, l.OptDir, l.EnabledDir, l.RunDir, l.ScanDir, l.SuperviseDir, l.LogSuperviseDir, l.LogDir} {
 		p.Dir(d, 0o755)
 	}
 	for _, name := range templates.Shared {

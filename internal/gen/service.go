@@ -94,9 +94,12 @@ func needsFinish(s *options.Set) bool {
 }
 
 // runtimeOps plans the supervise directories in the run dir, which the
-// service dir's supervise links point to. They live on a tmpfs, so sync
-// recreates them at every boot.
+// service dir's supervise links point to, when CreateSupervise asks for
+// them. They live on a tmpfs, so sync recreates them at every boot.
 func (g *Generator) runtimeOps(p *fsplan.Plan, svc *options.Service) {
+	if !g.CreateSupervise {
+		return
+	}
 	p.Dir(g.Layout.Supervise(svc.Name), 0o755)
 	if svc.Set.Get("LOG") != "none" {
 		p.Dir(g.Layout.LogSupervise(svc.Name), 0o755)

@@ -17,7 +17,12 @@ type Layout struct {
 	RunDir       string // runtime state: ROOT/run/sv
 	ScanDir      string // the scan directory supervisors watch: RunDir/service
 	SuperviseDir string // supervise/ directories: RunDir/supervise
-	LogDir       string // default parent of log directories: ROOT/var/log/sv
+	// LogSuperviseDir holds the log/ services' supervise directories. It
+	// is a sibling tree, not NAME/log inside SuperviseDir, because s6 starts
+	// a service's two s6-supervise processes at once, and each creates its
+	// own directory: the log one must not depend on the other's.
+	LogSuperviseDir string // RunDir/log-supervise
+	LogDir          string // default parent of log directories: ROOT/var/log/sv
 }
 
 // EnvRoot is the environment variable that relocates the tree.
@@ -44,6 +49,7 @@ func New(root string) (Layout, error) {
 	l.RunDir = filepath.Join("/", root, "run/sv")
 	l.ScanDir = filepath.Join(l.RunDir, "service")
 	l.SuperviseDir = filepath.Join(l.RunDir, "supervise")
+	l.LogSuperviseDir = filepath.Join(l.RunDir, "log-supervise")
 	l.LogDir = filepath.Join("/", root, "var/log/sv")
 	return l, nil
 }
@@ -64,4 +70,4 @@ func (l Layout) ServiceDir(name string) string { return filepath.Join(l.SvDir, n
 func (l Layout) Supervise(name string) string { return filepath.Join(l.SuperviseDir, name) }
 
 // LogSupervise is the supervise/ directory of a service's log/ service.
-func (l Layout) LogSupervise(name string) string { return filepath.Join(l.SuperviseDir, name, "log") }
+func (l Layout) LogSupervise(name string) string { return filepath.Join(l.LogSuperviseDir, name) }

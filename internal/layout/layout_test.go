@@ -13,7 +13,7 @@ func TestNew(t *testing.T) {
 	if l.Root != "/home/u/tree" || l.OptDir != "/home/u/tree/etc/sv/.opt" || l.Supervise("a@b") != "/home/u/tree/run/sv/supervise/a@b" {
 		t.Errorf("relocated: %+v", l)
 	}
-	if got := l.LogSupervise("x"); got != "/home/u/tree/run/sv/supervise/x/log" {
+	if got := l.LogSupervise("x"); got != "/home/u/tree/run/sv/log-supervise/x" {
 		t.Errorf("LogSupervise = %q", got)
 	}
 }

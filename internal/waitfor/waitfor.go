@@ -42,8 +42,10 @@ func Paths(ctx context.Context, paths []string) error {
 			return nil
 		}
 		// Watch the deepest directory that exists on the way to the missing
-		// path; once the next level appears, the loop watches that one.
-		dir := existingAncestor(missing)
+		// path, following symlinks (a dangling link's target appears in
+		// another directory); once the next level appears, the loop watches
+		// that one.
+		dir := filepath.Dir(resolveExisting(missing))
 		if !watched[dir] {
 			const mask = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
 			if _, err := unix.InotifyAddWatch(fd, dir, mask); err != nil {
@@ -68,15 +70,39 @@ type NotYetError struct {
 func (e *NotYetError) Error() string { return e.What + ": " + e.Err.Error() }
 func (e *NotYetError) Unwrap() error { return e.Err }
 
-func existingAncestor(p string) string {
-	dir := filepath.Dir(p)
-	for dir != "/" {
-		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
-			return dir
+// resolveExisting rewrites an absolute path so that the part of it that
+// exists has no symlinks: the first missing component then sits in the
+// directory where it will be created.
+func resolveExisting(p string) string {
+	for hops := 0; hops < 40; hops++ {
+		parts := strings.Split(strings.TrimPrefix(filepath.Clean(p), "/"), "/")
+		cur := "/"
+		restarted := false
+		for i, c := range parts {
+			next := filepath.Join(cur, c)
+			fi, err := os.Lstat(next)
+			if err != nil {
+				return filepath.Join(append([]string{next}, parts[i+1:]...)...)
+			}
+			if fi.Mode()&os.ModeSymlink != 0 {
+				target, err := os.Readlink(next)
+				if err != nil {
+					return p
+				}
+				if !filepath.IsAbs(target) {
+					target = filepath.Join(cur, target)
+				}
+				p = filepath.Join(append([]string{target}, parts[i+1:]...)...)
+				restarted = true
+				break
+			}
+			cur = next
 		}
-		dir = filepath.Dir(dir)
+		if !restarted {
+			return p
+		}
 	}
-	return dir
+	return p // a symlink loop: watch what we have; the deadline still holds
 }
 
 func drain(fd int) {

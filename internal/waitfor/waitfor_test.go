@@ -30,6 +30,32 @@ func TestPathsAppearLater(t *testing.T) {
 	}
 }
 
+// A path through a dangling symlink appears when the link's target is
+// created, in another directory: the wait must watch there.
+func TestPathsThroughDanglingSymlink(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "svc"), 0o755)
+	os.Mkdir(filepath.Join(dir, "run"), 0o755)
+	os.Symlink(filepath.Join(dir, "run", "state"), filepath.Join(dir, "svc", "supervise"))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- Paths(ctx, []string{filepath.Join(dir, "svc", "supervise", "status")}) }()
+	os.Mkdir(filepath.Join(dir, "run", "state"), 0o755)
+	os.WriteFile(filepath.Join(dir, "run", "state", "status"), nil, 0o644)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Woken by the creation, not by the deadline.
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %v: the wait missed the creation", time.Since(start))
+	}
+	if got := resolveExisting(filepath.Join(dir, "svc", "supervise", "x")); got != filepath.Join(dir, "run", "state", "x") {
+		t.Errorf("resolveExisting = %q", got)
+	}
+}
+
 func TestPathsTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
