@@ -45,7 +45,7 @@ func Paths(ctx context.Context, paths []string) error {
 		// path, following symlinks (a dangling link's target appears in
 		// another directory); once the next level appears, the loop watches
 		// that one.
-		dir := filepath.Dir(resolveExisting(missing))
+		dir := deepestExisting(missing)
 		if !watched[dir] {
 			const mask = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
 			if _, err := unix.InotifyAddWatch(fd, dir, mask); err != nil {
@@ -70,39 +70,43 @@ type NotYetError struct {
 func (e *NotYetError) Error() string { return e.What + ": " + e.Err.Error() }
 func (e *NotYetError) Unwrap() error { return e.Err }
 
-// resolveExisting rewrites an absolute path so that the part of it that
-// exists has no symlinks: the first missing component then sits in the
-// directory where it will be created.
-func resolveExisting(p string) string {
+// deepestExisting returns the deepest directory that exists on the way to
+// the absolute path p, following symlinks: the directory in which the next
+// missing component will be created, where a dangling link's target may be
+// in quite another place than the link.
+func deepestExisting(p string) string {
 	for hops := 0; hops < 40; hops++ {
 		parts := strings.Split(strings.TrimPrefix(filepath.Clean(p), "/"), "/")
 		cur := "/"
-		restarted := false
+		followed := false
 		for i, c := range parts {
 			next := filepath.Join(cur, c)
 			fi, err := os.Lstat(next)
 			if err != nil {
-				return filepath.Join(append([]string{next}, parts[i+1:]...)...)
+				return cur
 			}
 			if fi.Mode()&os.ModeSymlink != 0 {
 				target, err := os.Readlink(next)
 				if err != nil {
-					return p
+					return cur
 				}
 				if !filepath.IsAbs(target) {
 					target = filepath.Join(cur, target)
 				}
 				p = filepath.Join(append([]string{target}, parts[i+1:]...)...)
-				restarted = true
+				followed = true
 				break
+			}
+			if !fi.IsDir() {
+				return cur // a file where a directory should be: watch its parent
 			}
 			cur = next
 		}
-		if !restarted {
-			return p
+		if !followed {
+			return cur
 		}
 	}
-	return p // a symlink loop: watch what we have; the deadline still holds
+	return "/" // a symlink loop: the deadline still bounds the wait
 }
 
 func drain(fd int) {

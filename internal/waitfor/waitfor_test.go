@@ -51,8 +51,15 @@ func TestPathsThroughDanglingSymlink(t *testing.T) {
 	if time.Since(start) > 10*time.Second {
 		t.Errorf("took %v: the wait missed the creation", time.Since(start))
 	}
-	if got := resolveExisting(filepath.Join(dir, "svc", "supervise", "x")); got != filepath.Join(dir, "run", "state", "x") {
-		t.Errorf("resolveExisting = %q", got)
+	for in, want := range map[string]string{
+		filepath.Join(dir, "svc", "supervise", "x"):       filepath.Join(dir, "run", "state"),
+		filepath.Join(dir, "run", "nope", "a", "b"):       filepath.Join(dir, "run"),
+		filepath.Join(dir, "run", "state", "status"):      filepath.Join(dir, "run", "state"),
+		filepath.Join(dir, "run", "state", "status", "x"): filepath.Join(dir, "run", "state"),
+	} {
+		if got := deepestExisting(in); got != want {
+			t.Errorf("deepestExisting(%s) = %s, want %s", in, got, want)
+		}
 	}
 }
 
