@@ -226,15 +226,33 @@ A service whose OPTIONS do not load shows the first problem.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), list)
-			}
-			writeList(cmd.OutOrStdout(), list)
-			return nil
+			return output(cmd, asJSON, list, func(w io.Writer) { writeList(w, list) })
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// output prints v as JSON with --json, else as the table text writes.
+func output(cmd *cobra.Command, asJSON bool, v any, text func(io.Writer)) error {
+	if asJSON {
+		return writeJSON(cmd.OutOrStdout(), v)
+	}
+	text(cmd.OutOrStdout())
+	return nil
+}
+
+// writeSettings prints settings as OPTIONS lines, each with its source.
+func writeSettings(w io.Writer, settings []gen.Setting) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range settings {
+		export := ""
+		if s.Exported {
+			export = "export "
+		}
+		fmt.Fprintf(tw, "%s%s=%s\t# %s\n", export, s.Key, options.Quote(s.Value), s.Source)
+	}
+	tw.Flush()
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -292,18 +310,7 @@ empty at their default are left out unless --all.`,
 			if err != nil {
 				return invalid(err, cmd.CommandPath()+" "+args[0])
 			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), settings)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			for _, s := range settings {
-				export := ""
-				if s.Exported {
-					export = "export "
-				}
-				fmt.Fprintf(tw, "%s%s=%s\t# %s\n", export, s.Key, options.Quote(s.Value), s.Source)
-			}
-			return tw.Flush()
+			return output(cmd, asJSON, settings, func(w io.Writer) { writeSettings(w, settings) })
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "also show keys left empty at their default")
@@ -487,11 +494,7 @@ A site adds its own, or replaces one, as files in .opt/catalog/.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), list)
-			}
-			writeCatalog(cmd.OutOrStdout(), list)
-			return nil
+			return output(cmd, asJSON, list, func(w io.Writer) { writeCatalog(w, list) })
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

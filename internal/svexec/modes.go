@@ -53,33 +53,16 @@ func LoggerSpec(svc *options.Service, self string) (*Spec, error) {
 	size, files := s.Size("LOG_SIZE"), s.Int("LOG_FILES")
 	stamp := s.Get("LOG_TIMESTAMP")
 	var argv []string
+	flag := stampFlags[s.Get("LOG")][stamp]
 	switch kind := s.Get("LOG"); kind {
 	case "builtin":
 		argv = []string{filepath.Join(filepath.Dir(self), "sv-log"), "--size", strconv.FormatInt(size, 10), "--files", strconv.Itoa(files), "--timestamp", stamp, dir}
-	case "svlogd":
-		argv = []string{"svlogd"}
-		switch stamp {
-		case "tai64n":
-			argv = append(argv, "-t")
-		case "iso":
-			argv = append(argv, "-ttt")
-		}
-		argv = append(argv, dir)
+	case "svlogd": // size and count go in DIR/config (prepareLogDir)
+		argv = append(appendNonEmpty([]string{"svlogd"}, flag), dir)
 	case "s6-log":
-		argv = []string{"s6-log", "-b", fmt.Sprintf("n%d", files), fmt.Sprintf("s%d", size)}
-		switch stamp {
-		case "tai64n":
-			argv = append(argv, "t")
-		case "iso":
-			argv = append(argv, "T")
-		}
-		argv = append(argv, dir)
+		argv = append(appendNonEmpty([]string{"s6-log", "-b", fmt.Sprintf("n%d", files), fmt.Sprintf("s%d", size)}, flag), dir)
 	case "multilog":
-		argv = []string{"multilog"}
-		if stamp != "none" {
-			argv = append(argv, "t") // multilog knows only TAI64N
-		}
-		argv = append(argv, fmt.Sprintf("s%d", size), fmt.Sprintf("n%d", files), dir)
+		argv = append(appendNonEmpty([]string{"multilog"}, flag), fmt.Sprintf("s%d", size), fmt.Sprintf("n%d", files), dir)
 	case "syslog":
 		argv = []string{"logger", "-t", svc.Name, "-p", "daemon.info"}
 	case "custom":
@@ -104,6 +87,20 @@ func LoggerSpec(svc *options.Service, self string) (*Spec, error) {
 		sp.Dir = dir
 	}
 	return sp, nil
+}
+
+// stampFlags is how each logger is told to timestamp lines (LOG_TIMESTAMP).
+var stampFlags = map[string]map[string]string{
+	"svlogd":   {"tai64n": "-t", "iso": "-ttt"},
+	"s6-log":   {"tai64n": "t", "iso": "T"},
+	"multilog": {"tai64n": "t", "iso": "t"}, // multilog knows only TAI64N
+}
+
+func appendNonEmpty(list []string, s string) []string {
+	if s == "" {
+		return list
+	}
+	return append(list, s)
 }
 
 // prepareLogDir creates LOG_DIR, owned by the logger's user, and writes
