@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,7 @@ generated from it. Exit status: 0 ok, 100 invalid input, 111 system error.`
 
 func newGenCmd() *cobra.Command {
 	var root string
+	realRoot := false // set once the tree's root is known
 	cmd := &cobra.Command{
 		Use:   "gen",
 		Short: "Create, check and maintain services from OPTIONS files",
@@ -43,6 +45,7 @@ func newGenCmd() *cobra.Command {
 		if err != nil {
 			return nil, err
 		}
+		realRoot = l.Root == ""
 		exec, err := execCommand()
 		if err != nil {
 			return nil, err
@@ -53,6 +56,18 @@ func newGenCmd() *cobra.Command {
 		genInitCmd(g), genAddCmd(g), genListCmd(g), genShowCmd(g), genCheckCmd(g),
 		genSyncCmd(g), genEnableCmd(g), genDisableCmd(g), genRemoveCmd(g), genCatalogCmd(g),
 	)
+	// On the real root, a permission error comes with the way out.
+	for _, c := range cmd.Commands() {
+		if run := c.RunE; run != nil {
+			c.RunE = func(c *cobra.Command, args []string) error {
+				err := run(c, args)
+				if err != nil && realRoot && errors.Is(err, fs.ErrPermission) {
+					return fmt.Errorf("%w (without root, keep a tree of your own: --root DIR or SV_ROOT=DIR)", err)
+				}
+				return err
+			}
+		}
+	}
 	return cmd
 }
 
