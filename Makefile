@@ -50,6 +50,9 @@ fuzz:
 	$(GO) test ./internal/options -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/options -run XXX -fuzz FuzzValueParsers -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/waitfor -run XXX -fuzz FuzzMountPoints -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/tai -run XXX -fuzz FuzzParseLabel -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/svdir -run XXX -fuzz FuzzDecodeStatus -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/svlog -run XXX -fuzz FuzzChunking -fuzztime $(FUZZTIME)
 
 docs:
 	$(GO) run ./internal/docgen docs/OPTIONS.md

@@ -1,0 +1,207 @@
+package svlog
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func read(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestStampsAndPartialLines(t *testing.T) {
+	for stamp, re := range map[string]string{
+		StampNone:   `^one\ntwo three\n$`,
+		StampTAI64N: `^@4000[0-9a-f]{20} one\n@4000[0-9a-f]{20} two three\n$`,
+		StampISO:    `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z one\n\S+ two three\n$`,
+	} {
+		dir := t.TempDir()
+		l, err := Open(Config{Dir: dir, Size: 1 << 20, Files: 3, Stamp: stamp}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Write([]byte("one\ntwo "))
+		if got := read(t, filepath.Join(dir, "current")); strings.Contains(got, "two") {
+			t.Errorf("%s: an unfinished line was written: %q", stamp, got)
+		}
+		l.Write([]byte("three"))
+		l.Close() // flushes the unfinished line
+		if got := read(t, filepath.Join(dir, "current")); !regexp.MustCompile(re).MatchString(got) {
+			t.Errorf("%s: %q does not match %s", stamp, got, re)
+		}
+	}
+}
+
+// Rotation keeps Files finished files; every line is in exactly one file,
+// in order, and no file passes the size.
+func TestRotation(t *testing.T) {
+	dir := t.TempDir()
+	tick := time.Unix(1700000000, 0)
+	l, err := Open(Config{Dir: dir, Size: 100, Files: 3}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.now = func() time.Time { tick = tick.Add(time.Second); return tick }
+	for i := 0; i < 60; i++ {
+		fmt.Fprintf(l, "line %02d\n", i) // 8 bytes: 12 lines per file
+	}
+	l.Close()
+	old, _ := Rotated(dir)
+	if len(old) != 3 {
+		t.Fatalf("%d rotated files, want 3: %v", len(old), old)
+	}
+	var all string
+	for _, f := range append(old, filepath.Join(dir, "current")) {
+		data := read(t, f)
+		if len(data) > 100 {
+			t.Errorf("%s holds %d bytes, over the size", f, len(data))
+		}
+		all += data
+	}
+	if !strings.HasSuffix(all, "line 59\n") || !strings.Contains(all, "line 24\n") {
+		t.Errorf("lines lost: %q", all)
+	}
+	for i := 25; i < 60; i++ {
+		if strings.Count(all, fmt.Sprintf("line %02d\n", i)) != 1 {
+			t.Errorf("line %d is not there exactly once", i)
+		}
+	}
+	if fi, _ := os.Stat(old[0]); fi.Mode().Perm() != 0o744 {
+		t.Errorf("a finished file has mode %v, want 0744 as svlogd", fi.Mode())
+	}
+}
+
+func TestLongLineIsSplitNotLost(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(Config{Dir: dir, Size: 1 << 20, Files: 1}, nil)
+	long := strings.Repeat("x", MaxLine*2+10)
+	l.Write([]byte(long + "\n"))
+	l.Close()
+	got := read(t, filepath.Join(dir, "current"))
+	if strings.Count(got, "\n") != 3 || strings.ReplaceAll(got, "\n", "") != long {
+		t.Errorf("long line: %d newlines, %d bytes", strings.Count(got, "\n"), len(got))
+	}
+}
+
+func TestOneLoggerPerDirectory(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(Config{Dir: dir, Size: 100, Files: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := Open(Config{Dir: dir, Size: 100, Files: 1}, nil); err == nil || !strings.Contains(err.Error(), "another logger") {
+		t.Errorf("second logger: %v", err)
+	}
+}
+
+// Disk full: nothing blocks, the newest lines wait in memory, the failure is
+// reported; when space returns, a line tells what was lost, then the rest.
+func TestDiskFullKeepsNewestLines(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink("/dev/full", filepath.Join(dir, "current")); err != nil {
+		t.Fatal(err)
+	}
+	var reports []Status
+	l, err := Open(Config{Dir: dir, Size: 1 << 20, Files: 1, Pending: 40}, func(s Status) { reports = append(reports, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(l, "line %d\n", i) // 7 bytes each: 5 fit in 40
+	}
+	st := l.Status()
+	if !strings.Contains(st.Error, "no space left on device") || st.Dropped != 5 || st.Pending != 35 {
+		t.Fatalf("status %+v", st)
+	}
+	if len(reports) == 0 || reports[0].Error == "" {
+		t.Fatalf("failure not reported: %+v", reports)
+	}
+	os.Remove(filepath.Join(dir, "current")) // space returns
+	fmt.Fprintf(l, "line 10\n")
+	if st := l.Status(); st.Error != "" {
+		t.Fatalf("still failing: %+v", st)
+	}
+	got := read(t, filepath.Join(dir, "current"))
+	want := "sv-log: 5 lines lost while " + dir + " could not be written (write " + dir + "/current: no space left on device)\nline 5\nline 6\nline 7\nline 8\nline 9\nline 10\n"
+	if got != want {
+		t.Errorf("after recovery:\n%q\nwant\n%q", got, want)
+	}
+	if last := reports[len(reports)-1]; last.Error != "" {
+		t.Errorf("recovery not reported: %+v", last)
+	}
+}
+
+// The retry timer writes waiting lines even when no new output comes.
+func TestRetryWithoutNewOutput(t *testing.T) {
+	dir := t.TempDir()
+	os.Symlink("/dev/full", filepath.Join(dir, "current"))
+	done := make(chan struct{}, 4)
+	l, _ := Open(Config{Dir: dir, Size: 1 << 20, Files: 1}, func(s Status) {
+		if s.Error == "" {
+			done <- struct{}{}
+		}
+	})
+	defer l.Close()
+	fmt.Fprintf(l, "waiting line\n")
+	os.Remove(filepath.Join(dir, "current"))
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the retry never wrote the waiting line")
+	}
+	if got := read(t, filepath.Join(dir, "current")); got != "waiting line\n" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// FuzzChunking: however the output arrives in chunks, the log holds the
+// same lines (long ones split at MaxLine), and an unfinished last line is
+// written at the end.
+func FuzzChunking(f *testing.F) {
+	f.Add([]byte("a\nbb\n\nccc"), uint8(1))
+	f.Add([]byte(strings.Repeat("z", MaxLine+3)+"\nq"), uint8(7))
+	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
+		dir := t.TempDir()
+		l, err := Open(Config{Dir: dir, Size: 1 << 30, Files: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		step := int(chunk)%17 + 1
+		for i := 0; i < len(data); i += step {
+			l.Write(data[i:min(i+step, len(data))])
+		}
+		l.Close()
+		got, _ := os.ReadFile(filepath.Join(dir, "current"))
+		var want []byte
+		for _, line := range strings.SplitAfter(string(data), "\n") {
+			if line == "" {
+				continue
+			}
+			body := strings.TrimSuffix(line, "\n")
+			for len(body) > MaxLine {
+				want = append(want, body[:MaxLine]+"\n"...)
+				body = body[MaxLine:]
+			}
+			if len(body) == MaxLine && !strings.HasSuffix(line, "\n") {
+				want = append(want, body+"\n"...)
+				continue
+			}
+			want = append(want, body+"\n"...)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("chunk %d: got %q, want %q", step, got, want)
+		}
+	})
+}

@@ -1,0 +1,53 @@
+// Package tai converts between time.Time and TAI64N, the timestamps of the
+// daemontools family: supervise/status stamps and log line prefixes.
+//
+// Like libtai and skalibs, it treats TAI as UTC plus 10 seconds (the offset
+// in 1972) and ignores later leap seconds, so stamps agree byte for byte
+// with what runsv, svlogd and multilog write.
+package tai
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// base is 2^62 + 10: TAI64 label of the Unix epoch as libtai computes it.
+const base = 1<<62 + 10
+
+// Pack writes t as 12 bytes of TAI64N (8 bytes seconds, 4 nanoseconds,
+// big-endian) into b.
+func Pack(b []byte, t time.Time) {
+	binary.BigEndian.PutUint64(b[0:8], uint64(base+t.Unix()))
+	binary.BigEndian.PutUint32(b[8:12], uint32(t.Nanosecond()))
+}
+
+// Unpack reads 12 bytes of TAI64N.
+func Unpack(b []byte) time.Time {
+	secs := int64(binary.BigEndian.Uint64(b[0:8]) - base)
+	nanos := binary.BigEndian.Uint32(b[8:12])
+	if nanos > 999999999 {
+		nanos = 999999999
+	}
+	return time.Unix(secs, int64(nanos))
+}
+
+// Label is t as a log line prefix: "@" and 24 hex digits.
+func Label(t time.Time) string {
+	var b [12]byte
+	Pack(b[:], t)
+	return "@" + hex.EncodeToString(b[:])
+}
+
+// ParseLabel reads a label written by Label, svlogd or multilog.
+func ParseLabel(s string) (time.Time, error) {
+	if len(s) != 25 || s[0] != '@' {
+		return time.Time{}, errors.New("not a TAI64N label")
+	}
+	b, err := hex.DecodeString(s[1:])
+	if err != nil {
+		return time.Time{}, errors.New("not a TAI64N label")
+	}
+	return Unpack(b), nil
+}
