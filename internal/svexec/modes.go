@@ -17,6 +17,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/catalog"
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/policy"
 	"github.com/supervision-suite/supervision/internal/ready"
 )
 
@@ -185,25 +186,19 @@ func Finish(svc *options.Service, o Outcome, stderr *os.File) int {
 	return ExitNoRestart
 }
 
-// stayDown returns why the service must not restart, or "".
+// stayDown returns why the service must not restart, or "". The restart
+// limit is kept in a file beside the supervisor's status, because each
+// finish is a new process.
 func stayDown(svc *options.Service, o Outcome, now time.Time) string {
-	s := svc.Set
-	ok := o.Code == 0
-	policy := s.Get("SVC_RESTART")
-	switch {
-	case s.Get("SVC_TYPE") == "oneshot" && ok:
-		return "oneshot finished successfully"
-	case policy == "never":
-		return "SVC_RESTART=never"
-	case policy == "on-failure" && ok:
-		return "SVC_RESTART=on-failure and it exited 0"
+	p := policy.FromOptions(svc.Set)
+	if reason := p.StayDown(o.Code); reason != "" {
+		return reason
 	}
-	limit := s.RestartLimit()
-	if limit.Count == 0 {
+	if p.Limit.Count == 0 {
 		return ""
 	}
-	if n := recordDeath(svc.Dir, limit, now); n > limit.Count {
-		return fmt.Sprintf("fatal: %d exits within %s (SVC_RESTART_LIMIT=%s); bring it up explicitly to try again", n, limit.Window, s.Get("SVC_RESTART_LIMIT"))
+	if n := recordDeath(svc.Dir, p.Limit, now); n > p.Limit.Count {
+		return fmt.Sprintf("fatal: %d exits within %s (SVC_RESTART_LIMIT=%s); bring it up explicitly to try again", n, p.Limit.Window, svc.Set.Get("SVC_RESTART_LIMIT"))
 	}
 	return ""
 }

@@ -1,0 +1,216 @@
+// Package cgroup puts each service in a cgroup v2 of its own, so that a stop
+// reaches everything the daemon forked, however it detached (cgroup.kill),
+// and emptiness is known without polling (cgroup.events).
+//
+// It finds the unified hierarchy wherever it is mounted (/sys/fs/cgroup on a
+// pure v2 system, /sys/fs/cgroup/unified on a hybrid one) and works below
+// the cgroup this process is in. When there is none, or it cannot be
+// written (an unprivileged user without delegation), Open says so and the
+// caller goes on without cgroups.
+package cgroup
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNoHierarchy means no cgroup v2 hierarchy is mounted.
+var ErrNoHierarchy = errors.New("no cgroup v2 hierarchy mounted")
+
+// Unified returns where the cgroup v2 hierarchy is mounted and the path of
+// this process's cgroup within it.
+func Unified() (mount, self string, err error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ... mountpoint(5) ... - fstype source options
+		fields := strings.Fields(sc.Text())
+		for i, fld := range fields {
+			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
+				mount = fields[4]
+			}
+		}
+	}
+	if mount == "" {
+		return "", "", ErrNoHierarchy
+	}
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "0::"); ok {
+			return mount, rest, nil
+		}
+	}
+	return "", "", fmt.Errorf("no cgroup v2 entry in /proc/self/cgroup")
+}
+
+// Tree is the cgroup under which one scanner's services get theirs.
+type Tree struct {
+	Path string
+}
+
+// Open makes (or reuses) the tree for the scan dir key: the same key gives
+// the same tree, so a restarted scanner finds its services' cgroups again.
+func Open(key string) (*Tree, error) {
+	mount, self, err := Unified()
+	if err != nil {
+		return nil, err
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	dir := filepath.Join(mount, self, fmt.Sprintf("supervision-%016x", h.Sum64()))
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, err
+	}
+	// A tree we cannot move processes into is no use: check now.
+	if err := unix.Access(filepath.Join(dir, "cgroup.procs"), unix.W_OK); err != nil {
+		return nil, fmt.Errorf("%s: cannot write cgroup.procs: %w", dir, err)
+	}
+	return &Tree{Path: dir}, nil
+}
+
+// Remove removes the tree if it is empty.
+func (t *Tree) Remove() error {
+	return os.Remove(t.Path)
+}
+
+// Group is one service's cgroup.
+type Group struct {
+	Path string
+	fd   int
+}
+
+// Group opens (creating if needed) the cgroup for a service. Service names
+// are prefixed so that none can collide with the cgroup's own files.
+func (t *Tree) Group(name string) (*Group, error) {
+	dir := filepath.Join(t.Path, "sv."+name)
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, err
+	}
+	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &Group{Path: dir, fd: fd}, nil
+}
+
+// FD is the directory's descriptor, for starting a child straight into it.
+func (g *Group) FD() int { return g.fd }
+
+// Procs lists the pids in the cgroup.
+func (g *Group) Procs() ([]int, error) {
+	data, err := os.ReadFile(filepath.Join(g.Path, "cgroup.procs"))
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(data)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids, nil
+}
+
+// Signal sends sig to every process in the cgroup.
+func (g *Group) Signal(sig syscall.Signal) error {
+	pids, err := g.Procs()
+	if err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Kill kills everything in the cgroup at once (cgroup.kill, Linux 5.14);
+// on older kernels it sends KILL to each process.
+func (g *Group) Kill() error {
+	err := os.WriteFile(filepath.Join(g.Path, "cgroup.kill"), []byte("1"), 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return g.Signal(syscall.SIGKILL)
+	}
+	return err
+}
+
+// Populated reports whether any process is in the cgroup.
+func (g *Group) Populated() (bool, error) {
+	f, err := os.Open(filepath.Join(g.Path, "cgroup.events"))
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	return populated(f)
+}
+
+func populated(r io.Reader) (bool, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "populated "); ok {
+			return v == "1", nil
+		}
+	}
+	return false, errors.New("cgroup.events has no populated line")
+}
+
+// WaitEmpty returns once the cgroup has no process. The kernel signals a
+// change of cgroup.events with an inotify modify event.
+func (g *Group) WaitEmpty(ctx context.Context) error {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, filepath.Join(g.Path, "cgroup.events"), unix.IN_MODIFY); err != nil {
+		return err
+	}
+	buf := make([]byte, 4096)
+	for {
+		busy, err := g.Populated()
+		if err != nil || !busy {
+			return err
+		}
+		timeout := -1
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = int(time.Until(dl).Milliseconds()) + 1
+			if timeout <= 0 {
+				return ctx.Err()
+			}
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, timeout); err != nil && !errors.Is(err, unix.EINTR) {
+			return err
+		}
+		unix.Read(fd, buf)
+	}
+}
+
+// Remove removes the cgroup; it must be empty.
+func (g *Group) Remove() error {
+	unix.Close(g.fd)
+	return os.Remove(g.Path)
+}
+
+// Close releases the descriptor and keeps the cgroup.
+func (g *Group) Close() { unix.Close(g.fd) }

@@ -1,0 +1,90 @@
+package cgroup
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func openTree(t *testing.T) *Tree {
+	t.Helper()
+	tree, err := Open("test:" + t.Name())
+	if err != nil {
+		if os.Getenv("SV_TEST_REQUIRE_PEERS") == "1" && os.Geteuid() == 0 {
+			t.Fatalf("cgroup v2 not usable as root: %v", err)
+		}
+		t.Skipf("cgroup v2 not usable here: %v", err)
+	}
+	t.Cleanup(func() { tree.Remove() })
+	return tree
+}
+
+// A child started into the group, and what it forks and detaches, are all
+// in the cgroup; Kill ends them all and WaitEmpty sees it.
+func TestGroupKillsDetachedDescendants(t *testing.T) {
+	tree := openTree(t)
+	g, err := tree.Group("probe@x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Remove()
+	cmd := exec.Command("sh", "-c", "setsid sleep 100 & sleep 100 & echo ok; wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: g.FD()}
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3)
+	out.Read(buf)
+	pids, _ := g.Procs()
+	if len(pids) != 3 {
+		t.Fatalf("procs %v, want sh and two sleeps", pids)
+	}
+	if busy, err := g.Populated(); !busy || err != nil {
+		t.Fatalf("populated %v %v", busy, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done <- g.WaitEmpty(ctx)
+	}()
+	if err := g.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if pids, _ := g.Procs(); len(pids) != 0 {
+		t.Errorf("left: %v", pids)
+	}
+}
+
+func TestUnified(t *testing.T) {
+	mount, self, err := Unified()
+	if err != nil {
+		t.Skip(err)
+	}
+	if !strings.HasPrefix(self, "/") {
+		t.Errorf("self %q", self)
+	}
+	if _, err := os.Stat(mount + "/cgroup.controllers"); err != nil {
+		t.Errorf("%s is not a cgroup2 mount: %v", mount, err)
+	}
+}
+
+func TestPopulatedParse(t *testing.T) {
+	for in, want := range map[string]bool{"populated 1\nfrozen 0\n": true, "populated 0\nfrozen 0\n": false} {
+		if got, err := populated(strings.NewReader(in)); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	if _, err := populated(strings.NewReader("frozen 0\n")); err == nil {
+		t.Error("no populated line accepted")
+	}
+}

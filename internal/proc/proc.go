@@ -1,0 +1,244 @@
+// Package proc starts processes and reaps every child of this process in one
+// place: a single SIGCHLD handler loops wait4(-1, WNOHANG) and hands each
+// exit to whoever started that pid. Nothing else may wait for children
+// (no exec.Cmd.Wait), or the two would steal each other's exits.
+//
+// Start registers a child under the same lock the reaper takes around each
+// wait4, so an exit can never be reaped before someone waits for it.
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exit is how a child ended.
+type Exit struct {
+	Pid    int
+	Status syscall.WaitStatus
+	At     time.Time
+	// Unknown is set for an adopted process, which is not our child: we
+	// see that it ended, not how.
+	Unknown bool
+}
+
+// Code is the exit code, or -1 when a signal killed the process.
+func (e Exit) Code() int {
+	if e.Status.Signaled() {
+		return -1
+	}
+	return e.Status.ExitStatus()
+}
+
+// Signal is the signal that killed the process, or 0.
+func (e Exit) Signal() syscall.Signal {
+	if e.Status.Signaled() {
+		return e.Status.Signal()
+	}
+	return 0
+}
+
+func (e Exit) String() string {
+	if e.Unknown {
+		return "ended (status unknown: not our child)"
+	}
+	if e.Status.Signaled() {
+		return "killed by " + unix.SignalName(e.Status.Signal())
+	}
+	return "exit " + strconv.Itoa(e.Status.ExitStatus())
+}
+
+// Reaper reaps all children. There must be only one per process, created
+// before anything is started (a fast child's exit would otherwise be missed).
+type Reaper struct {
+	mu      sync.Mutex
+	waiters map[int]chan Exit
+	sigs    chan os.Signal
+	orphans func(Exit)
+}
+
+// NewReaper subscribes to SIGCHLD and makes this process a child subreaper,
+// so that orphans of its children (double-forked daemons) become its own
+// children and are reaped here, instead of escaping to init. orphan, if not
+// nil, is told of each exit that no one waits for.
+func NewReaper(orphan func(Exit)) (*Reaper, error) {
+	r := &Reaper{waiters: map[int]chan Exit{}, sigs: make(chan os.Signal, 1), orphans: orphan}
+	signal.Notify(r.sigs, syscall.SIGCHLD)
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("set child subreaper: %w", err)
+	}
+	go r.loop()
+	select { // reap what exited before we listened
+	case r.sigs <- syscall.SIGCHLD:
+	default:
+	}
+	return r, nil
+}
+
+func (r *Reaper) loop() {
+	for range r.sigs {
+		r.reapAll()
+	}
+}
+
+// reapAll drains every exit: SIGCHLD signals merge, so one may stand for many.
+func (r *Reaper) reapAll() {
+	for {
+		var ws syscall.WaitStatus
+		r.mu.Lock()
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		var ch chan Exit
+		if pid > 0 {
+			ch = r.waiters[pid]
+			delete(r.waiters, pid)
+		}
+		r.mu.Unlock()
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if pid <= 0 {
+			return // 0: nothing more has exited; ECHILD: no children at all
+		}
+		e := Exit{Pid: pid, Status: ws, At: time.Now()}
+		if ch != nil {
+			ch <- e // buffered: the reaper never blocks on a slow owner
+		} else if r.orphans != nil {
+			r.orphans(e)
+		}
+	}
+}
+
+// Spec is a process to start.
+type Spec struct {
+	Path  string
+	Argv  []string
+	Env   []string
+	Dir   string
+	Files []*os.File // fd 0, 1, 2, ...; nil closes that fd in the child
+	// CgroupFD, if >= 0, starts the child directly in that cgroup (clone3
+	// CLONE_INTO_CGROUP): it never runs, or forks, anywhere else.
+	CgroupFD int
+}
+
+// Process is a started child.
+type Process struct {
+	Pid   int
+	Start uint64    // start time in clock ticks since boot (/proc/PID/stat)
+	Exit  chan Exit // receives the exit, once
+	proc  *os.Process
+}
+
+// Start starts a child in a new session (so that it and what it forks form
+// a process group that can be signalled as one) and registers it before the
+// reaper can see it exit.
+func (r *Reaper) Start(s Spec) (*Process, error) {
+	attr := &os.ProcAttr{Dir: s.Dir, Env: s.Env, Files: s.Files, Sys: &syscall.SysProcAttr{Setsid: true}}
+	if s.CgroupFD >= 0 {
+		attr.Sys.UseCgroupFD = true
+		attr.Sys.CgroupFD = s.CgroupFD
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, err := os.StartProcess(s.Path, s.Argv, attr)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan Exit, 1)
+	r.waiters[p.Pid] = ch
+	return &Process{Pid: p.Pid, Start: StartTime(p.Pid), Exit: ch, proc: p}, nil
+}
+
+// Signal sends sig to the process (through its pidfd: never to a recycled
+// pid). A process that has exited is not an error.
+func (p *Process) Signal(sig syscall.Signal) error {
+	if err := p.proc.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	return nil
+}
+
+// Release frees the pidfd once the exit has been received.
+func (p *Process) Release() { p.proc.Release() }
+
+// SignalGroup sends sig to the process group led by pid, which Start made
+// a session (and group) leader. A group with no one left is not an error.
+func SignalGroup(pgid int, sig syscall.Signal) error {
+	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}
+
+// GroupAlive reports whether any process is left in the group.
+func GroupAlive(pgid int) bool {
+	return syscall.Kill(-pgid, 0) == nil
+}
+
+// StartTime reads a process's start time from /proc/PID/stat (field 22),
+// which tells a process from a later one that reuses its pid. 0 if unknown.
+func StartTime(pid int) uint64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces and parentheses: count
+	// fields after the last ')'.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(fields[19], 10, 64)
+	return n
+}
+
+// ErrNotSame is returned by Adopt when the pid now belongs to another
+// process than the one recorded.
+var ErrNotSame = errors.New("the pid belongs to another process now")
+
+// Adopt watches a process that is not our child, left running by a
+// supervisor that was killed, recognised by its pid and start time. Its
+// Exit channel receives a value (with Unknown set) when it ends.
+func Adopt(pid int, start uint64) (*Process, error) {
+	if start == 0 || StartTime(pid) != start {
+		return nil, ErrNotSame
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, err
+	}
+	if StartTime(pid) != start { // the pid could have been reused in between
+		unix.Close(fd)
+		return nil, ErrNotSame
+	}
+	p, err := os.FindProcess(pid) // holds a pidfd of its own, for Signal
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	ch := make(chan Exit, 1)
+	go func() {
+		defer unix.Close(fd)
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for { // a pidfd becomes readable when the process ends
+			if _, err := unix.Poll(pfd, -1); err == nil || !errors.Is(err, unix.EINTR) {
+				break
+			}
+		}
+		ch <- Exit{Pid: pid, At: time.Now(), Unknown: true}
+	}()
+	return &Process{Pid: pid, Start: start, Exit: ch, proc: p}, nil
+}
