@@ -44,6 +44,7 @@ func (e *usageError) Error() string { return e.err.Error() }
 var tools = map[string]string{
 	"sv-gen":  "gen",
 	"sv-exec": "exec",
+	"sv-scan": "scan",
 }
 
 // ToolNames lists the names the binary answers to, for installation and
@@ -61,13 +62,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "supervision",
 		Short: "Process supervision for Linux: one OPTIONS file per service",
 		Long: `supervision generates, supervises and controls services. Each tool is
-also installed under its own name: sv-gen, sv-exec.`,
+also installed under its own name: sv-gen, sv-exec, sv-scan.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newGenCmd(), newExecCmd(), &cobra.Command{
+	root.AddCommand(newGenCmd(), newExecCmd(), newScanCmd(), &cobra.Command{
 		Use:    "tools",
 		Short:  "List the names this binary answers to (for installation)",
 		Hidden: true,

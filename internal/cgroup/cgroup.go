@@ -94,22 +94,45 @@ func (t *Tree) Remove() error {
 
 // Group is one service's cgroup.
 type Group struct {
-	Path string
-	fd   int
+	Path   string
+	fd     int
+	killed bool
 }
 
 // Group opens (creating if needed) the cgroup for a service. Service names
 // are prefixed so that none can collide with the cgroup's own files.
 func (t *Tree) Group(name string) (*Group, error) {
-	dir := filepath.Join(t.Path, "sv."+name)
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, err
+	g := &Group{Path: filepath.Join(t.Path, "sv."+name)}
+	return g, g.open()
+}
+
+func (g *Group) open() error {
+	if err := os.Mkdir(g.Path, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
 	}
-	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_PATH|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(g.Path, unix.O_DIRECTORY|unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &Group{Path: dir, fd: fd}, nil
+	g.fd = fd
+	return nil
+}
+
+// Fresh makes the cgroup usable again for starting children into it after
+// a Kill. On Linux 6.18 (at least), a child cloned with CLONE_INTO_CGROUP
+// into a cgroup once killed through cgroup.kill is itself killed at birth;
+// a new cgroup of the same name has no such past. It must be empty.
+func (g *Group) Fresh() error {
+	if !g.killed {
+		return nil
+	}
+	unix.Close(g.fd)
+	if err := os.Remove(g.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		g.open()
+		return err
+	}
+	g.killed = false
+	return g.open()
 }
 
 // FD is the directory's descriptor, for starting a child straight into it.
@@ -147,6 +170,7 @@ func (g *Group) Signal(sig syscall.Signal) error {
 // Kill kills everything in the cgroup at once (cgroup.kill, Linux 5.14);
 // on older kernels it sends KILL to each process.
 func (g *Group) Kill() error {
+	g.killed = true
 	err := os.WriteFile(filepath.Join(g.Path, "cgroup.kill"), []byte("1"), 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return g.Signal(syscall.SIGKILL)

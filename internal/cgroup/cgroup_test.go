@@ -88,3 +88,31 @@ func TestPopulatedParse(t *testing.T) {
 		t.Error("no populated line accepted")
 	}
 }
+
+// After a Kill, Fresh gives a cgroup children can be started into again
+// (the kernel kills children cloned into a cgroup killed before).
+func TestFreshAfterKill(t *testing.T) {
+	tree := openTree(t)
+	g, err := tree.Group("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Remove()
+	run := func() error {
+		cmd := exec.Command("true")
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: g.FD()}
+		return cmd.Run()
+	}
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Fresh(); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); err != nil {
+		t.Fatalf("a child started after Kill and Fresh: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ package layout
 import (
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Layout is where a tree keeps its pieces.
@@ -71,3 +72,14 @@ func (l Layout) Supervise(name string) string { return filepath.Join(l.Supervise
 
 // LogSupervise is the supervise/ directory of a service's log/ service.
 func (l Layout) LogSupervise(name string) string { return filepath.Join(l.LogSuperviseDir, name) }
+
+// RootOf returns the root of the tree whose service definitions are in
+// svDir, when svDir is laid out as New lays it out (ROOT/etc/sv); "" (the
+// real root) otherwise. sv-scan uses it to give values the same $SV_ROOT
+// sv-exec gets from the generated scripts.
+func RootOf(svDir string) string {
+	if root, ok := strings.CutSuffix(filepath.Clean(svDir), "/etc/sv"); ok {
+		return root
+	}
+	return ""
+}

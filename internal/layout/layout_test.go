@@ -27,3 +27,11 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("flag must win: %q", l.Root)
 	}
 }
+
+func TestRootOf(t *testing.T) {
+	for in, want := range map[string]string{"/etc/sv": "", "/home/u/tree/etc/sv": "/home/u/tree", "/home/u/tree/etc/sv/": "/home/u/tree", "/opt/services": ""} {
+		if got := RootOf(in); got != want {
+			t.Errorf("RootOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

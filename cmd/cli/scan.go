@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/supervision-suite/supervision/internal/layout"
+	"github.com/supervision-suite/supervision/internal/supervise"
+)
+
+const scanLong = `sv-scan supervises every service linked in a scan directory (default: the
+tree's run/sv/service), all in this one process: it starts each, restarts
+it when it exits (at once, then backing off), waits for its readiness,
+writes its log (LOG=builtin) or supervises its log/ program, and stops it
+with its own signal and timeout, then KILL.
+
+It speaks runit's supervise protocol: runit's sv, daemontools' svstat,
+svc and svok, and sv-ctl all work on its services. Links added to or
+removed from the scan dir are acted on at once. Its own control FIFO is
+SCANDIR/.sv-scan/control: 'a' rescans, 't' stops everything and exits.
+SIGHUP rescans; SIGINT and SIGTERM stop every service, each within its
+stop timeout, and exit.
+
+Each service runs in a cgroup of its own where cgroup v2 is writable, so
+a stop leaves nothing behind; killed with -9 and started again, sv-scan
+adopts the daemons still running instead of starting them twice.`
+
+func newScanCmd() *cobra.Command {
+	var root string
+	var cfg supervise.Config
+	cmd := &cobra.Command{
+		Use:   "scan [SCANDIR]",
+		Short: "Supervise every service of a scan directory",
+		Long:  scanLong,
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				cfg.Dir = args[0]
+			} else {
+				l, err := layout.FromEnv(root)
+				if err != nil {
+					return err
+				}
+				cfg.Dir = l.ScanDir
+			}
+			cfg.Log = cmd.ErrOrStderr()
+			sc, err := supervise.New(cfg)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			go func() {
+				for range hup {
+					sc.Rescan()
+				}
+			}()
+			return sc.Run(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&root, "root", "", "the tree's root (default $SV_ROOT, else /): its run/sv/service is the default SCANDIR")
+	cmd.Flags().BoolVarP(&cfg.Verbose, "verbose", "v", false, "also report services started, adopted and stopped")
+	cmd.Flags().BoolVar(&cfg.NoCgroups, "no-cgroups", false, "do not put services in cgroups, even where cgroup v2 is writable")
+	return cmd
+}

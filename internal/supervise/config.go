@@ -1,0 +1,107 @@
+// Package supervise is the engine of sv-scan: it supervises every service
+// of a scan directory in one process, one goroutine per service and one
+// reaper for all, speaking runit's supervise protocol on disk.
+package supervise
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/supervision-suite/supervision/internal/catalog"
+	"github.com/supervision-suite/supervision/internal/layout"
+	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/policy"
+	"github.com/supervision-suite/supervision/internal/svlog"
+)
+
+// How a service's output is handled.
+const (
+	logNone    = "none"    // no log/: the daemon writes to sv-scan's own output
+	logBuiltin = "builtin" // sv-scan writes LOG_DIR itself
+	logProgram = "program" // log/run is a program, supervised like the service
+)
+
+// config is what the supervisor needs of a service's OPTIONS. A service
+// without OPTIONS (a hand-written runit service) gets runsv's behaviour.
+type config struct {
+	err          string // OPTIONS that do not load; the run will fail too
+	ready        options.Ready
+	readyTimeout time.Duration
+	stopSignal   syscall.Signal
+	stopGroup    bool
+	stopTimeout  time.Duration
+	reloadSignal syscall.Signal
+	policy       policy.Policy
+	log          string
+	logCfg       svlog.Config
+	finCmd       bool // FIN_CMD is set: our shared finish must run
+}
+
+func defaultConfig() config {
+	return config{
+		ready:        options.Ready{Kind: options.ReadyNone},
+		stopSignal:   syscall.SIGTERM,
+		stopGroup:    true,
+		stopTimeout:  10 * time.Second,
+		reloadSignal: syscall.SIGHUP,
+		policy:       policy.Default,
+	}
+}
+
+// loadConfig reads the service in dir (its resolved path). It is read at
+// every start, so an edit of OPTIONS takes effect at the next restart.
+func loadConfig(dir string) config {
+	c := defaultConfig()
+	c.log = logMode(dir, "")
+	if _, err := os.Stat(filepath.Join(dir, "OPTIONS")); err != nil {
+		base, _ := options.SplitName(filepath.Base(dir))
+		if _, err := os.Stat(filepath.Join(filepath.Dir(dir), base, "OPTIONS")); err != nil {
+			return c // no OPTIONS for it at all: a plain runit service
+		}
+	}
+	svDir := filepath.Dir(dir)
+	l := &options.Loader{
+		SvDir: svDir, Root: layout.RootOf(svDir), Profile: os.Getenv("SV_PROFILE"),
+		Catalog: catalog.New(filepath.Join(svDir, ".opt", "catalog")),
+	}
+	svc, err := l.Load(filepath.Base(dir))
+	if err != nil {
+		c.err = strings.ReplaceAll(err.Error(), "\n", "; ")
+		return c
+	}
+	s := svc.Set
+	c.ready = s.Ready()
+	c.readyTimeout = s.Duration("SVC_READY_TIMEOUT")
+	c.stopSignal = s.Signal("SVC_STOP_SIGNAL")
+	c.stopGroup = s.Bool("SVC_STOP_GROUP")
+	c.stopTimeout = s.Duration("SVC_STOP_TIMEOUT")
+	c.reloadSignal = s.Signal("SVC_RELOAD_SIGNAL")
+	c.policy = policy.FromOptions(s)
+	c.finCmd = s.Get("FIN_CMD") != ""
+	c.log = logMode(dir, s.Get("LOG"))
+	c.logCfg = svlog.Config{Dir: s.Get("LOG_DIR"), Size: s.Size("LOG_SIZE"), Files: s.Int("LOG_FILES"), Stamp: s.Get("LOG_TIMESTAMP")}
+	return c
+}
+
+// logMode: a log/run that is sv-gen's shared log-run with LOG=builtin is
+// done in-process; any other log/run is a program to supervise; no log/run
+// means the daemon's output goes where sv-scan's goes, as with runsv.
+func logMode(dir, log string) string {
+	run := filepath.Join(dir, "log", "run")
+	if _, err := os.Stat(run); err != nil {
+		return logNone
+	}
+	if log == "builtin" && isShared(run, "log-run") {
+		return logBuiltin
+	}
+	return logProgram
+}
+
+// isShared reports whether path is sv-gen's link to a shared script in .opt.
+func isShared(path, script string) bool {
+	t, err := os.Readlink(path)
+	return err == nil && strings.HasSuffix(t, ".opt/"+script)
+}

@@ -1,0 +1,294 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/cgroup"
+	"github.com/supervision-suite/supervision/internal/proc"
+)
+
+// Config is how sv-scan was started.
+type Config struct {
+	Dir       string    // the scan directory
+	Log       io.Writer // sv-scan's own messages (stderr)
+	Verbose   bool      // also say what is started and stopped
+	NoCgroups bool      // do not use cgroup v2 even where it is usable
+}
+
+// Scanner supervises every service linked in a scan directory.
+type Scanner struct {
+	cfg     Config
+	dir     string
+	key     string // names this scan dir in cgroups and notify sockets
+	reaper  *proc.Reaper
+	cgroups *cgroup.Tree
+	devnull *os.File
+	environ []string
+	lock    *os.File
+	control *os.File
+
+	mu       sync.Mutex
+	services map[string]*service
+	rescan   chan struct{}
+}
+
+// ErrAlreadyRunning: another sv-scan supervises this scan directory.
+var ErrAlreadyRunning = errors.New("another sv-scan is running on it")
+
+// New prepares a scanner: the lock and control FIFO in DIR/.sv-scan, the
+// reaper, and the cgroup tree when cgroup v2 can be used. It must be made
+// before anything is started in this process.
+func New(cfg Config) (*Scanner, error) {
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, err
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	if cfg.Log == nil {
+		cfg.Log = os.Stderr
+	}
+	h := fnv.New64a()
+	h.Write([]byte(dir))
+	s := &Scanner{cfg: cfg, dir: dir, key: fmt.Sprintf("%016x", h.Sum64()),
+		services: map[string]*service{}, rescan: make(chan struct{}, 1)}
+	ctl := filepath.Join(dir, ".sv-scan")
+	if err := os.MkdirAll(ctl, 0o755); err != nil {
+		return nil, err
+	}
+	if s.lock, err = os.OpenFile(filepath.Join(ctl, "lock"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(s.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		s.lock.Close()
+		return nil, fmt.Errorf("%s: %w", dir, ErrAlreadyRunning)
+	}
+	if err := unix.Mkfifo(filepath.Join(ctl, "control"), 0o600); err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, err
+	}
+	if s.control, err = os.OpenFile(filepath.Join(ctl, "control"), os.O_RDWR, 0); err != nil {
+		return nil, err
+	}
+	if s.devnull, err = os.Open(os.DevNull); err != nil {
+		return nil, err
+	}
+	if s.reaper, err = proc.NewReaper(s.orphan); err != nil {
+		return nil, err
+	}
+	if !cfg.NoCgroups {
+		if s.cgroups, err = cgroup.Open(dir); err != nil {
+			s.vlogf("without cgroups: %v", err)
+			s.cgroups = nil
+		}
+	}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NOTIFY_SOCKET=") && !strings.HasPrefix(kv, "SV_SUPERVISOR=") {
+			s.environ = append(s.environ, kv)
+		}
+	}
+	// sv-exec's finish reads this: under sv-scan, which applies the
+	// restart policy itself, it only runs FIN_CMD.
+	s.environ = append(s.environ, "SV_SUPERVISOR=sv-scan")
+	return s, nil
+}
+
+func (s *Scanner) logf(format string, args ...any) {
+	fmt.Fprintf(s.cfg.Log, "sv-scan: "+format+"\n", args...)
+}
+
+func (s *Scanner) vlogf(format string, args ...any) {
+	if s.cfg.Verbose {
+		s.logf(format, args...)
+	}
+}
+
+// Rescan asks for the scan directory to be read again (SIGHUP, 'a').
+func (s *Scanner) Rescan() {
+	select {
+	case s.rescan <- struct{}{}:
+	default:
+	}
+}
+
+// Run supervises until ctx ends or 't' comes on the control FIFO; then it
+// stops every service, each within its stop timeout, and returns.
+func (s *Scanner) Run(ctx context.Context) error {
+	ino, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("inotify: %w", err)
+	}
+	const mask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_ATTRIB | unix.IN_ONLYDIR
+	if _, err := unix.InotifyAddWatch(ino, s.dir, mask); err != nil {
+		unix.Close(ino)
+		return fmt.Errorf("inotify %s: %w", s.dir, err)
+	}
+	inoFile := os.NewFile(uintptr(ino), "inotify")
+	defer inoFile.Close()
+	go s.watch(inoFile)
+	stop := make(chan struct{})
+	go s.readControl(stop)
+
+	s.scan()
+	for {
+		select {
+		case <-s.rescan:
+			s.scan()
+		case <-stop:
+			s.stopAll()
+			return nil
+		case <-ctx.Done():
+			s.stopAll()
+			return nil
+		}
+	}
+}
+
+// watch turns inotify events on the scan dir into rescans.
+func (s *Scanner) watch(f *os.File) {
+	buf := make([]byte, 8192)
+	for {
+		if _, err := f.Read(buf); err != nil {
+			return
+		}
+		s.Rescan()
+	}
+}
+
+// readControl reads the scanner's own FIFO: 'a' rescans, 't' stops all.
+func (s *Scanner) readControl(stop chan struct{}) {
+	buf := make([]byte, 64)
+	for {
+		n, err := s.control.Read(buf)
+		for _, b := range buf[:n] {
+			switch b {
+			case 'a', 'h':
+				s.Rescan()
+			case 't':
+				close(stop)
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// scan starts supervising new entries and stops those that left. An entry
+// whose service dir changed (a link pointed elsewhere) is a new service.
+func (s *Scanner) scan() {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		s.logf("cannot read %s: %v", s.dir, err)
+		return
+	}
+	present := map[string]string{}
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		link := filepath.Join(s.dir, name)
+		dir, err := filepath.EvalSymlinks(link)
+		if err != nil {
+			s.logf("%s: %v", name, err)
+			continue
+		}
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			continue
+		}
+		present[name] = dir
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, svc := range s.services {
+		if dir, ok := present[name]; !ok || dir != svc.dir {
+			s.vlogf("%s: out of the scan dir: stopping it", name)
+			svc.exitAll()
+			delete(s.services, name)
+		}
+	}
+	names := make([]string, 0, len(present))
+	for name := range present {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if _, ok := s.services[name]; ok {
+			continue
+		}
+		svc, err := newService(s, name, filepath.Join(s.dir, name), present[name])
+		if err != nil {
+			s.logf("%s: %v", name, err)
+			continue
+		}
+		s.vlogf("%s: supervising %s", name, present[name])
+		s.services[name] = svc
+		go s.forgetWhenDone(name, svc)
+	}
+}
+
+// forgetWhenDone drops a service that ended by itself ('x'): the next
+// rescan supervises it again, as runsvdir starts a new runsv.
+func (s *Scanner) forgetWhenDone(name string, svc *service) {
+	<-svc.done
+	s.mu.Lock()
+	if s.services[name] == svc {
+		delete(s.services, name)
+	}
+	s.mu.Unlock()
+}
+
+// stopAll stops every service and waits until each is down.
+func (s *Scanner) stopAll() {
+	s.mu.Lock()
+	all := make([]*service, 0, len(s.services))
+	for _, svc := range s.services {
+		all = append(all, svc)
+		svc.exitAll()
+	}
+	s.services = map[string]*service{}
+	s.mu.Unlock()
+	for _, svc := range all {
+		<-svc.done
+	}
+	if s.cgroups != nil {
+		s.cgroups.Remove() // fails, harmlessly, if a cgroup is left
+	}
+	s.control.Close()
+	s.lock.Close()
+}
+
+// orphan is told of every exit no one waits for: a process a daemon left
+// behind. Services draining a process group without a cgroup check again.
+func (s *Scanner) orphan(proc.Exit) {
+	s.mu.Lock()
+	var draining []*service
+	for _, svc := range s.services {
+		if svc.cg == nil {
+			draining = append(draining, svc)
+		}
+	}
+	s.mu.Unlock()
+	for _, svc := range draining {
+		go svc.send(event{kind: evDrained, u: svc.main})
+		if svc.log != nil {
+			go svc.send(event{kind: evDrained, u: svc.log})
+		}
+	}
+}

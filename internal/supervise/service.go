@@ -1,0 +1,355 @@
+package supervise
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/cgroup"
+	"github.com/supervision-suite/supervision/internal/proc"
+	"github.com/supervision-suite/supervision/internal/svdir"
+	"github.com/supervision-suite/supervision/internal/svlog"
+)
+
+type evKind int
+
+const (
+	evControl evKind = iota // a letter on a control FIFO
+	evExit                  // a process of the unit ended
+	evTimer                 // a unit's timer fired
+	evReady                 // the daemon said it is ready
+	evDrained               // the group or cgroup may be empty now
+	evExitAll               // out of the scan dir, or sv-scan stops
+	evLog                   // the builtin logger's health changed
+)
+
+type event struct {
+	kind evKind
+	u    *unit
+	b    byte
+	p    *proc.Process
+	ex   proc.Exit
+	name string
+	gen  int
+	ok   bool
+	log  svlog.Status
+}
+
+// service is one entry of the scan dir: the service unit, its log unit,
+// and what they share (the output FIFO, the cgroups). One goroutine runs
+// it; everything else talks to it through events.
+type service struct {
+	sc     *Scanner
+	name   string
+	link   string // the scan dir entry
+	dir    string // the service dir it resolves to
+	cfg    config
+	main   *unit
+	log    *unit
+	out    *output
+	cg     *cgroup.Group
+	logCg  *cgroup.Group
+	notify *notifySocket
+
+	logStatus svlog.Status
+
+	events chan event
+	done   chan struct{}
+}
+
+// newService takes over a service dir: supervise directories, output FIFO,
+// logger, cgroups; then adopts a daemon a previous sv-scan left running,
+// or starts it unless it is to stay down.
+func newService(sc *Scanner, name, link, dir string) (*service, error) {
+	s := &service{sc: sc, name: name, link: link, dir: dir, cfg: loadConfig(dir),
+		events: make(chan event, 32), done: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			s.release()
+		}
+	}()
+	s.main = newUnit(s, false)
+	var err error
+	if s.main.sup, err = svdir.Acquire(filepath.Join(dir, "supervise")); err != nil {
+		return nil, err
+	}
+	if s.cfg.log != logNone {
+		s.log = newUnit(s, true)
+		if s.log.sup, err = svdir.Acquire(filepath.Join(dir, "log", "supervise")); err != nil {
+			return nil, err
+		}
+		if s.out, err = openOutput(filepath.Join(dir, "supervise")); err != nil {
+			return nil, err
+		}
+	}
+	if sc.cgroups != nil {
+		s.cg, _ = sc.cgroups.Group(name)
+		if s.cfg.log == logProgram {
+			s.logCg, _ = sc.cgroups.Group(name + ".log")
+		}
+	}
+	if s.cfg.log == logBuiltin {
+		if err := s.startBuiltinLog(); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	go s.readControl(s.main)
+	if s.log != nil {
+		go s.readControl(s.log)
+	}
+	s.begin(s.main)
+	if s.log != nil && !s.log.builtin {
+		s.begin(s.log)
+	}
+	s.writeStatus()
+	go s.loop()
+	return s, nil
+}
+
+// begin adopts a daemon left by a previous sv-scan, or starts the unit.
+func (s *service) begin(u *unit) {
+	if st, err := svdir.ReadState(u.sup.Dir); err == nil && st.Supervisor == "sv-scan" && st.Pid != 0 {
+		if p, err := proc.Adopt(st.Pid, st.PidStart); err == nil {
+			u.adopt(p, st)
+			s.sc.logf("%s: adopted pid %d, left running by a previous sv-scan", u.name, st.Pid)
+			return
+		}
+	}
+	if u.wantUp {
+		u.start()
+	}
+}
+
+func (s *service) loop() {
+	for ev := range s.events {
+		s.handle(ev)
+		s.writeStatus()
+		if s.main.wantExit && s.main.gone() && (s.log == nil || s.log.gone()) {
+			break
+		}
+	}
+	s.release()
+	close(s.done)
+}
+
+func (s *service) handle(ev event) {
+	u := ev.u
+	switch ev.kind {
+	case evControl:
+		u.control(ev.b)
+	case evExit:
+		u.exited(ev.p, ev.ex)
+		if u == s.main && s.log != nil && u.wantExit && u.gone() {
+			s.log.exit() // the log service outlives its service, then goes
+		}
+	case evTimer:
+		if ev.gen == u.gen {
+			u.timer(ev.name)
+		}
+	case evReady:
+		if ev.gen == u.gen {
+			u.setReady(ev.ok)
+		}
+	case evDrained:
+		u.drained()
+	case evExitAll:
+		s.main.exit()
+		if s.log != nil && s.main.gone() {
+			s.log.exit()
+		}
+	case evLog:
+		s.logStatus = ev.log
+	}
+}
+
+// send delivers an event unless the service is gone.
+func (s *service) send(ev event) {
+	select {
+	case s.events <- ev:
+	case <-s.done:
+	}
+}
+
+// readControl turns the bytes of a control FIFO into events.
+func (s *service) readControl(u *unit) {
+	buf := make([]byte, 64)
+	for {
+		n, err := u.sup.Control.Read(buf)
+		for _, b := range buf[:n] {
+			s.send(event{kind: evControl, u: u, b: b})
+		}
+		if err != nil {
+			return // closed: the service is released
+		}
+	}
+}
+
+func (s *service) watchExit(u *unit, p *proc.Process) {
+	go func() {
+		ex := <-p.Exit
+		s.send(event{kind: evExit, u: u, p: p, ex: ex})
+	}()
+}
+
+// watchEmpty waits for the unit's leftovers to go: the cgroup says so
+// through cgroup.events; a process group without a cgroup is rechecked at
+// each orphan the reaper collects (they are our descendants: subreaper).
+func (s *service) watchEmpty(u *unit) {
+	if cg := u.cgroup(); cg != nil {
+		go func() {
+			// The unit's KILL timer makes sure the cgroup does empty.
+			cg.WaitEmpty(context.Background())
+			s.send(event{kind: evDrained, u: u})
+		}()
+	}
+}
+
+// exitAll asks the service to stop for good.
+func (s *service) exitAll() { s.send(event{kind: evExitAll, u: s.main}) }
+
+// release gives up everything the service holds.
+func (s *service) release() {
+	for _, u := range []*unit{s.main, s.log} {
+		if u == nil {
+			continue
+		}
+		for name := range u.timers {
+			u.stopTimer(name)
+		}
+		if u.sup != nil {
+			u.sup.Close()
+		}
+	}
+	if s.out != nil {
+		s.out.close()
+	}
+	if s.notify != nil {
+		s.notify.close()
+	}
+	for _, cg := range []*cgroup.Group{s.cg, s.logCg} {
+		if cg != nil {
+			if busy, err := cg.Populated(); err == nil && !busy {
+				cg.Remove()
+			} else {
+				cg.Close()
+			}
+		}
+	}
+}
+
+// reloadConfig rereads OPTIONS before a start; the builtin logger follows
+// a change of its settings.
+func (s *service) reloadConfig() {
+	old := s.cfg.logCfg
+	s.cfg = loadConfig(s.dir)
+	if s.cfg.log == logBuiltin && s.out != nil && s.cfg.logCfg != old {
+		s.out.stopLogger()
+		if err := s.startBuiltinLog(); err != nil {
+			s.sc.logf("%s: %v", s.name, err)
+		}
+	}
+}
+
+// writeStatus writes each unit's status and state.json when they changed.
+func (s *service) writeStatus() {
+	for _, u := range []*unit{s.main, s.log} {
+		if u == nil || u.sup == nil {
+			continue
+		}
+		st := u.status()
+		if st != u.lastStatus {
+			if err := u.sup.WriteStatus(st, u.wantExit); err != nil {
+				s.sc.logf("%s: cannot write status: %v", u.name, err)
+			}
+			u.lastStatus = st
+		}
+		state := s.stateOf(u)
+		if !sameState(&state, &u.lastState) {
+			if err := u.sup.WriteState(&state); err != nil {
+				s.sc.logf("%s: cannot write state.json: %v", u.name, err)
+			}
+			u.lastState = state
+		}
+	}
+}
+
+func (u *unit) status() svdir.Status {
+	st := svdir.Status{Since: u.since, WantUp: u.wantUp && !u.wantExit, Paused: u.paused, GotTerm: u.gotTerm, State: u.state}
+	if u.builtin {
+		st.State, st.Pid, st.WantUp = svdir.StateRun, os.Getpid(), true
+	} else if u.run != nil {
+		st.Pid = u.run.Pid
+	} else if u.fin != nil {
+		st.Pid = u.fin.Pid
+	}
+	return st
+}
+
+func (s *service) stateOf(u *unit) svdir.State {
+	st := svdir.State{
+		Service: u.name, Supervisor: "sv-scan", SupervisorPid: os.Getpid(), Phase: u.phase,
+		Since: u.since, Ready: u.ready, ReadyAt: u.readyAt, Restarts: u.restarts,
+		LastExit: u.lastExit, Fatal: u.fatal, Error: u.errMsg, NextStart: u.nextStart,
+		Want: "down",
+	}
+	switch {
+	case u.wantExit:
+		st.Want = "exit"
+	case u.wantUp:
+		st.Want = "up"
+	}
+	if u.run != nil {
+		st.Pid, st.PidStart, st.Started = u.run.Pid, u.run.Start, u.started
+	}
+	if u.builtin {
+		st.Pid, st.Phase, st.Ready, st.Started = os.Getpid(), svdir.PhaseUp, true, u.started
+	}
+	if cg := u.cgroup(); cg != nil {
+		st.Cgroup = cg.Path
+	}
+	if !u.isLog && s.cfg.log != logNone {
+		st.Log = &svdir.LogState{Kind: s.cfg.log, Error: s.logStatus.Error, Since: s.logStatus.Since, Dropped: s.logStatus.Dropped}
+		if s.cfg.log == logBuiltin {
+			st.Log.Dir = s.cfg.logCfg.Dir
+		}
+	}
+	return st
+}
+
+func sameState(a, b *svdir.State) bool {
+	ae, be := a.LastExit, b.LastExit
+	a.LastExit, b.LastExit = nil, nil
+	al, bl := a.Log, b.Log
+	a.Log, b.Log = nil, nil
+	same := *a == *b && (ae == be || (ae != nil && be != nil && *ae == *be)) && (al == bl || (al != nil && bl != nil && *al == *bl))
+	a.LastExit, b.LastExit, a.Log, b.Log = ae, be, al, bl
+	return same
+}
+
+// startBuiltinLog opens LOG_DIR and reads the output FIFO into it; the log
+// unit's status then says sv-scan runs the logger.
+func (s *service) startBuiltinLog() error {
+	err := s.out.startLogger(s.cfg.logCfg, func(st svlog.Status) {
+		go s.send(event{kind: evLog, u: s.main, log: st}) // never under the logger's lock
+	})
+	if err != nil {
+		return fmt.Errorf("log %s: %w", s.cfg.logCfg.Dir, err)
+	}
+	s.log.builtin, s.log.started, s.log.since = true, time.Now(), time.Now()
+	s.log.state = svdir.StateRun
+	return nil
+}
+
+func sigName(sig syscall.Signal) string {
+	if n := unix.SignalName(sig); n != "" {
+		return n
+	}
+	return fmt.Sprintf("signal %d", int(sig))
+}

@@ -1,0 +1,128 @@
+package supervise
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/proc"
+)
+
+// spawnRun starts a unit's ./run in its directory, with runsv's files: the
+// output FIFO as stdout of the service and stdin of its log program, and
+// sv-scan's own stderr. It adds the readiness channel SVC_READY asks for:
+// the write end of a pipe at fd N, or NOTIFY_SOCKET. The read end of the
+// pipe, if any, is returned.
+func (s *service) spawnRun(u *unit) (*proc.Process, *os.File, error) {
+	files := []*os.File{s.sc.devnull, os.Stdout, os.Stderr}
+	var closeAfter []*os.File
+	defer func() {
+		for _, f := range closeAfter {
+			f.Close()
+		}
+	}()
+	switch {
+	case u.isLog:
+		in, err := s.out.readEnd()
+		if err != nil {
+			return nil, nil, err
+		}
+		files[0] = in
+		closeAfter = append(closeAfter, in)
+	case s.out != nil:
+		w, err := s.out.writeEnd()
+		if err != nil {
+			return nil, nil, err
+		}
+		files[1] = w
+		closeAfter = append(closeAfter, w)
+	}
+	env := s.sc.environ
+	var readyRead *os.File
+	if !u.isLog {
+		switch r := s.cfg.ready; r.Kind {
+		case options.ReadyFD:
+			rd, wr, err := os.Pipe()
+			if err != nil {
+				return nil, nil, err
+			}
+			for len(files) <= r.FD {
+				files = append(files, nil)
+			}
+			files[r.FD] = wr
+			readyRead = rd
+			closeAfter = append(closeAfter, wr)
+		case options.ReadyNotify:
+			if s.notify == nil {
+				ns, err := newNotifySocket(s.sc.key, s.name)
+				if err != nil {
+					return nil, nil, err
+				}
+				s.notify = ns
+			}
+			env = append(append([]string(nil), env...), "NOTIFY_SOCKET="+s.notify.addr)
+		}
+	}
+	p, err := s.sc.reaper.Start(proc.Spec{
+		Path: filepath.Join(u.dir, "run"), Argv: []string{"./run"}, Env: env, Dir: u.dir,
+		Files: files, CgroupFD: cgroupFD(u),
+	})
+	if err != nil && readyRead != nil {
+		readyRead.Close()
+		readyRead = nil
+	}
+	return p, readyRead, err
+}
+
+func cgroupFD(u *unit) int {
+	cg := u.cgroup()
+	if cg == nil {
+		return -1
+	}
+	if err := cg.Fresh(); err != nil {
+		u.svc.sc.logf("%s: cgroup %s: %v", u.name, cg.Path, err)
+	}
+	return cg.FD()
+}
+
+// spawnFinish starts ./finish with runit's arguments: the exit code (-1
+// when killed by a signal) and the low byte of the wait status.
+func (s *service) spawnFinish(u *unit) (*proc.Process, error) {
+	code := "-1"
+	if u.lastExit != nil && u.lastExit.Code >= 0 {
+		code = strconv.Itoa(u.lastExit.Code)
+	}
+	return s.spawnScript(u, filepath.Join(u.dir, "finish"), "./finish", code, strconv.Itoa(u.lastWstat&0xff))
+}
+
+// spawnControl starts a user's control/<letter> script.
+func (s *service) spawnControl(u *unit, path string) (*proc.Process, error) {
+	rel, _ := filepath.Rel(u.dir, path)
+	return s.spawnScript(u, path, rel)
+}
+
+// spawnScript starts a helper of the service (finish, control) in its
+// directory, writing to the service's output as runsv's do.
+func (s *service) spawnScript(u *unit, path string, argv ...string) (*proc.Process, error) {
+	files := []*os.File{s.sc.devnull, os.Stdout, os.Stderr}
+	if s.out != nil && !u.isLog {
+		w, err := s.out.writeEnd()
+		if err != nil {
+			return nil, err
+		}
+		defer w.Close()
+		files[1] = w
+	}
+	return s.sc.reaper.Start(proc.Spec{Path: path, Argv: argv, Env: s.sc.environ, Dir: u.dir, Files: files, CgroupFD: -1})
+}
+
+// spawnCheck starts one run of a check:CMD readiness command.
+func (s *service) spawnCheck(u *unit, cmd []string) (*proc.Process, error) {
+	path, err := options.LookPath(cmd[0], os.Getenv("PATH")+":"+options.DefaultPath, u.dir)
+	if err != nil {
+		return nil, err
+	}
+	return s.sc.reaper.Start(proc.Spec{Path: path, Argv: cmd, Env: s.sc.environ, Dir: u.dir,
+		Files: []*os.File{s.sc.devnull, s.sc.devnull, s.sc.devnull}, CgroupFD: -1})
+}

@@ -1,0 +1,230 @@
+package svdir
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"golang.org/x/sys/unix"
+)
+
+// ErrLocked means another supervisor holds supervise/lock.
+var ErrLocked = errors.New("another supervisor is running it (supervise/lock is held)")
+
+// ErrNotSupervised means no supervisor listens on supervise/control.
+var ErrNotSupervised = errors.New("not supervised (no supervisor listens on supervise/control)")
+
+// Supervise is a supervise directory held by a supervisor: the lock, the
+// control FIFO it reads letters from, the ok FIFO whose open read end tells
+// clients it runs, and the status files it writes.
+type Supervise struct {
+	Dir     string
+	Control *os.File // read end (opened read-write: it never sees EOF)
+	lock    *os.File
+	ok      *os.File
+	lastPid int
+	wrote   bool
+}
+
+// Acquire takes over the supervise directory at dir, as runsv does: it
+// creates the directory (or, when dir is a dangling symlink, its target),
+// locks supervise/lock, and makes and opens the control and ok FIFOs.
+func Acquire(dir string) (*Supervise, error) {
+	if err := makeDir(dir); err != nil {
+		return nil, err
+	}
+	s := &Supervise{Dir: dir}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	var err error
+	if s.lock, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(s.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: %w", dir, ErrLocked)
+		}
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if s.Control, err = openFIFO(filepath.Join(dir, "control"), os.O_RDWR); err != nil {
+		return nil, err
+	}
+	if s.ok, err = openFIFO(filepath.Join(dir, "ok"), os.O_RDONLY|syscall.O_NONBLOCK); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+// makeDir creates a supervise directory; a dangling symlink gets its target.
+func makeDir(dir string) error {
+	err := os.Mkdir(dir, 0o755)
+	if err == nil || !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	target, lerr := os.Readlink(dir)
+	if lerr != nil {
+		return nil // a real directory, already there
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(dir), target)
+	}
+	return os.MkdirAll(target, 0o755)
+}
+
+func openFIFO(path string, flag int) (*os.File, error) {
+	if err := unix.Mkfifo(path, 0o600); err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, &os.PathError{Op: "mkfifo", Path: path, Err: err}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode()&fs.ModeNamedPipe == 0 {
+		return nil, fmt.Errorf("%s exists and is not a FIFO", path)
+	}
+	return os.OpenFile(path, flag, 0)
+}
+
+// WriteStatus writes status, stat and (when the pid changed) pid, each
+// atomically, as runsv's update_status does.
+func (s *Supervise) WriteStatus(st Status, wantExit bool) error {
+	if !s.wrote || st.Pid != s.lastPid {
+		text := ""
+		if st.Pid != 0 {
+			text = strconv.Itoa(st.Pid) + "\n"
+		}
+		if err := renameio.WriteFile(filepath.Join(s.Dir, "pid"), []byte(text), 0o644); err != nil {
+			return err
+		}
+		s.lastPid, s.wrote = st.Pid, true
+	}
+	if err := renameio.WriteFile(filepath.Join(s.Dir, "stat"), []byte(st.StatText(wantExit)), 0o644); err != nil {
+		return err
+	}
+	return renameio.WriteFile(filepath.Join(s.Dir, "status"), st.Encode(), 0o644)
+}
+
+// WriteState writes state.json atomically.
+func (s *Supervise) WriteState(st *State) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return renameio.WriteFile(filepath.Join(s.Dir, StateFile), append(data, '\n'), 0o644)
+}
+
+// Close releases the directory: clients see the supervisor gone (the ok
+// FIFO loses its reader) and another supervisor may take the lock.
+func (s *Supervise) Close() {
+	for _, f := range []*os.File{s.Control, s.ok, s.lock} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// StateFile is what sv-scan keeps beside runit's status files.
+const StateFile = "state.json"
+
+// State is what the 20 status bytes cannot say.
+type State struct {
+	Service       string    `json:"service"`
+	Supervisor    string    `json:"supervisor"`
+	SupervisorPid int       `json:"supervisor_pid"`
+	Phase         string    `json:"phase"` // see Phase*
+	Want          string    `json:"want"`  // up, down, exit
+	Pid           int       `json:"pid,omitempty"`
+	PidStart      uint64    `json:"pid_start,omitempty"` // /proc start time, to know the pid again
+	Since         time.Time `json:"since"`               // when the phase began
+	Started       time.Time `json:"started,omitzero"`    // when the running process started
+	Ready         bool      `json:"ready"`
+	ReadyAt       time.Time `json:"ready_at,omitzero"`
+	Restarts      int       `json:"restarts"`
+	LastExit      *Exit     `json:"last_exit,omitempty"`
+	Fatal         string    `json:"fatal,omitempty"` // why it was given up
+	Error         string    `json:"error,omitempty"` // the last start or readiness failure
+	NextStart     time.Time `json:"next_start,omitzero"`
+	Cgroup        string    `json:"cgroup,omitempty"`
+	Log           *LogState `json:"log,omitempty"`
+}
+
+// Phases of a service, finer than runit's down/run/finish.
+const (
+	PhaseDown     = "down"     // not running, not scheduled
+	PhaseStarting = "starting" // running, not ready yet
+	PhaseUp       = "up"       // running and ready
+	PhaseStopping = "stopping" // asked to stop, not gone yet
+	PhaseFinish   = "finish"   // ./finish runs
+	PhaseBackoff  = "backoff"  // down, restarting at NextStart
+	PhaseFatal    = "fatal"    // given up; an explicit up starts it again
+)
+
+// Exit is how the daemon last ended.
+type Exit struct {
+	Code    int       `json:"code"`             // -1 when killed by a signal
+	Signal  string    `json:"signal,omitempty"` // e.g. "SIGSEGV"
+	Unknown bool      `json:"unknown,omitempty"`
+	At      time.Time `json:"at"`
+	Uptime  float64   `json:"uptime"` // seconds it ran
+}
+
+// LogState is the health of the service's log.
+type LogState struct {
+	Kind    string    `json:"kind"` // builtin, or the log/run program
+	Dir     string    `json:"dir,omitempty"`
+	Error   string    `json:"error,omitempty"`
+	Since   time.Time `json:"since,omitzero"`
+	Dropped uint64    `json:"dropped,omitempty"`
+}
+
+// ReadState reads the state.json of a supervise directory.
+func ReadState(dir string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
+	}
+	return &st, nil
+}
+
+// ReadStatus reads a status file of any family.
+func ReadStatus(dir string) (Decoded, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return Decoded{}, err
+	}
+	return DecodeStatus(data)
+}
+
+// SendControl writes letters to a service's control FIFO without blocking,
+// as runit's sv does. A service with no supervisor is ErrNotSupervised.
+func SendControl(serviceDir, letters string) error {
+	path := filepath.Join(serviceDir, "supervise", "control")
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENOENT):
+		return ErrNotSupervised
+	case err != nil:
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte(letters)); err != nil {
+		return &os.PathError{Op: "write", Path: path, Err: err}
+	}
+	return nil
+}
