@@ -21,6 +21,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/svdir"
 	"github.com/supervision-suite/supervision/internal/waitfor"
 )
 
@@ -335,4 +336,56 @@ func tail(b []byte) string {
 		lines = lines[len(lines)-20:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// svwaitMain is svwait: a test helper that waits, by inotify with a 30 s
+// bound, for a supervise/status of any family to settle.
+//
+//	svwait stamp SERVICEDIR           prints the status stamp now
+//	svwait SERVICEDIR up|down [STAMP] waits for that state with a newer stamp
+func svwaitMain() {
+	args := os.Args[1:]
+	if len(args) == 2 && args[0] == "stamp" {
+		d, err := svdir.ReadStatus(filepath.Join(args[1], "supervise"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "svwait:", err)
+			os.Exit(1)
+		}
+		fmt.Println(d.Since.UnixNano())
+		return
+	}
+	if len(args) < 2 || (args[1] != "up" && args[1] != "down") {
+		fmt.Fprintln(os.Stderr, "usage: svwait stamp DIR | svwait DIR up|down [STAMP]")
+		os.Exit(2)
+	}
+	var after int64 = -1
+	if len(args) == 3 {
+		fmt.Sscan(args[2], &after)
+	}
+	sup := filepath.Join(args[0], "supervise")
+	settled := func() bool {
+		d, err := svdir.ReadStatus(sup)
+		if err != nil || d.Since.UnixNano() <= after {
+			return false
+		}
+		if args[1] == "up" {
+			return d.State == svdir.StateRun && d.Pid != 0
+		}
+		return d.State == svdir.StateDown && d.Pid == 0
+	}
+	fd, _ := unix.InotifyInit1(unix.IN_CLOEXEC)
+	unix.InotifyAddWatch(fd, sup, unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE)
+	deadline := time.Now().Add(30 * time.Second)
+	for !settled() {
+		left := time.Until(deadline)
+		if left <= 0 {
+			fmt.Fprintf(os.Stderr, "svwait: %s not %s after 30s\n", args[0], args[1])
+			os.Exit(1)
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, _ := unix.Poll(pfd, int(left.Milliseconds())+1); n > 0 {
+			buf := make([]byte, 4096)
+			unix.Read(fd, buf)
+		}
+	}
 }

@@ -20,6 +20,7 @@ func TestMain(m *testing.M) {
 		"sv-probe":  probeMain,
 		"pidns":     pidnsMain,
 		"ptyexpect": ptyexpectMain,
+		"svwait":    svwaitMain,
 	}
 	for _, name := range cli.ToolNames() {
 		cmds[name] = func() { os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)) }
