@@ -45,6 +45,7 @@ var tools = map[string]string{
 	"sv-gen":  "gen",
 	"sv-exec": "exec",
 	"sv-scan": "scan",
+	"sv-log":  "log",
 }
 
 // ToolNames lists the names the binary answers to, for installation and
@@ -62,13 +63,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "supervision",
 		Short: "Process supervision for Linux: one OPTIONS file per service",
 		Long: `supervision generates, supervises and controls services. Each tool is
-also installed under its own name: sv-gen, sv-exec, sv-scan.`,
+also installed under its own name: sv-gen, sv-exec, sv-scan, sv-log.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newGenCmd(), newExecCmd(), newScanCmd(), &cobra.Command{
+	root.AddCommand(newGenCmd(), newExecCmd(), newScanCmd(), newLogCmd(), &cobra.Command{
 		Use:    "tools",
 		Short:  "List the names this binary answers to (for installation)",
 		Hidden: true,

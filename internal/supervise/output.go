@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -25,8 +24,9 @@ type output struct {
 
 	mu      sync.Mutex
 	logger  *svlog.Logger
-	reading chan struct{} // closed when the reader goroutine ends
-	stop    bool
+	readFd  int           // the logger's own read end (non-blocking)
+	stopFd  [2]int        // a pipe: writing to it ends the pump
+	reading chan struct{} // closed when the pump ends
 }
 
 // pipeSize is what the FIFO holds before a writer blocks: enough for bursts
@@ -67,81 +67,60 @@ func (o *output) readEnd() (*os.File, error) {
 	return os.NewFile(uintptr(fd), o.path), nil
 }
 
-// startLogger writes what comes through the FIFO to a log directory.
+// startLogger writes what comes through the FIFO to a log directory. The
+// pump takes bytes from the FIFO only once they are written (svlog.Pump).
 func (o *output) startLogger(cfg svlog.Config, onStatus func(svlog.Status)) error {
 	l, err := svlog.Open(cfg, onStatus)
 	if err != nil {
 		return err
 	}
+	fd, err := unix.Open(o.path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		l.Close()
+		return &os.PathError{Op: "open", Path: o.path, Err: err}
+	}
+	var stop [2]int
+	if err := unix.Pipe2(stop[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(fd)
+		l.Close()
+		return err
+	}
 	o.mu.Lock()
-	o.logger, o.stop, o.reading = l, false, make(chan struct{})
+	o.logger, o.readFd, o.stopFd, o.reading = l, fd, stop, make(chan struct{})
 	o.mu.Unlock()
-	go o.read(l)
+	go func() {
+		defer close(o.reading)
+		l.Pump(fd, stop[0])
+	}()
 	return nil
 }
 
-func (o *output) read(l *svlog.Logger) {
-	defer close(o.reading)
-	buf := make([]byte, 16<<10)
-	for {
-		n, err := o.hold.Read(buf)
-		if n > 0 {
-			l.Write(buf[:n])
-		}
-		if err != nil {
-			o.mu.Lock()
-			stop := o.stop
-			o.mu.Unlock()
-			if stop || errors.Is(err, os.ErrClosed) {
-				return
-			}
-		}
-	}
-}
-
-// stopLogger ends the reader (a past read deadline wakes it) and closes the
-// logger; what is in the FIFO stays there for the next reader.
-func (o *output) stopLogger() {
+// stopLogger ends the pump and closes the logger; what is still in the
+// FIFO stays there for the next reader. With final, the service is gone:
+// what remains is written, and an unfinished last line ended.
+func (o *output) stopLogger(final bool) {
 	o.mu.Lock()
-	l, reading := o.logger, o.reading
-	o.logger, o.stop = nil, true
+	l := o.logger
+	o.logger = nil
 	o.mu.Unlock()
 	if l == nil {
 		return
 	}
-	o.hold.SetReadDeadline(time.Unix(1, 0))
-	<-reading
-	o.hold.SetReadDeadline(time.Time{})
-	o.drain(l)
+	unix.Write(o.stopFd[1], []byte{1})
+	<-o.reading
+	if final {
+		l.Drain(o.readFd)
+		l.Finish()
+	}
+	unix.Close(o.readFd)
+	unix.Close(o.stopFd[0])
+	unix.Close(o.stopFd[1])
 	l.Close()
-}
-
-// drain writes what waits in the FIFO now: FIONREAD (TIOCINQ) says how
-// much, so the
-// reads cannot block.
-func (o *output) drain(l *svlog.Logger) {
-	raw, err := o.hold.SyscallConn()
-	if err != nil {
-		return
-	}
-	for {
-		var n int
-		raw.Control(func(fd uintptr) { n, err = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
-		if err != nil || n <= 0 {
-			return
-		}
-		buf := make([]byte, n)
-		k, err := o.hold.Read(buf)
-		l.Write(buf[:k])
-		if err != nil {
-			return
-		}
-	}
 }
 
 // close stops the logger and lets go of the FIFO. The file stays: a daemon
 // that outlives sv-scan still writes into it, for the next one to read.
-func (o *output) close() {
-	o.stopLogger()
+func (o *output) close(final bool) {
+	o.stopLogger(final)
 	o.hold.Close()
 }

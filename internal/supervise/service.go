@@ -228,7 +228,9 @@ func (s *service) release() {
 		}
 	}
 	if s.out != nil {
-		s.out.close()
+		// Final when the daemon is gone; a daemon left running (sv-scan
+		// killed, or it would not die) keeps writing into the FIFO.
+		s.out.close(s.main.run == nil)
 	}
 	if s.notify != nil {
 		s.notify.close()
@@ -250,7 +252,7 @@ func (s *service) reloadConfig() {
 	old := s.cfg.logCfg
 	s.cfg = loadConfig(s.dir)
 	if s.cfg.log == logBuiltin && s.out != nil && s.cfg.logCfg != old {
-		s.out.stopLogger()
+		s.out.stopLogger(false)
 		if err := s.startBuiltinLog(); err != nil {
 			s.sc.logf("%s: %v", s.name, err)
 		}

@@ -62,6 +62,10 @@ type Status struct {
 }
 
 // Logger writes lines to a log directory. It is safe for concurrent use.
+//
+// Output is written as it comes, an unfinished line included: a logger
+// killed in the middle of a line loses nothing, and the next one, seeing
+// that current does not end with a newline, continues the line.
 type Logger struct {
 	cfg Config
 	now func() time.Time
@@ -70,8 +74,10 @@ type Logger struct {
 	lock     *os.File // DIR/lock, held so that two loggers never share a dir
 	cur      *os.File // DIR/current, nil while it cannot be opened
 	size     int64
-	partial  []byte   // the start of a line not yet ended
-	pending  [][]byte // stamped lines waiting for the disk
+	midLine  bool      // the output so far ends inside a line
+	lineLen  int       // how much of that line there is
+	diskMid  bool      // current, on disk, ends inside a line
+	pending  []segment // output waiting for the disk
 	pendSize int
 	status   Status
 	retry    *time.Timer
@@ -80,11 +86,18 @@ type Logger struct {
 	closed   bool
 }
 
+// segment is a piece of output ready to append: stamped if it starts a
+// line, with its newline if it ends one.
+type segment struct {
+	b          []byte
+	start, end bool
+}
+
 // Open prepares the directory and the current file. onStatus, if not nil,
 // is called (with the logger's lock held: it must not call back) each time
-// the health changes. A directory that cannot
-// be written is not an error: the Logger starts in the failing state and
-// keeps retrying. Only a second logger on the same directory is refused.
+// the health changes. A directory that cannot be written is not an error:
+// the Logger starts in the failing state and keeps retrying. Only a second
+// logger on the same directory is refused.
 func Open(cfg Config, onStatus func(Status)) (*Logger, error) {
 	if cfg.Pending <= 0 {
 		cfg.Pending = DefaultPending
@@ -101,6 +114,7 @@ func Open(cfg Config, onStatus func(Status)) (*Logger, error) {
 		}
 		l.failLocked(err)
 	}
+	l.midLine = l.diskMid // a line a previous logger did not finish goes on
 	return l, nil
 }
 
@@ -121,7 +135,7 @@ func (l *Logger) openLocked() error {
 		}
 		l.lock = f
 	}
-	f, err := os.OpenFile(filepath.Join(l.cfg.Dir, "current"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(l.cfg.Dir, "current"), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -130,162 +144,151 @@ func (l *Logger) openLocked() error {
 		f.Close()
 		return err
 	}
-	l.cur, l.size = f, fi.Size()
+	l.cur, l.size, l.diskMid = f, fi.Size(), false
+	if l.size > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, l.size-1); err == nil && last[0] != '\n' {
+			l.diskMid = true
+		}
+	}
 	return nil
 }
 
-// Write takes output as it comes: it stamps and writes each complete line,
-// keeping an unfinished one until its newline (or until it is too long).
-// Each byte is copied and scanned once, however small the pieces.
+// Write takes output as it comes and writes it at once, stamping each line
+// where it starts. Each byte is copied and scanned once.
 func (l *Logger) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
-	scanFrom := len(l.partial) // the bytes before hold no newline
-	l.partial = append(l.partial, p...)
-	var out [][]byte
-	start := 0
-	for {
-		i := bytes.IndexByte(l.partial[scanFrom:], '\n')
-		end := -1
-		if i >= 0 {
-			end = scanFrom + i
-		}
-		switch {
-		case end >= 0 && end-start <= MaxLine:
-			out = append(out, l.stamp(now, l.partial[start:end]))
-			start, scanFrom = end+1, end+1
-			continue
-		case len(l.partial)-start > MaxLine:
-			out = append(out, l.stamp(now, l.partial[start:start+MaxLine]))
-			start += MaxLine
-			scanFrom = max(scanFrom, start)
-			continue
-		}
-		break
-	}
-	if start > 0 {
-		l.partial = append(l.partial[:0], l.partial[start:]...)
-	}
-	l.emitLocked(out)
+	l.emitLocked(l.split(l.now(), p))
 	return len(p), nil
 }
 
-// Flush writes an unfinished last line, as when the output ends.
-func (l *Logger) Flush() {
+// split cuts output into segments; a line longer than MaxLine is ended
+// there and goes on as a new line.
+func (l *Logger) split(now time.Time, p []byte) []segment {
+	var segs []segment
+	for len(p) > 0 {
+		var seg segment
+		if !l.midLine {
+			seg.b, seg.start = l.prefix(now), true
+		}
+		room := MaxLine - l.lineLen
+		i := bytes.IndexByte(p, '\n')
+		switch {
+		case i >= 0 && i <= room:
+			seg.b, seg.end = append(seg.b, p[:i+1]...), true
+			p = p[i+1:]
+		case i < 0 && len(p) <= room:
+			seg.b = append(seg.b, p...)
+			l.midLine, l.lineLen = true, l.lineLen+len(p)
+			segs = append(segs, seg)
+			return segs
+		default:
+			seg.b, seg.end = append(append(seg.b, p[:room]...), '\n'), true
+			p = p[room:]
+		}
+		l.midLine, l.lineLen = false, 0
+		segs = append(segs, seg)
+	}
+	return segs
+}
+
+// Finish ends an unfinished last line, as when the output ends for good.
+func (l *Logger) Finish() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.partial) > 0 {
-		line := l.stamp(l.now(), l.partial)
-		l.partial = nil
-		l.emitLocked([][]byte{line})
+	if l.midLine {
+		l.midLine, l.lineLen = false, 0
+		l.emitLocked([]segment{{b: []byte("\n"), end: true}})
 	}
 }
 
-// stamp returns the line with its timestamp and newline.
-func (l *Logger) stamp(now time.Time, line []byte) []byte {
-	var prefix string
+func (l *Logger) prefix(now time.Time) []byte {
 	switch l.cfg.Stamp {
 	case StampTAI64N:
-		prefix = tai.Label(now) + " "
+		return []byte(tai.Label(now) + " ")
 	case StampISO:
-		prefix = now.UTC().Format("2006-01-02T15:04:05.000000Z ")
+		return []byte(now.UTC().Format("2006-01-02T15:04:05.000000Z "))
 	}
-	b := make([]byte, 0, len(prefix)+len(line)+1)
-	b = append(b, prefix...)
-	b = append(b, line...)
-	return append(b, '\n')
+	return nil
 }
 
-// emitLocked writes lines, or queues them when the disk is failing.
-func (l *Logger) emitLocked(lines [][]byte) {
-	if len(lines) == 0 {
+// line makes one whole line of the logger's own.
+func (l *Logger) line(now time.Time, text string) segment {
+	return segment{b: append(append(l.prefix(now), text...), '\n'), start: true, end: true}
+}
+
+// emitLocked writes segments, or queues them when the disk is failing.
+func (l *Logger) emitLocked(segs []segment) {
+	if len(segs) == 0 {
 		return
 	}
 	if l.status.Error != "" {
 		// New output is the moment to try again; it joins what waits, and
 		// the bound applies only if the try fails.
-		for _, line := range lines {
-			l.pending = append(l.pending, line)
-			l.pendSize += len(line)
+		for _, seg := range segs {
+			l.pending = append(l.pending, seg)
+			l.pendSize += len(seg.b)
 		}
 		l.recoverLocked()
 		return
 	}
-	if n, err := l.writeLinesLocked(lines); err != nil {
-		l.queueLocked(lines[n:])
+	if n, err := l.writeSegsLocked(segs); err != nil {
+		l.queueLocked(segs[n:])
 		l.failLocked(err)
 	}
 }
 
-// writeLinesLocked writes lines to current, rotating first when a line
-// would take current past the size. It returns how many lines it wrote
-// whole; the caller decides what to do with the rest.
-func (l *Logger) writeLinesLocked(lines [][]byte) (int, error) {
-	first := 0 // index of the first line in buf
+// writeSegsLocked appends segments to current, rotating before a line that
+// would take current past the size. It returns how many it wrote whole.
+func (l *Logger) writeSegsLocked(segs []segment) (int, error) {
+	first := 0 // index of the first segment in buf
 	var buf []byte
-	fail := func(err error, from int) (int, error) {
-		var sw *shortWrite
-		if errors.As(err, &sw) {
-			from += sw.doneLines
-		}
-		return from, err
-	}
-	for i, line := range lines {
-		if l.cfg.Size > 0 && l.size+int64(len(buf)+len(line)) > l.cfg.Size && l.size+int64(len(buf)) > 0 {
-			if err := l.flushBufLocked(buf); err != nil {
-				return fail(err, first)
+	for i, seg := range segs {
+		if seg.start && !l.diskMid && l.cfg.Size > 0 && l.size+int64(len(buf)+len(seg.b)) > l.cfg.Size && l.size+int64(len(buf)) > 0 {
+			if n, err := l.flushLocked(buf, segs[first:i]); err != nil {
+				return first + n, err
 			}
 			buf, first = nil, i
 			if err := l.rotateLocked(); err != nil {
 				return i, err
 			}
 		}
-		buf = append(buf, line...)
+		buf = append(buf, seg.b...)
 	}
-	if err := l.flushBufLocked(buf); err != nil {
-		return fail(err, first)
-	}
-	return len(lines), nil
+	n, err := l.flushLocked(buf, segs[first:])
+	return first + n, err
 }
 
-func countLines(b []byte) int { return bytes.Count(b, []byte("\n")) }
-
-// flushBufLocked writes whole lines. On a short write the lines written
-// completely are done; the caller queues the rest (buf minus its done part:
-// the lines from the first one not completely written). A torn line is
-// ended, so that the retried copy starts on a line of its own.
-func (l *Logger) flushBufLocked(buf []byte) error {
+// flushLocked writes buf, the bytes of segs; on a short write it says how
+// many of segs were written whole. A torn one is retried whole: at worst a
+// piece appears twice, nothing is lost.
+func (l *Logger) flushLocked(buf []byte, segs []segment) (int, error) {
 	if len(buf) == 0 {
-		return nil
+		return 0, nil
 	}
 	if l.cur == nil {
-		return errors.New("current is not open")
+		return 0, errors.New("current is not open")
 	}
 	n, err := l.cur.Write(buf)
 	l.size += int64(n)
-	if err != nil && n > 0 && buf[n-1] != '\n' {
-		if k, _ := l.cur.Write([]byte("\n")); k == 1 {
-			l.size++
+	if err == nil {
+		l.diskMid = !segs[len(segs)-1].end
+		return len(segs), nil
+	}
+	done, off := 0, 0
+	for _, seg := range segs {
+		if off+len(seg.b) > n {
+			break
 		}
+		off += len(seg.b)
+		done++
 	}
-	if err != nil {
-		// What the caller queues is counted from the end of buf: drop the
-		// lines that did get written whole.
-		done := bytes.LastIndexByte(buf[:n], '\n') + 1
-		return &shortWrite{err: err, doneLines: countLines(buf[:done])}
+	if n > 0 {
+		l.diskMid = buf[n-1] != '\n'
 	}
-	return nil
+	return done, err
 }
-
-// shortWrite is a failed write after which some lines were written whole.
-type shortWrite struct {
-	err       error
-	doneLines int
-}
-
-func (e *shortWrite) Error() string { return e.err.Error() }
-func (e *shortWrite) Unwrap() error { return e.err }
 
 // rotateLocked closes current as a finished file, as svlogd does: mode
 // 0744, then renamed to @TAI64N.s; then old files beyond Files go.
@@ -342,16 +345,19 @@ func Rotated(dir string) ([]string, error) {
 	return out, nil
 }
 
-// queueLocked keeps lines in memory, dropping the oldest beyond the bound.
-func (l *Logger) queueLocked(lines [][]byte) {
-	for _, line := range lines {
-		l.pending = append(l.pending, line)
-		l.pendSize += len(line)
+// queueLocked keeps output in memory, dropping the oldest beyond the bound
+// and counting the lines that lose their start.
+func (l *Logger) queueLocked(segs []segment) {
+	for _, seg := range segs {
+		l.pending = append(l.pending, seg)
+		l.pendSize += len(seg.b)
 	}
 	for l.pendSize > l.cfg.Pending && len(l.pending) > 0 {
-		l.pendSize -= len(l.pending[0])
+		if l.pending[0].start {
+			l.status.Dropped++
+		}
+		l.pendSize -= len(l.pending[0].b)
 		l.pending = l.pending[1:]
-		l.status.Dropped++
 	}
 	l.status.Pending = l.pendSize
 }
@@ -406,20 +412,22 @@ func (l *Logger) recoverLocked() {
 	}
 	waiting := l.pending
 	l.pending, l.pendSize = nil, 0
-	lines := waiting
+	segs := waiting
+	var extra []segment
+	if l.diskMid { // a line the failure cut: end it before our own
+		extra = append(extra, segment{b: []byte("\n"), end: true})
+	}
 	if l.status.Dropped > 0 {
 		note := fmt.Sprintf("sv-log: %d lines lost while %s could not be written (%s)", l.status.Dropped, l.cfg.Dir, l.status.Error)
-		lines = append([][]byte{l.stamp(l.now(), []byte(note))}, waiting...)
+		extra = append(extra, l.line(l.now(), note))
 	}
-	n, err := l.writeLinesLocked(lines)
+	segs = append(extra, waiting...)
+	n, err := l.writeSegsLocked(segs)
 	if err != nil {
-		if len(lines) > len(waiting) { // the note came first
-			if n > 0 {
-				l.status.Dropped = 0 // the note is written: the count is told
-				n--
-			}
+		if n >= len(extra) {
+			l.status.Dropped = 0 // the note is written: the count is told
 		}
-		l.queueLocked(waiting[n:])
+		l.queueLocked(waiting[max(0, n-len(extra)):])
 		l.failLocked(err)
 		return
 	}
@@ -440,9 +448,9 @@ func (l *Logger) Status() Status {
 	return l.status
 }
 
-// Close flushes an unfinished line and releases the directory.
+// Close releases the directory. An unfinished line stays unfinished in
+// current, for the next logger to continue (Finish ends it).
 func (l *Logger) Close() error {
-	l.Flush()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closed = true

@@ -31,11 +31,16 @@ func TestStampsAndPartialLines(t *testing.T) {
 			t.Fatal(err)
 		}
 		l.Write([]byte("one\ntwo "))
-		if got := read(t, filepath.Join(dir, "current")); strings.Contains(got, "two") {
-			t.Errorf("%s: an unfinished line was written: %q", stamp, got)
+		// An unfinished line is written at once: a killed logger loses nothing.
+		if got := read(t, filepath.Join(dir, "current")); !strings.HasSuffix(got, "two ") {
+			t.Errorf("%s: the unfinished line is not written: %q", stamp, got)
 		}
+		l.Close()
+		// The next logger continues the line, without a new stamp.
+		l, _ = Open(Config{Dir: dir, Size: 1 << 20, Files: 3, Stamp: stamp}, nil)
 		l.Write([]byte("three"))
-		l.Close() // flushes the unfinished line
+		l.Finish()
+		l.Close()
 		if got := read(t, filepath.Join(dir, "current")); !regexp.MustCompile(re).MatchString(got) {
 			t.Errorf("%s: %q does not match %s", stamp, got, re)
 		}
@@ -167,11 +172,11 @@ func TestRetryWithoutNewOutput(t *testing.T) {
 }
 
 // FuzzChunking: however the output arrives in chunks, the log holds the
-// same lines (long ones split at MaxLine), and an unfinished last line is
-// written at the end.
+// same lines, long ones split at MaxLine, the last one ended by Finish.
 func FuzzChunking(f *testing.F) {
 	f.Add([]byte("a\nbb\n\nccc"), uint8(1))
 	f.Add([]byte(strings.Repeat("z", MaxLine+3)+"\nq"), uint8(7))
+	f.Add([]byte(strings.Repeat("z", MaxLine)+"\n"), uint8(16))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		dir := t.TempDir()
 		l, err := Open(Config{Dir: dir, Size: 1 << 30, Files: 1}, nil)
@@ -182,6 +187,7 @@ func FuzzChunking(f *testing.F) {
 		for i := 0; i < len(data); i += step {
 			l.Write(data[i:min(i+step, len(data))])
 		}
+		l.Finish()
 		l.Close()
 		got, _ := os.ReadFile(filepath.Join(dir, "current"))
 		var want []byte
@@ -190,18 +196,40 @@ func FuzzChunking(f *testing.F) {
 				continue
 			}
 			body := strings.TrimSuffix(line, "\n")
-			for len(body) > MaxLine {
-				want = append(want, body[:MaxLine]+"\n"...)
-				body = body[MaxLine:]
+			if body == "" {
+				want = append(want, '\n')
 			}
-			if len(body) == MaxLine && !strings.HasSuffix(line, "\n") {
-				want = append(want, body+"\n"...)
-				continue
+			for len(body) > 0 {
+				k := min(MaxLine, len(body))
+				want = append(want, body[:k]+"\n"...)
+				body = body[k:]
 			}
-			want = append(want, body+"\n"...)
 		}
 		if string(got) != string(want) {
 			t.Fatalf("chunk %d: got %q, want %q", step, got, want)
 		}
 	})
+}
+
+// Pump takes bytes from a pipe only once written; at the pipe's end it
+// ends the last line.
+func TestPump(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(Config{Dir: dir, Size: 1 << 20, Files: 1}, nil)
+	r, w, _ := os.Pipe()
+	go func() {
+		for i := 0; i < 1000; i++ {
+			fmt.Fprintf(w, "line %d\n", i)
+		}
+		w.Write([]byte("last, unfinished"))
+		w.Close()
+	}()
+	if err := l.Pump(int(r.Fd()), -1); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	got := read(t, filepath.Join(dir, "current"))
+	if strings.Count(got, "\n") != 1001 || !strings.HasSuffix(got, "line 999\nlast, unfinished\n") {
+		t.Errorf("got %d lines, ending %q", strings.Count(got, "\n"), got[max(0, len(got)-40):])
+	}
 }
