@@ -46,6 +46,7 @@ var tools = map[string]string{
 	"sv-exec": "exec",
 	"sv-scan": "scan",
 	"sv-log":  "log",
+	"sv-ctl":  "ctl",
 }
 
 // ToolNames lists the names the binary answers to, for installation and
@@ -63,13 +64,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "supervision",
 		Short: "Process supervision for Linux: one OPTIONS file per service",
 		Long: `supervision generates, supervises and controls services. Each tool is
-also installed under its own name: sv-gen, sv-exec, sv-scan, sv-log.`,
+also installed under its own name: sv-gen, sv-exec, sv-scan, sv-log, sv-ctl.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newGenCmd(), newExecCmd(), newScanCmd(), newLogCmd(), &cobra.Command{
+	root.AddCommand(newGenCmd(), newExecCmd(), newScanCmd(), newLogCmd(), newCtlCmd(), &cobra.Command{
 		Use:    "tools",
 		Short:  "List the names this binary answers to (for installation)",
 		Hidden: true,

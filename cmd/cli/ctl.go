@@ -1,0 +1,394 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/layout"
+	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/svctl"
+	"github.com/supervision-suite/supervision/internal/svdir"
+)
+
+const ctlLong = `sv-ctl shows and controls services, whoever supervises them: sv-scan,
+runit's runsv, daemontools' supervise or s6-supervise. A service is named
+(looked up in the scan dir, then in the definitions) or given as a path;
+'all' is every service in the scan dir.
+
+Exit status of status and wait: 0 when every service is up (or the wait
+succeeded), 3 when one is down, 1 when one is failing (given up, or wanted
+up but not running, or the wait timed out), 4 when one is not supervised or
+unknown, 100 for a usage error.`
+
+// Exit codes of sv-ctl status, as LSB init scripts use them.
+const (
+	exitDown    = 3
+	exitFailing = 1
+	exitUnknown = 4
+)
+
+type ctlOpts struct {
+	root, scandir string
+	timeout       time.Duration
+	wait          bool
+}
+
+func (o *ctlOpts) resolver() (svctl.Resolver, error) {
+	l, err := layout.FromEnv(o.root)
+	if err != nil {
+		return svctl.Resolver{}, err
+	}
+	r := svctl.Resolver{ScanDir: l.ScanDir, SvDir: l.SvDir}
+	if o.scandir != "" {
+		r.ScanDir = o.scandir
+	}
+	return r, nil
+}
+
+// services resolves arguments; none, or "all", is every service linked.
+func (o *ctlOpts) services(args []string, defaultAll bool) ([]svctl.Service, error) {
+	r, err := o.resolver()
+	if err != nil {
+		return nil, err
+	}
+	if (len(args) == 0 && defaultAll) || (len(args) == 1 && args[0] == "all") {
+		return r.All()
+	}
+	var out []svctl.Service
+	for _, a := range args {
+		svc, err := r.Resolve(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, svc)
+	}
+	return out, nil
+}
+
+func newCtlCmd() *cobra.Command {
+	o := &ctlOpts{}
+	cmd := &cobra.Command{
+		Use:   "ctl",
+		Short: "Show and control services on any supervisor",
+		Long:  ctlLong,
+	}
+	cmd.PersistentFlags().StringVar(&o.root, "root", "", "the tree's root (default $SV_ROOT, else /)")
+	cmd.PersistentFlags().StringVar(&o.scandir, "scandir", "", "the scan `DIR` (default: the tree's run/sv/service)")
+	cmd.AddCommand(ctlStatusCmd(o), ctlWaitCmd(o), ctlLogCmd(o), ctlSignalCmd(o))
+	for _, c := range []struct{ use, short, letters, wait string }{
+		{"up", "Start services and keep them up", "u", svctl.WaitReady},
+		{"down", "Stop services and keep them down", "d", svctl.WaitDown},
+		{"once", "Start services once, not restarting them", "o", svctl.WaitUp},
+		{"restart", "Restart services (stop signal, then up)", "tcu", "restarted"},
+		{"reload", "Send services their reload signal (SVC_RELOAD_SIGNAL)", "h", ""},
+		{"exit", "Stop services and end their supervision", "x", ""},
+	} {
+		cmd.AddCommand(ctlActionCmd(o, c.use, c.short, c.letters, c.wait))
+	}
+	return cmd
+}
+
+func ctlActionCmd(o *ctlOpts, use, short, letters, wait string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use + " NAME...|all",
+		Short: short,
+		Args:  minArgs(1, "one or more service NAMEs, paths, or all"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svcs, err := o.services(args, false)
+			if err != nil {
+				return err
+			}
+			pids := map[string]int{}
+			for _, svc := range svcs {
+				if info, err := svctl.Status(svc); err == nil {
+					pids[svc.Dir] = info.Pid
+				}
+				if err := svctl.Send(svc, letters); err != nil {
+					return err
+				}
+			}
+			if !o.wait || wait == "" {
+				return nil
+			}
+			return waitAll(cmd, o, svcs, wait, func(svc svctl.Service) func(svctl.Info) (bool, error) {
+				if wait == "restarted" {
+					return svctl.Restarted(pids[svc.Dir])
+				}
+				return nil
+			})
+		},
+	}
+	if wait != "" {
+		cmd.Flags().BoolVarP(&o.wait, "wait", "w", false, "wait until it took effect ("+wait+")")
+		cmd.Flags().DurationVar(&o.timeout, "timeout", 30*time.Second, "how long --wait waits")
+	}
+	return cmd
+}
+
+// waitAll waits for each service; the first failure is the error.
+func waitAll(cmd *cobra.Command, o *ctlOpts, svcs []svctl.Service, cond string, custom func(svctl.Service) func(svctl.Info) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	for _, svc := range svcs {
+		var err error
+		if f := custom(svc); f != nil {
+			_, err = svctl.WaitFor(ctx, svc, cond, f)
+		} else {
+			_, err = svctl.Wait(ctx, svc, cond)
+		}
+		if err != nil {
+			return &exitError{code: exitFailing, msg: cmd.CommandPath() + ": " + err.Error()}
+		}
+	}
+	return nil
+}
+
+func ctlWaitCmd(o *ctlOpts) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "wait up|ready|down NAME...|all",
+		Short: "Wait until services are up, ready or down",
+		Long: `wait returns once every service is up (running), ready (running and ready
+by SVC_READY; with runit, ./check exits 0) or down, woken by the
+supervisor's status changes. It fails at once when the supervisor gives a
+service up, and after --timeout otherwise, saying where the service stands.`,
+		Args: minArgs(2, "up, ready or down, then one or more services"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch args[0] {
+			case svctl.WaitUp, svctl.WaitReady, svctl.WaitDown:
+			default:
+				return &usageError{fmt.Errorf("wait %s: want up, ready or down", args[0])}
+			}
+			svcs, err := o.services(args[1:], false)
+			if err != nil {
+				return err
+			}
+			return waitAll(cmd, o, svcs, args[0], func(svctl.Service) func(svctl.Info) (bool, error) { return nil })
+		},
+	}
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 30*time.Second, "give up after this long")
+	return cmd
+}
+
+func ctlSignalCmd(o *ctlOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "signal SIGNAL NAME...|all",
+		Short: "Send a signal to services (a name like HUP, or a number)",
+		Args:  minArgs(2, "a SIGNAL, then one or more services"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sig, err := options.ParseSignal(args[0])
+			if err != nil {
+				return &usageError{err}
+			}
+			svcs, err := o.services(args[1:], false)
+			if err != nil {
+				return err
+			}
+			for _, svc := range svcs {
+				if err := svctl.Signal(svc, sig); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func ctlLogCmd(o *ctlOpts) *cobra.Command {
+	var follow bool
+	var n int
+	cmd := &cobra.Command{
+		Use:   "log NAME",
+		Short: "Print a service's log (the last lines, or follow it)",
+		Args:  exactArgs(1, "one service NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svcs, err := o.services(args, false)
+			if err != nil {
+				return err
+			}
+			dir, err := svctl.LogDir(svcs[0])
+			if err != nil {
+				return err
+			}
+			if err := svctl.Tail(dir, n, cmd.OutOrStdout()); err != nil {
+				return fmt.Errorf("%s: %w", svcs[0].Name, err)
+			}
+			if !follow {
+				return nil
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return svctl.Follow(ctx, dir, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing what is written")
+	cmd.Flags().IntVarP(&n, "lines", "n", 10, "how many of the last lines to print")
+	return cmd
+}
+
+func ctlStatusCmd(o *ctlOpts) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [NAME...|all]",
+		Short: "Show services: state, pid, uptime, readiness, restarts, last exit",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// An unknown name is one line on stderr and exit 4 (unknown),
+			// and the others are still shown.
+			code := ExitOK
+			var svcs []svctl.Service
+			if len(args) == 0 || (len(args) == 1 && args[0] == "all") {
+				all, err := o.services(args, true)
+				if err != nil {
+					return err
+				}
+				svcs = all
+			}
+			for _, a := range args {
+				if a == "all" {
+					continue
+				}
+				s, err := o.services([]string{a}, false)
+				if err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", cmd.CommandPath(), err)
+					code = worse(code, exitUnknown)
+					continue
+				}
+				svcs = append(svcs, s...)
+			}
+			var infos []svctl.Info
+			for _, svc := range svcs {
+				info, err := svctl.Status(svc)
+				if err != nil {
+					info = svctl.Info{Name: svc.Name, Dir: svc.Dir, State: "unknown", Error: err.Error()}
+				}
+				infos = append(infos, info)
+				code = worse(code, statusCode(info))
+			}
+			if asJSON {
+				if err := writeJSON(cmd.OutOrStdout(), infos); err != nil {
+					return err
+				}
+			} else {
+				writeStatus(cmd.OutOrStdout(), infos, isTerminal(cmd.OutOrStdout()))
+			}
+			if code != ExitOK {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func statusCode(i svctl.Info) int {
+	switch {
+	case i.State == svctl.StateUnsupervised || i.State == "unknown":
+		return exitUnknown
+	case i.Failing():
+		return exitFailing
+	case !i.Up():
+		return exitDown
+	}
+	return ExitOK
+}
+
+// worse keeps the more serious code: unknown, then failing, then down.
+func worse(a, b int) int {
+	rank := map[int]int{ExitOK: 0, exitDown: 1, exitFailing: 2, exitUnknown: 3}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+func writeStatus(w io.Writer, infos []svctl.Info, color bool) {
+	if len(infos) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tREADY\tRESTARTS\tLAST EXIT\tNOTE")
+	for _, i := range infos {
+		pid, ready, restarts := "-", "-", "-"
+		if i.Pid != 0 {
+			pid = fmt.Sprint(i.Pid)
+		}
+		if i.Ready != nil && i.Up() {
+			ready = map[bool]string{true: "yes", false: "no"}[*i.Ready]
+		}
+		if i.Restarts != nil {
+			restarts = fmt.Sprint(*i.Restarts)
+		}
+		uptime := "-"
+		if i.State != svctl.StateUnsupervised && i.State != "unknown" {
+			uptime = humanDuration(i.Uptime)
+		}
+		note := i.Describe()
+		for _, s := range []string{i.Fatal, i.Error, logNote(i.Log)} {
+			if s != "" {
+				note = strings.TrimPrefix(note+"; "+s, "; ")
+			}
+		}
+		// Colour codes are zero-width for the eye but not for tabwriter:
+		// pad the state first, then colour it.
+		state := fmt.Sprintf("%-12s", i.State)
+		if color {
+			state = paint(i, state)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i.Name, state, pid, uptime, ready, restarts, svctl.DescribeExit(i.LastExit), note)
+	}
+	tw.Flush()
+}
+
+func logNote(l *svdir.LogState) string {
+	if l == nil || l.Error == "" {
+		return ""
+	}
+	return fmt.Sprintf("log: %s (%d lines dropped)", l.Error, l.Dropped)
+}
+
+func paint(i svctl.Info, s string) string {
+	code := "2" // dim: down as wanted
+	switch {
+	case i.Failing():
+		code = "31" // red
+	case i.IsReady():
+		code = "32" // green
+	case i.Up() || i.State == svdir.PhaseBackoff:
+		code = "33" // yellow: starting, stopping
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func humanDuration(secs float64) string {
+	d := time.Duration(secs * float64(time.Second))
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// isTerminal: colours only for a person at a terminal, and never with
+// NO_COLOR set.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,150 @@
+package svctl
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/catalog"
+	"github.com/supervision-suite/supervision/internal/layout"
+	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/svdir"
+	"github.com/supervision-suite/supervision/internal/svlog"
+)
+
+// LogDir finds where a service's log is written: what sv-scan reports, else
+// LOG_DIR from its OPTIONS.
+func LogDir(svc Service) (string, error) {
+	if st, err := svdir.ReadState(filepath.Join(svc.Dir, "supervise")); err == nil && st.Log != nil && st.Log.Dir != "" {
+		return st.Log.Dir, nil
+	}
+	dir, err := filepath.EvalSymlinks(svc.Dir)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", svc.Name, unwrapPath(err))
+	}
+	svDir := filepath.Dir(dir)
+	l := &options.Loader{SvDir: svDir, Root: layout.RootOf(svDir), Profile: os.Getenv("SV_PROFILE"),
+		Catalog: catalog.New(filepath.Join(svDir, ".opt", "catalog"))}
+	loaded, err := l.Load(filepath.Base(dir))
+	if err != nil {
+		return "", fmt.Errorf("%s: no log directory known: its OPTIONS do not load", svc.Name)
+	}
+	switch kind := loaded.Set.Get("LOG"); kind {
+	case "none", "syslog", "custom":
+		return "", fmt.Errorf("%s: LOG=%s: there is no log directory to read", svc.Name, kind)
+	}
+	return loaded.Set.Get("LOG_DIR"), nil
+}
+
+// Tail writes the last n lines of the log in dir: current, and the rotated
+// files before it when current holds fewer.
+func Tail(dir string, n int, w io.Writer) error {
+	files, err := svlog.Rotated(dir)
+	if err != nil {
+		return err
+	}
+	files = append(files, filepath.Join(dir, "current"))
+	var lines [][]byte
+	for i := len(files) - 1; i >= 0 && len(lines) < n; i-- {
+		data, err := os.ReadFile(files[i])
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		got := bytes.SplitAfter(data, []byte("\n"))
+		if len(got) > 0 && len(got[len(got)-1]) == 0 {
+			got = got[:len(got)-1]
+		}
+		lines = append(got, lines...)
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	for _, l := range lines {
+		if _, err := w.Write(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Follow writes what is appended to the log from now on, across rotations,
+// until ctx ends. It waits on inotify, not on a timer.
+func Follow(ctx context.Context, dir string, w io.Writer) error {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_MODIFY|unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM); err != nil {
+		return fmt.Errorf("watch %s: %w", dir, err)
+	}
+	cur, err := os.Open(filepath.Join(dir, "current"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if cur != nil {
+		cur.Seek(0, io.SeekEnd)
+		defer func() { cur.Close() }()
+	}
+	// ctx ending wakes the poll below through a pipe.
+	var pipe [2]int
+	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
+		return err
+	}
+	defer unix.Close(pipe[0])
+	defer unix.Close(pipe[1])
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done():
+			unix.Write(pipe[1], []byte{1})
+		case <-stop:
+		}
+	}()
+	for {
+		if cur != nil {
+			if _, err := io.Copy(w, cur); err != nil {
+				return err
+			}
+		}
+		// A new current after a rotation: finish the old one, then switch.
+		if fi, err := os.Stat(filepath.Join(dir, "current")); err == nil {
+			if old, _ := statOf(cur); cur == nil || !os.SameFile(fi, old) {
+				if cur != nil {
+					io.Copy(w, cur)
+					cur.Close()
+				}
+				if cur, err = os.Open(filepath.Join(dir, "current")); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pipe[0]), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, -1); err != nil && !errors.Is(err, unix.EINTR) {
+			return err
+		}
+		if pfd[1].Revents != 0 {
+			return nil
+		}
+		buf := make([]byte, 4096)
+		unix.Read(fd, buf)
+	}
+}
+
+func statOf(f *os.File) (os.FileInfo, error) {
+	if f == nil {
+		return nil, errors.New("no file")
+	}
+	return f.Stat()
+}

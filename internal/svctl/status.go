@@ -1,0 +1,172 @@
+// Package svctl controls services and reads their state on any supervisor
+// of the daemontools family: sv-scan, runit's runsv, daemontools'
+// supervise and s6-supervise. It is the engine of sv-ctl.
+package svctl
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/supervision-suite/supervision/internal/svdir"
+)
+
+// Service is a service directory to act on.
+type Service struct {
+	Name string
+	Dir  string // as given or found: a scan dir entry or a service dir
+}
+
+// Info is a service's state, as far as its supervisor tells.
+type Info struct {
+	Name       string          `json:"name"`
+	Dir        string          `json:"dir"`
+	Supervisor string          `json:"supervisor"` // sv-scan, runit, daemontools, s6, or "" when none runs
+	State      string          `json:"state"`      // up, starting, down, stopping, finish, backoff, fatal, unsupervised
+	Want       string          `json:"want"`       // up or down
+	Pid        int             `json:"pid,omitempty"`
+	Uptime     float64         `json:"uptime"` // seconds in the current state
+	Ready      *bool           `json:"ready,omitempty"`
+	Restarts   *int            `json:"restarts,omitempty"`
+	LastExit   *svdir.Exit     `json:"last_exit,omitempty"`
+	Fatal      string          `json:"fatal,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	Paused     bool            `json:"paused,omitempty"`
+	NormallyUp bool            `json:"normally_up"`
+	Log        *svdir.LogState `json:"log,omitempty"`
+	status     svdir.Decoded
+}
+
+// States beyond svdir's phases.
+const StateUnsupervised = "unsupervised"
+
+// ErrNoStatus means the supervise directory holds no status yet.
+var ErrNoStatus = errors.New("no status yet")
+
+// Status reads a service's state: the status file of whatever supervises
+// it, and sv-scan's state.json where sv-scan does.
+func Status(svc Service) (Info, error) {
+	info := Info{Name: svc.Name, Dir: svc.Dir}
+	if _, err := os.Stat(svc.Dir); err != nil {
+		return info, fmt.Errorf("%s: %w", svc.Dir, unwrapPath(err))
+	}
+	_, err := os.Stat(filepath.Join(svc.Dir, "down"))
+	info.NormallyUp = err != nil
+	sup := filepath.Join(svc.Dir, "supervise")
+	running, err := Running(svc.Dir)
+	if err != nil {
+		return info, err
+	}
+	if !running {
+		info.State, info.Want = StateUnsupervised, "down"
+		return info, nil
+	}
+	d, err := svdir.ReadStatus(sup)
+	if errors.Is(err, fs.ErrNotExist) {
+		return info, fmt.Errorf("%s: %w", svc.Dir, ErrNoStatus)
+	}
+	if err != nil {
+		return info, fmt.Errorf("%s: supervise/status: %w", svc.Dir, err)
+	}
+	info.status = d
+	info.Supervisor = string(d.Family)
+	info.Pid, info.Paused = d.Pid, d.Paused
+	info.Uptime = time.Since(d.Since).Seconds()
+	info.Want = "down"
+	if d.WantUp {
+		info.Want = "up"
+	}
+	switch d.State {
+	case svdir.StateRun:
+		info.State = svdir.PhaseUp
+	case svdir.StateFinish:
+		info.State = svdir.PhaseFinish
+	default:
+		info.State = svdir.PhaseDown
+	}
+	if d.Family == svdir.FamilyS6 {
+		ready := d.Ready
+		info.Ready = &ready
+		if d.State == svdir.StateRun && !ready {
+			info.State = svdir.PhaseStarting
+		}
+	}
+	if st, err := svdir.ReadState(sup); err == nil && st.Supervisor == "sv-scan" && st.Pid == d.Pid {
+		info.Supervisor = "sv-scan"
+		info.State, info.Fatal, info.Error, info.LastExit, info.Log = st.Phase, st.Fatal, st.Error, st.LastExit, st.Log
+		info.Ready, info.Restarts = &st.Ready, &st.Restarts
+		if st.Want != "" {
+			info.Want = st.Want
+		}
+	}
+	return info, nil
+}
+
+// Running reports whether a supervisor runs the service: runsv, supervise
+// and sv-scan keep supervise/ok open; s6-supervise holds supervise/lock.
+func Running(dir string) (bool, error) {
+	if ok, err := svdir.Supervised(dir); ok || err != nil {
+		return ok, err
+	}
+	f, err := os.Open(filepath.Join(dir, "supervise", "lock"))
+	if err != nil {
+		return false, nil
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return false, nil
+	}
+	return errors.Is(err, syscall.EWOULDBLOCK), nil
+}
+
+// Up reports whether the service runs; Ready, whether it also says it is
+// ready, where the supervisor knows (sv-scan, s6); elsewhere up is ready.
+func (i Info) Up() bool {
+	return i.Pid != 0 && (i.State == svdir.PhaseUp || i.State == svdir.PhaseStarting || i.State == svdir.PhaseStopping)
+}
+
+// IsReady: running, and ready if readiness is known.
+func (i Info) IsReady() bool { return i.Up() && (i.Ready == nil || *i.Ready) }
+
+// Down reports whether nothing of the service runs.
+func (i Info) Down() bool {
+	return i.Pid == 0 && i.State != svdir.PhaseFinish && i.State != svdir.PhaseStopping
+}
+
+// Failing: wanted up, but not running (fatal, backing off, or gone).
+func (i Info) Failing() bool {
+	return i.Fatal != "" || (i.Want == "up" && !i.Up() && i.State != StateUnsupervised)
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Describe is a short human phrase for the state, as the table shows it.
+func (i Info) Describe() string {
+	parts := []string{}
+	if i.Paused {
+		parts = append(parts, "paused")
+	}
+	if i.Up() && i.Want == "down" {
+		parts = append(parts, "want down")
+	}
+	if !i.Up() && i.Want == "up" && i.State == svdir.PhaseDown {
+		parts = append(parts, "want up")
+	}
+	if !i.NormallyUp && i.Up() {
+		parts = append(parts, "normally down")
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,158 @@
+package svctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/svdir"
+	"github.com/supervision-suite/supervision/internal/waitfor"
+)
+
+// Conditions to wait for.
+const (
+	WaitUp    = "up"    // running
+	WaitReady = "ready" // running and ready (where the supervisor knows)
+	WaitDown  = "down"  // nothing running
+)
+
+// ErrFatal: the supervisor gave the service up while we waited for it.
+var ErrFatal = errors.New("gave up")
+
+// Wait returns once the service meets cond, woken by its supervisor's
+// status changes (inotify on supervise/), or with an error when ctx ends,
+// the supervisor gives the service up, or no supervisor runs it. For
+// runit and daemontools, ready means that ./check exits 0, as for sv.
+func Wait(ctx context.Context, svc Service, cond string) (Info, error) {
+	return WaitFor(ctx, svc, cond, func(info Info) (bool, error) { return met(info, cond) })
+}
+
+// WaitFor is Wait with a condition of the caller's; what names it in the
+// timeout error (up, ready, down, restarted).
+func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (bool, error)) (Info, error) {
+	sup := filepath.Join(svc.Dir, "supervise")
+	// A service just linked has no supervise dir until its supervisor
+	// starts: wait for the status file to appear (following the link).
+	if err := waitfor.Paths(ctx, []string{filepath.Join(sup, "status")}); err != nil {
+		return Info{Name: svc.Name, Dir: svc.Dir, State: StateUnsupervised}, fmt.Errorf("%s: not %s after the timeout: not supervised (no %s)", svc.Name, what, filepath.Join(sup, "status"))
+	}
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return Info{}, err
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, sup, unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE|unix.IN_CREATE); err != nil {
+		return Info{}, fmt.Errorf("%s: watch %s: %w", svc.Name, sup, err)
+	}
+	var last Info
+	for {
+		info, err := Status(svc)
+		if err != nil && !errors.Is(err, ErrNoStatus) {
+			return info, err
+		}
+		last = info
+		// Not supervised (yet): a supervisor taking it over writes its
+		// status, which wakes this loop.
+		if err == nil && info.State != StateUnsupervised {
+			if done, err := cond(info); done || err != nil {
+				return info, err
+			}
+		}
+		// Where readiness is a check script, it is run again every so often;
+		// otherwise only a status change can make the condition true.
+		timeout := -1
+		if what != WaitDown && info.Up() && info.Ready == nil {
+			timeout = 250 // a check script is run again this often
+		}
+		if dl, ok := ctx.Deadline(); ok {
+			left := int(time.Until(dl).Milliseconds()) + 1
+			if left <= 0 {
+				return last, fmt.Errorf("%s: not %s after the timeout: %s", svc.Name, what, summary(last))
+			}
+			if timeout < 0 || left < timeout {
+				timeout = left
+			}
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, timeout); err != nil && !errors.Is(err, unix.EINTR) {
+			return last, err
+		}
+		buf := make([]byte, 4096)
+		unix.Read(fd, buf)
+	}
+}
+
+// Restarted is the condition of a restart: a new pid, ready.
+func Restarted(oldPid int) func(Info) (bool, error) {
+	return func(info Info) (bool, error) {
+		if info.Pid == oldPid {
+			return false, nil
+		}
+		return met(info, WaitReady)
+	}
+}
+
+func met(info Info, cond string) (bool, error) {
+	if info.Fatal != "" && cond != WaitDown {
+		return false, fmt.Errorf("%s: %w: %s", info.Name, ErrFatal, info.Fatal)
+	}
+	switch cond {
+	case WaitUp:
+		return info.Up(), nil
+	case WaitDown:
+		return info.Down(), nil
+	case WaitReady:
+		if !info.Up() {
+			return false, nil
+		}
+		if info.Ready != nil {
+			return *info.Ready, nil
+		}
+		return checkScript(info.Dir), nil
+	}
+	return false, fmt.Errorf("unknown condition %q (want up, ready or down)", cond)
+}
+
+// checkScript runs runit's ./check; without one, running is ready.
+func checkScript(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "check")); err != nil {
+		return true
+	}
+	cmd := exec.Command("./check")
+	cmd.Dir = dir
+	return cmd.Run() == nil
+}
+
+// summary says in a few words where the service stands, for errors.
+func summary(i Info) string {
+	s := i.State
+	if i.Pid != 0 {
+		s += fmt.Sprintf(" (pid %d)", i.Pid)
+	}
+	if i.LastExit != nil {
+		s += ", last " + DescribeExit(i.LastExit)
+	}
+	if i.Error != "" {
+		s += ": " + i.Error
+	}
+	return s
+}
+
+// DescribeExit says how a daemon ended: "exit 3", "SIGSEGV".
+func DescribeExit(e *svdir.Exit) string {
+	switch {
+	case e == nil:
+		return "-"
+	case e.Unknown:
+		return "unknown"
+	case e.Signal != "":
+		return e.Signal
+	}
+	return fmt.Sprintf("exit %d", e.Code)
+}
