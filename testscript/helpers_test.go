@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -25,54 +27,134 @@ import (
 	"github.com/supervision-suite/supervision/internal/waitfor"
 )
 
-// probeMain is sv-probe: a stand-in daemon that reports what sv-exec gave
-// it (identity, limits, directory, environment, session), to stdout or, with
-// -o FILE, to FILE written atomically; with -notify-fd N it then signals
-// readiness s6's way; with -stay it then waits for a signal.
+// probeMain is sv-probe: a stand-in daemon for tests. It reports what
+// sv-exec gave it (identity, limits, directory, environment, session), to
+// stdout or to a file, then does what its flags ask:
+//
+//	-o FILE          write the report to FILE (atomically) instead of stdout
+//	-delay D         wait D before becoming ready (a Go duration)
+//	-notify-fd N     readiness s6's way: a newline on fd N
+//	-notify          readiness sd_notify's way: READY=1 to $NOTIFY_SOCKET
+//	-listen ADDR     accept TCP connections on ADDR (tcp: readiness)
+//	-touch FILE      create FILE when ready (path: readiness)
+//	-lines N         print N numbered lines "line 1".. then go on
+//	-exit CODE       exit with CODE once ready (instead of staying)
+//	-ignore-term     ignore SIGTERM (only KILL ends it)
+//	-grandchild FILE fork a detached grandchild (own session) that ignores
+//	                 TERM, and write its pid to FILE
+//	-stay            wait for signals: report each; exit 0 on TERM or INT
 func probeMain() {
-	args := os.Args[1:]
-	out, stay, notifyFD := "", false, -1
-	for len(args) > 0 {
-		switch args[0] {
-		case "-o":
-			out, args = args[1], args[2:]
-		case "-notify-fd":
-			fmt.Sscan(args[1], &notifyFD)
-			args = args[2:]
-		case "-stay":
-			stay, args = true, args[1:]
-		default:
-			fmt.Fprintf(os.Stderr, "sv-probe: unknown argument %q\n", args[0])
-			os.Exit(2)
-		}
+	fs := flag.NewFlagSet("sv-probe", flag.ExitOnError)
+	out := fs.String("o", "", "")
+	delay := fs.Duration("delay", 0, "")
+	notifyFD := fs.Int("notify-fd", -1, "")
+	notify := fs.Bool("notify", false, "")
+	listen := fs.String("listen", "", "")
+	touch := fs.String("touch", "", "")
+	lines := fs.Int("lines", 0, "")
+	exitCode := fs.Int("exit", -1, "")
+	ignoreTerm := fs.Bool("ignore-term", false, "")
+	grandchild := fs.String("grandchild", "", "")
+	stay := fs.Bool("stay", false, "")
+	fs.Parse(os.Args[1:])
+
+	if os.Getenv("SV_PROBE_GRANDCHILD") != "" { // the detached grandchild itself
+		signal.Ignore(syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
+		select {}
+	}
+	if *ignoreTerm {
+		signal.Ignore(syscall.SIGTERM)
 	}
 	report := probeReport()
-	if out == "" {
+	if *out == "" {
 		os.Stdout.WriteString(report)
 	} else {
-		tmp := out + ".tmp"
+		tmp := *out + ".tmp"
 		if err := os.WriteFile(tmp, []byte(report), 0o644); err == nil {
-			err = os.Rename(tmp, out)
+			os.Rename(tmp, *out)
 		}
 		fmt.Println("sv-probe: report written")
 	}
-	if notifyFD >= 0 {
-		// s6's readiness protocol: a newline on the notification fd.
-		f := os.NewFile(uintptr(notifyFD), "notification-fd")
+	for i := 1; i <= *lines; i++ {
+		fmt.Printf("line %d\n", i)
+	}
+	if *grandchild != "" {
+		self, _ := os.Executable()
+		cmd := exec.Command(self)
+		cmd.Args[0] = "sv-probe"
+		cmd.Env = append(os.Environ(), "SV_PROBE_GRANDCHILD=1")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err == nil {
+			os.WriteFile(*grandchild, []byte(fmt.Sprintln(cmd.Process.Pid)), 0o644)
+			fmt.Printf("sv-probe: grandchild %d\n", cmd.Process.Pid)
+		}
+	}
+	var ln net.Listener
+	if *listen != "" {
+		var err error
+		if ln, err = net.Listen("tcp", *listen); err != nil {
+			fmt.Println("sv-probe:", err)
+			os.Exit(1)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+	}
+	time.Sleep(*delay)
+	if *touch != "" {
+		os.WriteFile(*touch, nil, 0o644)
+	}
+	if *notifyFD >= 0 {
+		f := os.NewFile(uintptr(*notifyFD), "notification-fd")
 		f.Write([]byte("\n"))
 		f.Close()
 		fmt.Println("sv-probe: ready")
 	}
-	if stay {
+	if *notify {
+		if err := sdNotify("READY=1"); err != nil {
+			fmt.Println("sv-probe: sd_notify:", err)
+		} else {
+			fmt.Println("sv-probe: ready")
+		}
+	}
+	if *exitCode >= 0 {
+		fmt.Printf("sv-probe: exiting %d\n", *exitCode)
+		os.Exit(*exitCode)
+	}
+	if *stay || ln != nil {
 		c := make(chan os.Signal, 1)
-		signal.Notify(c, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+		signal.Notify(c, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+		if !*ignoreTerm { // Notify would undo the Ignore
+			signal.Notify(c, syscall.SIGTERM)
+		}
 		for s := range c {
 			fmt.Printf("sv-probe: got %v\n", s)
-			if s != syscall.SIGHUP && s != syscall.SIGUSR1 {
+			if s == syscall.SIGTERM || s == syscall.SIGINT {
 				os.Exit(0)
 			}
 		}
 	}
+}
+
+// sdNotify sends one sd_notify(3) message to $NOTIFY_SOCKET.
+func sdNotify(msg string) error {
+	addr := os.Getenv("NOTIFY_SOCKET")
+	if addr == "" {
+		return errors.New("NOTIFY_SOCKET is not set")
+	}
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: addr, Net: "unixgram"})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.Write([]byte(msg))
+	return err
 }
 
 func probeReport() string {
