@@ -4,15 +4,19 @@ package testscript_test
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/supervision-suite/supervision/cmd/cli"
+	"github.com/supervision-suite/supervision/internal/proc"
+	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
 func TestMain(m *testing.M) {
@@ -63,6 +67,7 @@ func setup(env *testscript.Env) error {
 	probe, _ := exec.LookPath("sv-probe")
 	env.Setenv("BIN", filepath.Dir(probe))
 	env.Setenv("SV_TEST_REQUIRE_PEERS", os.Getenv("SV_TEST_REQUIRE_PEERS"))
+	env.Defer(func() { endLeftovers(env.WorkDir) })
 	// Daemons run as nobody must be able to reach files under $WORK, and
 	// testscript makes $WORK and its parent private.
 	for _, d := range []string{env.WorkDir, filepath.Dir(env.WorkDir)} {
@@ -103,4 +108,32 @@ func condition(cond string) (bool, error) {
 
 func canPIDNamespace() bool {
 	return exec.Command("pidns", "true").Run() == nil
+}
+
+// endLeftovers is the safety net of every script: whatever a supervisor
+// under $WORK recorded as running (state.json: the daemon by pid and start
+// time, and sv-scan itself) is killed when the script ends, even if it
+// failed half-way (after killing an sv-scan, say, leaving its daemons).
+func endLeftovers(work string) {
+	filepath.WalkDir(work, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.Name() != svdir.StateFile {
+			return nil
+		}
+		st, err := svdir.ReadState(filepath.Dir(path))
+		if err != nil {
+			return nil
+		}
+		if st.Pid > 1 && st.PidStart != 0 && proc.StartTime(st.Pid) == st.PidStart {
+			syscall.Kill(-st.Pid, syscall.SIGKILL)
+			syscall.Kill(st.Pid, syscall.SIGKILL)
+		}
+		if p := st.SupervisorPid; p > 1 && p != os.Getpid() {
+			if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p)); err == nil && strings.Contains(string(cmd), "sv-scan") {
+				if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", p)); strings.HasPrefix(cwd, work) {
+					syscall.Kill(p, syscall.SIGKILL)
+				}
+			}
+		}
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -146,6 +147,9 @@ func waitAll(cmd *cobra.Command, o *ctlOpts, svcs []svctl.Service, cond string, 
 		} else {
 			_, err = svctl.Wait(ctx, svc, cond)
 		}
+		if errors.Is(err, svctl.ErrUnsupervised) {
+			return &exitError{code: exitUnknown, msg: cmd.CommandPath() + ": " + err.Error()}
+		}
 		if err != nil {
 			return &exitError{code: exitFailing, msg: cmd.CommandPath() + ": " + err.Error()}
 		}
@@ -159,8 +163,11 @@ func ctlWaitCmd(o *ctlOpts) *cobra.Command {
 		Short: "Wait until services are up, ready or down",
 		Long: `wait returns once every service is up (running), ready (running and ready
 by SVC_READY; with runit, ./check exits 0) or down, woken by the
-supervisor's status changes. It fails at once when the supervisor gives a
-service up, and after --timeout otherwise, saying where the service stands.`,
+supervisor's status changes. A service no supervisor runs is down; waiting
+for it to be up or ready waits for a supervisor to take it over (as after
+linking it into the scan dir). It fails at once when the supervisor gives a
+service up (exit 1), and after --timeout otherwise, saying where the
+service stands (exit 1, or 4 when it is still not supervised).`,
 		Args: minArgs(2, "up, ready or down, then one or more services"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch args[0] {
@@ -169,6 +176,9 @@ service up, and after --timeout otherwise, saying where the service stands.`,
 				return &usageError{fmt.Errorf("wait %s: want up, ready or down", args[0])}
 			}
 			svcs, err := o.services(args[1:], false)
+			if errors.Is(err, svctl.ErrUnknown) {
+				return &exitError{code: exitUnknown, msg: cmd.CommandPath() + ": " + err.Error()}
+			}
 			if err != nil {
 				return err
 			}

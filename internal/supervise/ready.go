@@ -121,7 +121,10 @@ func (u *unit) runCheck(ctx context.Context, cmd []string) bool {
 	case ex := <-p.Exit:
 		return ex.Code() == 0
 	case <-ctx.Done():
-		proc.SignalGroup(p.Pid, syscall.SIGKILL)
+		// Through the pidfd: a process that has just exited (its exit
+		// ready too, select having picked this case) is not confused with
+		// whatever reuses its pid.
+		p.Signal(syscall.SIGKILL)
 		<-p.Exit
 		return false
 	}

@@ -113,13 +113,24 @@ func newService(sc *Scanner, name, link, dir string) (*service, error) {
 	return s, nil
 }
 
-// begin adopts a daemon left by a previous sv-scan, or starts the unit.
+// begin adopts a daemon left by a previous sv-scan, or starts the unit. A
+// previous sv-scan's word also stands for a service it kept down or had
+// given up: restarting sv-scan does not undo a `down`.
 func (s *service) begin(u *unit) {
-	if st, err := svdir.ReadState(u.sup.Dir); err == nil && st.Supervisor == "sv-scan" && st.Pid != 0 {
-		if p, err := proc.Adopt(st.Pid, st.PidStart); err == nil {
-			u.adopt(p, st)
-			s.sc.logf("%s: adopted pid %d, left running by a previous sv-scan", u.name, st.Pid)
-			return
+	if st, err := svdir.ReadState(u.sup.Dir); err == nil && st.Supervisor == "sv-scan" {
+		if st.Pid != 0 {
+			if p, err := proc.Adopt(st.Pid, st.PidStart); err == nil {
+				u.adopt(p, st)
+				s.sc.logf("%s: adopted pid %d, left running by a previous sv-scan", u.name, st.Pid)
+				return
+			}
+		}
+		switch {
+		case st.Fatal != "":
+			u.wantUp, u.fatal, u.restarts, u.lastExit = false, st.Fatal, st.Restarts, st.LastExit
+			u.setPhase(svdir.PhaseFatal)
+		case st.Want == "down":
+			u.wantUp, u.restarts, u.lastExit = false, st.Restarts, st.LastExit
 		}
 	}
 	if u.wantUp {

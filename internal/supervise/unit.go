@@ -186,9 +186,6 @@ func (u *unit) start() {
 		u.down()
 		return
 	}
-	if u.started != (time.Time{}) && u.wantUp {
-		u.restarts++
-	}
 	u.run, u.pgid = p, p.Pid
 	u.state, u.since, u.started = svdir.StateRun, time.Now(), time.Now()
 	u.gotTerm, u.paused, u.stopAsked, u.requested = false, false, false, false
@@ -427,6 +424,7 @@ func (u *unit) down() {
 		delay = u.tracker.Penalize(pol)
 		u.svc.sc.logf("%s: %s; retrying in %s", u.name, u.errMsg, delay)
 	}
+	u.restarts++ // only restarts of the supervisor's own count
 	if delay <= 0 {
 		u.start()
 		return
@@ -518,7 +516,7 @@ func (u *unit) custom(c byte) bool {
 		p.Release()
 		return ex.Code() == 0
 	case <-time.After(u.stopTimeout()):
-		proc.SignalGroup(p.Pid, syscall.SIGKILL)
+		p.Signal(syscall.SIGKILL)
 		<-p.Exit
 		p.Release()
 		u.svc.sc.logf("%s: control/%c did not finish in %s; killed", u.name, c, u.stopTimeout())

@@ -28,6 +28,9 @@ func (r Resolver) Resolve(arg string) (Service, error) {
 		if err != nil {
 			return Service{}, err
 		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return Service{}, fmt.Errorf("%s: %w", arg, ErrUnknown)
+		}
 		return Service{Name: filepath.Base(abs), Dir: abs}, nil
 	}
 	if err := options.CheckServiceName(arg); err != nil {
@@ -39,8 +42,11 @@ func (r Resolver) Resolve(arg string) (Service, error) {
 			return Service{Name: arg, Dir: p}, nil
 		}
 	}
-	return Service{}, fmt.Errorf("%s: no such service in %s or %s", arg, r.ScanDir, r.SvDir)
+	return Service{}, fmt.Errorf("%s: %w in %s or %s", arg, ErrUnknown, r.ScanDir, r.SvDir)
 }
+
+// ErrUnknown: no service by that name, or no directory at that path.
+var ErrUnknown = errors.New("no such service")
 
 // All lists the services linked in the scan dir.
 func (r Resolver) All() ([]Service, error) {

@@ -108,16 +108,32 @@ func Status(svc Service) (Info, error) {
 }
 
 // Running reports whether a supervisor runs the service: runsv, supervise
-// and sv-scan keep supervise/ok open; s6-supervise holds supervise/lock.
+// and sv-scan keep supervise/ok open for reading; s6-supervise holds an
+// fcntl lock on supervise/lock (which flock(2) does not see).
 func Running(dir string) (bool, error) {
-	if ok, err := svdir.Supervised(dir); ok || err != nil {
+	ok, err := svdir.Supervised(dir)
+	if ok || (err != nil && !errors.Is(err, fs.ErrPermission)) {
 		return ok, err
+	}
+	if err != nil {
+		// supervise/ok is the supervisor's user's only (runsv makes it
+		// 0600): sv-scan's state.json says who supervises, and whether
+		// that process lives.
+		if st, serr := svdir.ReadState(filepath.Join(dir, "supervise")); serr == nil && st.SupervisorPid > 0 {
+			kerr := syscall.Kill(st.SupervisorPid, 0)
+			return kerr == nil || errors.Is(kerr, syscall.EPERM), nil
+		}
+		return false, fmt.Errorf("cannot tell whether it is supervised: %w", err)
 	}
 	f, err := os.Open(filepath.Join(dir, "supervise", "lock"))
 	if err != nil {
 		return false, nil
 	}
 	defer f.Close()
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0}
+	if err := syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk); err == nil && lk.Type != syscall.F_UNLCK {
+		return true, nil
+	}
 	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
 	if err == nil {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

@@ -25,6 +25,9 @@ const (
 // ErrFatal: the supervisor gave the service up while we waited for it.
 var ErrFatal = errors.New("gave up")
 
+// ErrUnsupervised: no supervisor runs the service.
+var ErrUnsupervised = errors.New("not supervised")
+
 // Wait returns once the service meets cond, woken by its supervisor's
 // status changes (inotify on supervise/), or with an error when ctx ends,
 // the supervisor gives the service up, or no supervisor runs it. For
@@ -39,8 +42,14 @@ func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (boo
 	sup := filepath.Join(svc.Dir, "supervise")
 	// A service just linked has no supervise dir until its supervisor
 	// starts: wait for the status file to appear (following the link).
+	unsupervised := Info{Name: svc.Name, Dir: svc.Dir, State: StateUnsupervised, Want: "down"}
+	if what == WaitDown {
+		if running, err := Running(svc.Dir); err == nil && !running {
+			return unsupervised, nil // nothing runs it, so nothing runs
+		}
+	}
 	if err := waitfor.Paths(ctx, []string{filepath.Join(sup, "status")}); err != nil {
-		return Info{Name: svc.Name, Dir: svc.Dir, State: StateUnsupervised}, fmt.Errorf("%s: not %s after the timeout: not supervised (no %s)", svc.Name, what, filepath.Join(sup, "status"))
+		return unsupervised, fmt.Errorf("%s: not %s after the timeout: %w (no %s)", svc.Name, what, ErrUnsupervised, filepath.Join(sup, "status"))
 	}
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
@@ -59,6 +68,9 @@ func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (boo
 		last = info
 		// Not supervised (yet): a supervisor taking it over writes its
 		// status, which wakes this loop.
+		if err == nil && info.State == StateUnsupervised && what == WaitDown {
+			return info, nil // its supervisor went: nothing runs
+		}
 		if err == nil && info.State != StateUnsupervised {
 			if done, err := cond(info); done || err != nil {
 				return info, err
@@ -73,6 +85,9 @@ func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (boo
 		if dl, ok := ctx.Deadline(); ok {
 			left := int(time.Until(dl).Milliseconds()) + 1
 			if left <= 0 {
+				if last.State == StateUnsupervised {
+					return last, fmt.Errorf("%s: not %s after the timeout: %w", svc.Name, what, ErrUnsupervised)
+				}
 				return last, fmt.Errorf("%s: not %s after the timeout: %s", svc.Name, what, summary(last))
 			}
 			if timeout < 0 || left < timeout {

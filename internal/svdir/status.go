@@ -116,7 +116,7 @@ func DecodeStatus(b []byte) (Decoded, error) {
 // pid (8 bytes), wait status (2 bytes), flags (paused, finishing, want up,
 // ready), all big-endian.
 func decodeS6(b []byte) Decoded {
-	d := Decoded{Family: FamilyS6, Since: tai.Unpack(b[0:12]), ReadySince: tai.Unpack(b[12:24])}
+	d := Decoded{Family: FamilyS6, Since: tai.UnpackTAI(b[0:12]), ReadySince: tai.UnpackTAI(b[12:24])}
 	d.Pid = int(binary.BigEndian.Uint64(b[24:32]))
 	d.WaitStatus = int(binary.BigEndian.Uint16(b[32:34]))
 	flags := b[34]

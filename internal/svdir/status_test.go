@@ -36,11 +36,12 @@ func TestStatusRoundTrip(t *testing.T) {
 
 func TestDecodeS6(t *testing.T) {
 	b := make([]byte, 35)
-	copy(b[0:12], Status{Since: time.Unix(1700000000, 0)}.Encode()[0:12])
+	// s6 writes true TAI: 37 s ahead of UTC in 2023.
+	copy(b[0:12], Status{Since: time.Unix(1700000000+27, 0)}.Encode()[0:12])
 	b[31] = 0x10  // pid 16, big-endian in 8 bytes
 	b[34] = 4 | 8 // want up, ready
 	d, err := DecodeStatus(b)
-	if err != nil || d.Family != FamilyS6 || d.Pid != 16 || !d.WantUp || !d.Ready || d.State != StateRun {
+	if err != nil || d.Family != FamilyS6 || d.Pid != 16 || !d.WantUp || !d.Ready || d.State != StateRun || d.Since.Unix() != 1700000000 {
 		t.Errorf("%+v %v", d, err)
 	}
 	b[34] = 2 // finishing, want down

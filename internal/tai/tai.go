@@ -51,3 +51,26 @@ func ParseLabel(s string) (time.Time, error) {
 	}
 	return Unpack(b), nil
 }
+
+// leapSeconds lists the UTC instants from which TAI-UTC grew by one second
+// (IERS Bulletin C), beyond the 10 seconds of 1972.
+var leapSeconds = []int64{
+	78796800, 94694400, 126230400, 157766400, 189302400, 220924800, 252460800,
+	283996800, 315532800, 362793600, 394329600, 425865600, 489024000, 567993600,
+	631152000, 662688000, 709948800, 741484800, 773020800, 820454400, 867715200,
+	915148800, 1136073600, 1230768000, 1341100800, 1435708800, 1483228800,
+}
+
+// UnpackTAI reads 12 bytes of TAI64N that are true TAI, leap seconds
+// included, as skalibs (s6) writes them, unlike libtai's UTC+10.
+func UnpackTAI(b []byte) time.Time {
+	t := Unpack(b) // UTC + 10 s, by libtai's reckoning
+	secs := t.Unix()
+	leaps := int64(0)
+	for _, at := range leapSeconds {
+		if secs-leaps-1 >= at {
+			leaps++
+		}
+	}
+	return t.Add(-time.Duration(leaps) * time.Second)
+}

@@ -38,3 +38,19 @@ func FuzzParseLabel(f *testing.F) {
 		}
 	})
 }
+
+// s6 stamps are TAI: 37 seconds ahead of UTC since 2017, 27 more than
+// libtai's fixed 10.
+func TestUnpackTAI(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	var b [12]byte
+	Pack(b[:], now.Add(27*time.Second))
+	if got := UnpackTAI(b[:]); !got.Equal(now) {
+		t.Errorf("2023: got %v, want %v", got, now)
+	}
+	before := time.Unix(100000000, 0) // 1973: TAI-UTC was 12 s
+	Pack(b[:], before.Add(2*time.Second))
+	if got := UnpackTAI(b[:]); !got.Equal(before) {
+		t.Errorf("1973: got %v, want %v", got, before)
+	}
+}
