@@ -65,6 +65,15 @@ func probeMain() {
 	if *ignoreTerm {
 		signal.Ignore(syscall.SIGTERM)
 	}
+	// Handlers first: once the probe reports or says it is ready, a stop
+	// signal is heard, not the runtime's default.
+	sigs := make(chan os.Signal, 1)
+	if *stay || *listen != "" {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+		if !*ignoreTerm { // Notify would undo the Ignore
+			signal.Notify(sigs, syscall.SIGTERM)
+		}
+	}
 	report := probeReport()
 	if *out == "" {
 		os.Stdout.WriteString(report)
@@ -128,12 +137,7 @@ func probeMain() {
 		os.Exit(*exitCode)
 	}
 	if *stay || ln != nil {
-		c := make(chan os.Signal, 1)
-		signal.Notify(c, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
-		if !*ignoreTerm { // Notify would undo the Ignore
-			signal.Notify(c, syscall.SIGTERM)
-		}
-		for s := range c {
+		for s := range sigs {
 			fmt.Printf("sv-probe: got %v\n", s)
 			if s == syscall.SIGTERM || s == syscall.SIGINT {
 				os.Exit(0)

@@ -109,10 +109,10 @@ func ctlActionCmd(o *ctlOpts, use, short, letters, wait string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pids := map[string]int{}
+			before := map[string]svctl.Info{}
 			for _, svc := range svcs {
 				if info, err := svctl.Status(svc); err == nil {
-					pids[svc.Dir] = info.Pid
+					before[svc.Dir] = info
 				}
 				if err := svctl.Send(svc, letters); err != nil {
 					return err
@@ -123,9 +123,9 @@ func ctlActionCmd(o *ctlOpts, use, short, letters, wait string) *cobra.Command {
 			}
 			return waitAll(cmd, o, svcs, wait, func(svc svctl.Service) func(svctl.Info) (bool, error) {
 				if wait == "restarted" {
-					return svctl.Restarted(pids[svc.Dir])
+					return svctl.Restarted(before[svc.Dir].Pid)
 				}
-				return nil
+				return svctl.After(before[svc.Dir], wait)
 			})
 		},
 	}

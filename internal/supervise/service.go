@@ -276,19 +276,21 @@ func (s *service) writeStatus() {
 		if u == nil || u.sup == nil {
 			continue
 		}
-		st := u.status()
-		if st != u.lastStatus {
-			if err := u.sup.WriteStatus(st, u.wantExit); err != nil {
-				s.sc.logf("%s: cannot write status: %v", u.name, err)
-			}
-			u.lastStatus = st
-		}
+		// state.json first: a client woken by the new status then finds
+		// the details that go with it.
 		state := s.stateOf(u)
 		if !sameState(&state, &u.lastState) {
 			if err := u.sup.WriteState(&state); err != nil {
 				s.sc.logf("%s: cannot write state.json: %v", u.name, err)
 			}
 			u.lastState = state
+		}
+		st := u.status()
+		if st != u.lastStatus {
+			if err := u.sup.WriteStatus(st, u.wantExit); err != nil {
+				s.sc.logf("%s: cannot write status: %v", u.name, err)
+			}
+			u.lastStatus = st
 		}
 	}
 }

@@ -34,27 +34,28 @@ type unit struct {
 	since    time.Time
 
 	// ours, written to supervise/state.json
-	phase     string
-	run       *proc.Process // ./run while it runs, or an adopted daemon
-	fin       *proc.Process // ./finish while it runs
-	started   time.Time
-	ready     bool
-	readyAt   time.Time
-	restarts  int
-	lastExit  *svdir.Exit
-	lastWstat int
-	fatal     string
-	errMsg    string
-	nextStart time.Time
-	tracker   policy.Tracker
-	stopAsked bool // a stop is under way: KILL at its deadline
-	requested bool // the last run ended because someone asked (t, k, d): not a crash
-	draining  bool // ./run exited; waiting for its group to empty
-	failedRun bool // the last run failed in a way retrying will not fix soon
-	pgid      int  // the group of the last ./run, for leftovers
-	gen       int  // bumped at each start: stale timers and watchers see it
-	timers    map[string]*time.Timer
-	cancelRdy func()
+	phase       string
+	run         *proc.Process // ./run while it runs, or an adopted daemon
+	fin         *proc.Process // ./finish while it runs
+	started     time.Time
+	ready       bool
+	readyAt     time.Time
+	restarts    int
+	lastExit    *svdir.Exit
+	lastWstat   int
+	fatal       string
+	errMsg      string
+	nextStart   time.Time
+	tracker     policy.Tracker
+	stopAsked   bool // a stop is under way: KILL at its deadline
+	requested   bool // the last run ended because someone asked (t, k, d): not a crash
+	readyFailed bool // the last run never became ready within SVC_READY_TIMEOUT
+	draining    bool // ./run exited; waiting for its group to empty
+	failedRun   bool // the last run failed in a way retrying will not fix soon
+	pgid        int  // the group of the last ./run, for leftovers
+	gen         int  // bumped at each start: stale timers and watchers see it
+	timers      map[string]*time.Timer
+	cancelRdy   func()
 
 	lastStatus svdir.Status
 	lastState  svdir.State
@@ -171,7 +172,7 @@ func (u *unit) gone() bool {
 // start runs ./run.
 func (u *unit) start() {
 	u.gen++
-	u.errMsg, u.ready, u.readyAt = "", false, time.Time{}
+	u.ready, u.readyAt = false, time.Time{} // errMsg stays until it is ready
 	if !u.isLog {
 		u.svc.reloadConfig()
 		if u.cfg().err != "" {
@@ -188,7 +189,7 @@ func (u *unit) start() {
 	}
 	u.run, u.pgid = p, p.Pid
 	u.state, u.since, u.started = svdir.StateRun, time.Now(), time.Now()
-	u.gotTerm, u.paused, u.stopAsked, u.requested = false, false, false, false
+	u.gotTerm, u.paused, u.stopAsked, u.requested, u.readyFailed = false, false, false, false, false
 	u.svc.watchExit(u, p)
 	if u.isLog {
 		u.setReady(true)
@@ -219,11 +220,15 @@ func (u *unit) adopt(p *proc.Process, st *svdir.State) {
 
 // stop asks the daemon to stop: a custom control/t, or SVC_STOP_SIGNAL to
 // its process group, then CONT; KILL to all that is left at the deadline.
-func (u *unit) stop() {
+func (u *unit) stop() { u.stopFor(true) }
+
+// stopFor stops the daemon; requested says someone asked (the restart
+// that follows is then no crash), as opposed to a failed start.
+func (u *unit) stopFor(requested bool) {
 	if u.run == nil || u.stopAsked {
 		return
 	}
-	u.stopAsked, u.requested = true, true
+	u.stopAsked, u.requested = true, requested
 	if !u.custom('t') {
 		sig := syscall.SIGTERM
 		group := true
@@ -389,6 +394,14 @@ func (u *unit) down() {
 		u.setPhase(svdir.PhaseDown)
 		return
 	}
+	if u.requested {
+		// Asked for (sv term, sv kill, sv-ctl restart): restart at once,
+		// whatever SVC_RESTART says, and it is no crash: neither the
+		// backoff nor the restart limit counts it.
+		u.requested = false
+		u.start()
+		return
+	}
 	code := -1
 	if u.lastExit != nil {
 		code = u.lastExit.Code
@@ -397,16 +410,10 @@ func (u *unit) down() {
 	if !u.isLog {
 		pol = u.cfg().policy
 	}
-	if reason := pol.StayDown(code); reason != "" && u.lastExit != nil && !u.lastExit.Unknown {
+	// A daemon that never became ready failed, whatever its exit code.
+	if reason := pol.StayDown(code); reason != "" && !u.readyFailed && u.lastExit != nil && !u.lastExit.Unknown {
 		u.wantUp = false
 		u.setPhase(svdir.PhaseDown)
-		return
-	}
-	if u.requested {
-		// Asked for (sv term, sv kill): restart at once, and it is no
-		// crash: neither the backoff nor the restart limit counts it.
-		u.requested = false
-		u.start()
 		return
 	}
 	uptime := time.Duration(0)
@@ -450,11 +457,16 @@ func (u *unit) timer(name string) {
 		u.killAll()
 	case "ready":
 		if !u.ready && u.run != nil {
+			// The start failed: the daemon is stopped, and restarted as
+			// after a crash (backoff, SVC_RESTART_LIMIT).
 			u.errMsg = fmt.Sprintf("not ready after SVC_READY_TIMEOUT=%s (%s)", u.cfg().readyTimeout, u.cfg().ready)
+			u.svc.sc.logf("%s: %s: stopping it", u.name, u.errMsg)
 			if u.cancelRdy != nil {
 				u.cancelRdy()
 				u.cancelRdy = nil
 			}
+			u.readyFailed = true
+			u.stopFor(false)
 		}
 	}
 }

@@ -31,6 +31,7 @@ type Info struct {
 	Want       string          `json:"want"`       // up or down
 	Pid        int             `json:"pid,omitempty"`
 	Uptime     float64         `json:"uptime"` // seconds in the current state
+	Since      time.Time       `json:"since"`  // when the current state began
 	Ready      *bool           `json:"ready,omitempty"`
 	Restarts   *int            `json:"restarts,omitempty"`
 	LastExit   *svdir.Exit     `json:"last_exit,omitempty"`
@@ -76,7 +77,7 @@ func Status(svc Service) (Info, error) {
 	info.status = d
 	info.Supervisor = string(d.Family)
 	info.Pid, info.Paused = d.Pid, d.Paused
-	info.Uptime = time.Since(d.Since).Seconds()
+	info.Uptime, info.Since = time.Since(d.Since).Seconds(), d.Since
 	info.Want = "down"
 	if d.WantUp {
 		info.Want = "up"
@@ -96,8 +97,14 @@ func Status(svc Service) (Info, error) {
 			info.State = svdir.PhaseStarting
 		}
 	}
-	if st, err := svdir.ReadState(sup); err == nil && st.Supervisor == "sv-scan" && st.Pid == d.Pid {
+	if st, err := svdir.ReadState(sup); err == nil && st.Supervisor == "sv-scan" {
 		info.Supervisor = "sv-scan"
+		if st.Pid != d.Pid {
+			// Caught between two writes: readiness unknown, so not ready.
+			notReady := false
+			info.Ready = &notReady
+			return info, nil
+		}
 		info.State, info.Fatal, info.Error, info.LastExit, info.Log = st.Phase, st.Fatal, st.Error, st.LastExit, st.Log
 		info.Ready, info.Restarts = &st.Ready, &st.Restarts
 		if st.Want != "" {

@@ -103,6 +103,18 @@ func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (boo
 	}
 }
 
+// After is cond, except that a service given up is not final until its
+// status changed since before: a command just sent (an up) may not have
+// been handled yet.
+func After(before Info, cond string) func(Info) (bool, error) {
+	return func(info Info) (bool, error) {
+		if info.Fatal != "" && info.Since.Equal(before.Since) {
+			return false, nil
+		}
+		return met(info, cond)
+	}
+}
+
 // Restarted is the condition of a restart: a new pid, ready.
 func Restarted(oldPid int) func(Info) (bool, error) {
 	return func(info Info) (bool, error) {

@@ -18,8 +18,7 @@ import (
 )
 
 // Paths returns once every path exists, or with an error naming the first
-// missing one when ctx's deadline passes. Without a deadline it waits for
-// as long as it takes.
+// missing one when ctx ends.
 func Paths(ctx context.Context, paths []string) error {
 	if len(paths) == 0 {
 		return nil
@@ -118,8 +117,16 @@ func drain(fd int) {
 	}
 }
 
-// waitReadable polls fd for the given events until ctx ends.
+// waitReadable polls fd for the given events until ctx ends: by its
+// deadline, or cancelled (an eventfd wakes the poll).
 func waitReadable(ctx context.Context, fd int, events int16) error {
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(wake)
+	stop := context.AfterFunc(ctx, func() { unix.Write(wake, []byte{1, 0, 0, 0, 0, 0, 0, 0}) })
+	defer stop()
 	for {
 		timeout := -1
 		if dl, ok := ctx.Deadline(); ok {
@@ -128,9 +135,7 @@ func waitReadable(ctx context.Context, fd int, events int16) error {
 				return ctx.Err()
 			}
 		}
-		// poll wakes on the event or the deadline; a cancel without a
-		// deadline is not used here.
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: events}, {Fd: int32(wake), Events: unix.POLLIN}}
 		n, err := unix.Poll(pfd, timeout)
 		if errors.Is(err, unix.EINTR) {
 			continue
@@ -138,11 +143,11 @@ func waitReadable(ctx context.Context, fd int, events int16) error {
 		if err != nil {
 			return err
 		}
-		if n > 0 {
-			return nil
-		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if n > 0 && pfd[0].Revents != 0 {
+			return nil
 		}
 	}
 }

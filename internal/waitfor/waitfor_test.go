@@ -2,6 +2,7 @@ package waitfor
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,4 +114,20 @@ func FuzzMountPoints(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A cancel without a deadline ends the wait too (and frees its inotify).
+func TestPathsCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Paths(ctx, []string{filepath.Join(t.TempDir(), "never")}) }()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a cancelled wait went on")
+	}
 }
