@@ -78,10 +78,7 @@ func probeMain() {
 	if *out == "" {
 		os.Stdout.WriteString(report)
 	} else {
-		tmp := *out + ".tmp"
-		if err := os.WriteFile(tmp, []byte(report), 0o644); err == nil {
-			os.Rename(tmp, *out)
-		}
+		writeAtomic(*out, report)
 		fmt.Println("sv-probe: report written")
 	}
 	for i := 1; i <= *lines; i++ {
@@ -94,7 +91,7 @@ func probeMain() {
 		cmd.Env = append(os.Environ(), "SV_PROBE_GRANDCHILD=1")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		if err := cmd.Start(); err == nil {
-			os.WriteFile(*grandchild, []byte(fmt.Sprintln(cmd.Process.Pid)), 0o644)
+			writeAtomic(*grandchild, fmt.Sprintln(cmd.Process.Pid))
 			fmt.Printf("sv-probe: grandchild %d\n", cmd.Process.Pid)
 		}
 	}
@@ -117,7 +114,7 @@ func probeMain() {
 	}
 	time.Sleep(*delay)
 	if *touch != "" {
-		os.WriteFile(*touch, nil, 0o644)
+		writeAtomic(*touch, "")
 	}
 	if *notifyFD >= 0 {
 		f := os.NewFile(uintptr(*notifyFD), "notification-fd")
@@ -143,6 +140,15 @@ func probeMain() {
 				os.Exit(0)
 			}
 		}
+	}
+}
+
+// writeAtomic writes a file whole or not at all, so a test waiting for it
+// to exist never reads it half-written.
+func writeAtomic(path, text string) {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err == nil {
+		os.Rename(tmp, path)
 	}
 }
 

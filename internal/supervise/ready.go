@@ -49,7 +49,10 @@ func (u *unit) watchReady(p *proc.Process, readyPipe *os.File) {
 			s.notify = ns
 		}
 		s.notify.expect(p.Pid, ready)
-		go func() { <-ctx.Done(); s.notify.expect(0, nil) }()
+		ns, pid := s.notify, p.Pid
+		// Forget this run's expectation when the run ends, at once (in the
+		// unit's goroutine, before any next run registers its own).
+		u.cancelRdy = func() { cancel(); ns.forget(pid) }
 	case options.ReadyCheck:
 		go probeLoop(ctx, func(ctx context.Context) bool { return u.runCheck(ctx, c.ready.Cmd) }, ready)
 	case options.ReadyTCP:
@@ -168,6 +171,15 @@ func newNotifySocket(key, name string) (*notifySocket, error) {
 func (ns *notifySocket) expect(pid int, ready func()) {
 	ns.mu.Lock()
 	ns.pid, ns.ready = pid, ready
+	ns.mu.Unlock()
+}
+
+// forget drops the expectation of pid's readiness, if it is still the one.
+func (ns *notifySocket) forget(pid int) {
+	ns.mu.Lock()
+	if ns.pid == pid {
+		ns.pid, ns.ready = 0, nil
+	}
 	ns.mu.Unlock()
 }
 

@@ -100,10 +100,10 @@ func Status(svc Service) (Info, error) {
 	if st, err := svdir.ReadState(sup); err == nil && st.Supervisor == "sv-scan" {
 		info.Supervisor = "sv-scan"
 		if st.Pid != d.Pid {
-			// Caught between two writes: readiness unknown, so not ready.
-			notReady := false
-			info.Ready = &notReady
-			return info, nil
+			// Caught between sv-scan's two writes: it writes state.json
+			// first, so state.json is the newer word.
+			info.Pid, info.Since = st.Pid, st.Since
+			info.Uptime = time.Since(st.Since).Seconds()
 		}
 		info.State, info.Fatal, info.Error, info.LastExit, info.Log = st.Phase, st.Fatal, st.Error, st.LastExit, st.Log
 		info.Ready, info.Restarts = &st.Ready, &st.Restarts
