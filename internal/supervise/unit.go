@@ -191,11 +191,11 @@ func (u *unit) start() {
 	u.state, u.since, u.started = svdir.StateRun, time.Now(), time.Now()
 	u.gotTerm, u.paused, u.stopAsked, u.requested, u.readyFailed = false, false, false, false, false
 	u.svc.watchExit(u, p)
+	u.setPhase(svdir.PhaseStarting)
 	if u.isLog {
-		u.setReady(true)
+		u.setReady(true) // a logger has no readiness of its own
 		return
 	}
-	u.setPhase(svdir.PhaseStarting)
 	u.watchReady(p, readyPipe)
 }
 
