@@ -330,7 +330,7 @@ func (s *service) stateOf(u *unit) svdir.State {
 		st.Cgroup = cg.Path
 	}
 	if !u.isLog && s.cfg.log != logNone {
-		st.Log = &svdir.LogState{Kind: s.cfg.log, Error: s.logStatus.Error, Since: s.logStatus.Since, Dropped: s.logStatus.Dropped}
+		st.Log = &svdir.LogState{Kind: s.cfg.log, Error: s.logStatus.Error, Since: s.logStatus.Since, Dropped: s.logStatus.Dropped, Pending: s.logStatus.Pending}
 		if s.cfg.log == logBuiltin {
 			st.Log.Dir = s.cfg.logCfg.Dir
 		}

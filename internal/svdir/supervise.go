@@ -186,7 +186,8 @@ type LogState struct {
 	Dir     string    `json:"dir,omitempty"`
 	Error   string    `json:"error,omitempty"`
 	Since   time.Time `json:"since,omitzero"`
-	Dropped uint64    `json:"dropped,omitempty"`
+	Dropped uint64    `json:"dropped,omitempty"` // lines lost since it last worked
+	Pending int       `json:"pending,omitempty"` // bytes waiting in memory
 }
 
 // ReadState reads the state.json of a supervise directory.
