@@ -96,7 +96,7 @@ var Keys = []Key{
 	{Name: "SVC_READY", Group: groupReady, Kind: kindReady, Default: "none",
 		Doc: "How the daemon says it is ready: `none` (when it runs), `fd:N` (writes a line to fd N, s6's notification-fd), `notify` (sd_notify `READY=1`), `check:CMD` (CMD exits 0), `tcp:HOST:PORT` (accepts a connection), `path:FILE` (FILE exists)."},
 	{Name: "SVC_READY_TIMEOUT", Group: groupReady, Kind: kindDuration, Default: "30s",
-		Doc: "How long a start waits for readiness before it counts as failed."},
+		Doc: "How long a start waits for readiness before it counts as failed: sv-scan then stops the daemon and starts it again as after a crash (backoff, `SVC_RESTART_LIMIT`)."},
 
 	{Name: "SVC_STOP_SIGNAL", Group: groupStop, Kind: kindSignal, Default: "TERM",
 		Doc: "Signal that asks the daemon to stop; sent to its whole process group, followed by CONT."},
@@ -126,7 +126,7 @@ var Keys = []Key{
 		Doc: "A failure of this service is a major failure of its application."},
 
 	{Name: "LOG", Group: groupLog, Kind: kindEnum("builtin", "svlogd", "s6-log", "multilog", "syslog", "none", "custom"), Default: "builtin",
-		Doc: "Where the daemon's output goes: `builtin` (the suite's logger), `svlogd`, `s6-log`, `multilog` (a log/ service running that logger), `syslog` (`logger`), `none` (the supervisor's own output), `custom` (`LOG_CMD`). Standard error is joined to standard output unless `none`."},
+		Doc: "Where the daemon's output goes: `builtin` (the suite's logger: in sv-scan itself, or `sv-log` as log/run under other supervisors), `svlogd`, `s6-log`, `multilog` (a log/ service running that logger), `syslog` (`logger`), `none` (the supervisor's own output), `custom` (`LOG_CMD`). Standard error is joined to standard output unless `none`. With `builtin`, no line is lost when the daemon or the logger restarts, and a full disk never blocks the daemon (see README)."},
 	{Name: "LOG_DIR", Group: groupLog, Kind: kindPath, Default: "${SV_ROOT}/var/log/sv/${SVC_NAME}",
 		Doc: "The log directory: `current` and rotated files."},
 	{Name: "LOG_SIZE", Group: groupLog, Kind: kindSize, Default: "1M",
