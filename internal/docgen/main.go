@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/google/renameio/v2"
-
+	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/options"
 )
 
@@ -15,7 +14,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: docgen OPTIONS.md")
 		os.Exit(2)
 	}
-	if err := renameio.WriteFile(os.Args[1], []byte(options.Reference()), 0o644); err != nil {
+	if err := atomicfile.Write(os.Args[1], []byte(options.Reference()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "docgen:", err)
 		os.Exit(1)
 	}

@@ -16,6 +16,8 @@ import (
 	"sort"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/supervision-suite/supervision/internal/atomicfile"
 )
 
 // Op kinds.
@@ -210,7 +212,7 @@ func stage(todo []op) (map[int]*renameio.PendingFile, error) {
 		if o.kind != opFile && o.kind != opKeep {
 			continue
 		}
-		f, err := renameio.NewPendingFile(o.path, renameio.WithPermissions(o.mode), renameio.IgnoreUmask())
+		f, err := renameio.NewPendingFile(o.path, renameio.WithPermissions(o.mode), renameio.IgnoreUmask(), atomicfile.Beside(o.path))
 		if err != nil {
 			cleanup()
 			return nil, writeError(o.path, err)

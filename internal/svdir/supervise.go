@@ -11,8 +11,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/atomicfile"
 )
 
 // ErrLocked means another supervisor holds supervise/lock.
@@ -105,15 +106,15 @@ func (s *Supervise) WriteStatus(st Status, wantExit bool) error {
 		if st.Pid != 0 {
 			text = strconv.Itoa(st.Pid) + "\n"
 		}
-		if err := renameio.WriteFile(filepath.Join(s.Dir, "pid"), []byte(text), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(s.Dir, "pid"), []byte(text), 0o644); err != nil {
 			return err
 		}
 		s.lastPid, s.wrote = st.Pid, true
 	}
-	if err := renameio.WriteFile(filepath.Join(s.Dir, "stat"), []byte(st.StatText(wantExit)), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.Dir, "stat"), []byte(st.StatText(wantExit)), 0o644); err != nil {
 		return err
 	}
-	return renameio.WriteFile(filepath.Join(s.Dir, "status"), st.Encode(), 0o644)
+	return atomicfile.Write(filepath.Join(s.Dir, "status"), st.Encode(), 0o644)
 }
 
 // WriteState writes state.json atomically.
@@ -122,7 +123,7 @@ func (s *Supervise) WriteState(st *State) error {
 	if err != nil {
 		return err
 	}
-	return renameio.WriteFile(filepath.Join(s.Dir, StateFile), append(data, '\n'), 0o644)
+	return atomicfile.Write(filepath.Join(s.Dir, StateFile), append(data, '\n'), 0o644)
 }
 
 // Close releases the directory: clients see the supervisor gone (the ok

@@ -12,9 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/catalog"
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/policy"
@@ -117,7 +117,7 @@ func prepareLogDir(dir string, cred *Cred, kind string, size int64, files int) e
 	}
 	if kind == "svlogd" {
 		conf := fmt.Sprintf("s%d\nn%d\n", size, files)
-		if err := renameio.WriteFile(filepath.Join(dir, "config"), []byte(conf), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, "config"), []byte(conf), 0o644); err != nil {
 			return step("svlogd config", err)
 		}
 	}
@@ -222,7 +222,7 @@ func recordDeath(dir string, limit options.RestartLimit, now time.Time) int {
 	if n > limit.Count {
 		keep = nil
 	}
-	renameio.WriteFile(path, []byte(strings.Join(keep, "\n")+"\n"), 0o644)
+	atomicfile.Write(path, []byte(strings.Join(keep, "\n")+"\n"), 0o644)
 	return n
 }
 
