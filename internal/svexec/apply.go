@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -50,6 +51,9 @@ func Exec(sp *Spec) error {
 	if err := setLimits(sp); err != nil {
 		return err
 	}
+	// Linux keeps the nice value per thread: set it on the thread that
+	// calls execve, or the daemon starts with the nice of another thread.
+	runtime.LockOSThread()
 	if sp.Nice != nil {
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, *sp.Nice); err != nil {
 			return step(fmt.Sprintf("SVC_NICE %d", *sp.Nice), err)
