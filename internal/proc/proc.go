@@ -216,27 +216,42 @@ func Adopt(pid int, start uint64) (*Process, error) {
 	if start == 0 || StartTime(pid) != start {
 		return nil, ErrNotSame
 	}
-	fd, err := unix.PidfdOpen(pid, 0)
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
 		return nil, err
 	}
+	// Non-blocking, the pidfd is waited on in Go's poller: a hundred
+	// adopted daemons cost no thread each.
+	pidfd := os.NewFile(uintptr(fd), "pidfd")
 	if StartTime(pid) != start { // the pid could have been reused in between
-		unix.Close(fd)
+		pidfd.Close()
 		return nil, ErrNotSame
 	}
 	p, err := os.FindProcess(pid) // holds a pidfd of its own, for Signal
 	if err != nil {
-		unix.Close(fd)
+		pidfd.Close()
+		return nil, err
+	}
+	rc, err := pidfd.SyscallConn()
+	if err != nil {
+		pidfd.Close()
 		return nil, err
 	}
 	ch := make(chan Exit, 1)
 	go func() {
-		defer unix.Close(fd)
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		for { // a pidfd becomes readable when the process ends
-			if _, err := unix.Poll(pfd, -1); err == nil || !errors.Is(err, unix.EINTR) {
-				break
-			}
+		defer pidfd.Close()
+		// A pidfd becomes readable when the process ends.
+		ended := func(fd uintptr, timeout int) bool {
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(pfd, timeout)
+			return n > 0 || err != nil && !errors.Is(err, unix.EINTR)
+		}
+		if rc.Read(func(fd uintptr) bool { return ended(fd, 0) }) != nil {
+			// Not in the poller after all: wait in this thread.
+			rc.Control(func(fd uintptr) {
+				for !ended(fd, -1) {
+				}
+			})
 		}
 		ch <- Exit{Pid: pid, At: time.Now(), Unknown: true}
 	}()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -24,8 +25,8 @@ type output struct {
 
 	mu      sync.Mutex
 	logger  *svlog.Logger
-	readFd  int           // the logger's own read end (non-blocking)
-	stopFd  [2]int        // a pipe: writing to it ends the pump
+	in      *os.File      // the logger's own read end (non-blocking, in Go's poller)
+	inFd    int           // its descriptor, read directly by Drain
 	reading chan struct{} // closed when the pump ends
 }
 
@@ -68,7 +69,8 @@ func (o *output) readEnd() (*os.File, error) {
 }
 
 // startLogger writes what comes through the FIFO to a log directory. The
-// pump takes bytes from the FIFO only once they are written (svlog.Pump).
+// pump takes bytes from the FIFO only once they are written (svlog.Pump);
+// it waits in Go's poller, so a quiet service costs no thread.
 func (o *output) startLogger(cfg svlog.Config, onStatus func(svlog.Status)) error {
 	l, err := svlog.Open(cfg, onStatus)
 	if err != nil {
@@ -79,18 +81,15 @@ func (o *output) startLogger(cfg svlog.Config, onStatus func(svlog.Status)) erro
 		l.Close()
 		return &os.PathError{Op: "open", Path: o.path, Err: err}
 	}
-	var stop [2]int
-	if err := unix.Pipe2(stop[:], unix.O_CLOEXEC); err != nil {
-		unix.Close(fd)
-		l.Close()
-		return err
-	}
+	in := os.NewFile(uintptr(fd), o.path) // non-blocking: pollable
 	o.mu.Lock()
-	o.logger, o.readFd, o.stopFd, o.reading = l, fd, stop, make(chan struct{})
+	o.logger, o.in, o.inFd, o.reading = l, in, fd, make(chan struct{})
 	o.mu.Unlock()
 	go func() {
 		defer close(o.reading)
-		l.Pump(fd, stop[0])
+		if err := l.PumpFile(in); err != nil {
+			onStatus(svlog.Status{Error: "reading the output: " + err.Error(), Since: time.Now()})
+		}
 	}()
 	return nil
 }
@@ -106,21 +105,31 @@ func (o *output) stopLogger(final bool) {
 	if l == nil {
 		return
 	}
-	unix.Write(o.stopFd[1], []byte{1})
+	o.in.SetReadDeadline(time.Now()) // wakes the pump, which returns
 	<-o.reading
 	if final {
-		l.Drain(o.readFd)
+		l.Drain(o.inFd)
 		l.Finish()
 	}
-	unix.Close(o.readFd)
-	unix.Close(o.stopFd[0])
-	unix.Close(o.stopFd[1])
+	o.in.Close()
 	l.Close()
+}
+
+// endInput lets go of sv-scan's own write end, for good: once the daemon
+// is gone too, the log program reads the end of its input after the last
+// line. Nothing can be written into the FIFO afterwards.
+func (o *output) endInput() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.hold != nil {
+		o.hold.Close()
+		o.hold = nil
+	}
 }
 
 // close stops the logger and lets go of the FIFO. The file stays: a daemon
 // that outlives sv-scan still writes into it, for the next one to read.
 func (o *output) close(final bool) {
 	o.stopLogger(final)
-	o.hold.Close()
+	o.endInput()
 }

@@ -157,7 +157,14 @@ func (u *unit) reloadSignal() syscall.Signal {
 func (u *unit) exit() {
 	u.wantExit, u.wantUp = true, false
 	u.stopTimer("restart")
-	if u.state == svdir.StateRun {
+	if u.state == svdir.StateRun && u.isLog && u.svc.out != nil {
+		// As runsv: the log program is not signalled; its input ends, so
+		// it writes all that is left in the FIFO and exits by itself. A
+		// signal would leave those lines in a FIFO about to be let go.
+		u.svc.out.endInput()
+		u.setPhase(svdir.PhaseStopping)
+		u.after("eof", u.stopTimeout())
+	} else if u.state == svdir.StateRun {
 		u.stop()
 	} else if u.phase == svdir.PhaseBackoff || u.phase == svdir.PhaseFatal {
 		u.setPhase(svdir.PhaseDown)
@@ -449,6 +456,8 @@ func (u *unit) timer(name string) {
 		if u.state == svdir.StateDown && u.wantUp && !u.draining {
 			u.start()
 		}
+	case "eof": // the log program did not exit at the end of its input
+		u.stop()
 	case "kill", "finish":
 		if name == "finish" && u.fin != nil {
 			u.fin.Signal(syscall.SIGKILL)

@@ -5,9 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func read(t *testing.T, p string) string {
@@ -231,5 +235,123 @@ func TestPump(t *testing.T) {
 	got := read(t, filepath.Join(dir, "current"))
 	if strings.Count(got, "\n") != 1001 || !strings.HasSuffix(got, "line 999\nlast, unfinished\n") {
 		t.Errorf("got %d lines, ending %q", strings.Count(got, "\n"), got[max(0, len(got)-40):])
+	}
+}
+
+// nonBlockingPipe is a pipe whose read end is in Go's poller, as sv-scan
+// opens its output FIFOs.
+func nonBlockingPipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	unix.SetNonblock(p[1], false)
+	r, w = os.NewFile(uintptr(p[0]), "r"), os.NewFile(uintptr(p[1]), "w")
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
+// PumpFile copies to the end of input, ending the last line.
+func TestPumpFile(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(Config{Dir: dir, Size: 1 << 20, Files: 1}, nil)
+	r, w := nonBlockingPipe(t)
+	go func() {
+		for i := 0; i < 1000; i++ {
+			fmt.Fprintf(w, "line %d\n", i)
+		}
+		w.Write([]byte("last, unfinished"))
+		w.Close()
+	}()
+	if err := l.PumpFile(r); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	got := read(t, filepath.Join(dir, "current"))
+	if strings.Count(got, "\n") != 1001 || !strings.HasSuffix(got, "line 999\nlast, unfinished\n") {
+		t.Errorf("got %d lines, ending %q", strings.Count(got, "\n"), got[max(0, len(got)-40):])
+	}
+}
+
+// A read deadline stops PumpFile with nil, and what it did not copy stays
+// in the pipe for the next reader.
+func TestPumpFileStops(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(Config{Dir: dir, Size: 1 << 20, Files: 1}, nil)
+	defer l.Close()
+	r, w := nonBlockingPipe(t)
+	done := make(chan error)
+	go func() { done <- l.PumpFile(r) }()
+	w.Write([]byte("first\n"))
+	waitFor(t, func() bool { return read(t, filepath.Join(dir, "current")) == "first\n" })
+	r.SetReadDeadline(time.Now())
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("PumpFile after the deadline: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("PumpFile did not stop at its read deadline")
+	}
+	w.Write([]byte("second\n"))
+	buf := make([]byte, 64)
+	r.SetReadDeadline(time.Time{})
+	if n, _ := r.Read(buf); string(buf[:n]) != "second\n" {
+		t.Errorf("left in the pipe: %q; want the line written after the stop", buf[:n])
+	}
+	if got := read(t, filepath.Join(dir, "current")); got != "first\n" {
+		t.Errorf("current = %q after the stop", got)
+	}
+}
+
+// Quiet pumps hold no thread each: sv-scan runs one per service, and a
+// thread per service was most of its memory at 100 services.
+func TestPumpFileHoldsNoThread(t *testing.T) {
+	before := threads(t)
+	var pumps []*os.File
+	for i := 0; i < 50; i++ {
+		l, err := Open(Config{Dir: filepath.Join(t.TempDir(), "log"), Size: 1 << 20, Files: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		r, w := nonBlockingPipe(t)
+		go l.PumpFile(r)
+		w.Write([]byte("hello\n"))
+		pumps = append(pumps, r)
+	}
+	waitFor(t, func() bool { return runtime.NumGoroutine() > 50 })
+	if after := threads(t); after > before+10 {
+		t.Errorf("%d threads with 50 quiet pumps, %d before", after, before)
+	}
+	for _, r := range pumps {
+		r.SetReadDeadline(time.Now())
+	}
+}
+
+func threads(t *testing.T) int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	t.Skip("no thread count in /proc/self/status")
+	return 0
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
