@@ -154,7 +154,46 @@ func (r *Reaper) Start(s Spec) (*Process, error) {
 	}
 	ch := make(chan Exit, 1)
 	r.waiters[p.Pid] = ch
+	r.watch(p.Pid)
 	return &Process{Pid: p.Pid, Start: StartTime(p.Pid), Exit: ch, proc: p}, nil
+}
+
+// watch reaps as soon as the child's pidfd says it ended: one wakeup of
+// Go's poller, where SIGCHLD takes two (the signal thread, then the
+// reaper), which is time a restart waits. SIGCHLD still reaps everything
+// else, and anything this misses. The caller holds r.mu: the child cannot
+// be reaped, and its pid reused, before the pidfd is open.
+func (r *Reaper) watch(pid int) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return // an old kernel: SIGCHLD alone
+	}
+	pidfd := os.NewFile(uintptr(fd), "pidfd")
+	go func() {
+		defer pidfd.Close()
+		waitPidfd(pidfd)
+		r.reapAll()
+	}()
+}
+
+// waitPidfd returns when the process of a non-blocking pidfd has ended,
+// waiting in Go's poller (no thread held) where it can.
+func waitPidfd(pidfd *os.File) {
+	// A pidfd becomes readable when the process ends.
+	ended := func(fd uintptr, timeout int) bool {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, timeout)
+		return n > 0 || err != nil && !errors.Is(err, unix.EINTR)
+	}
+	rc, err := pidfd.SyscallConn()
+	if err == nil && rc.Read(func(fd uintptr) bool { return ended(fd, 0) }) == nil {
+		return
+	}
+	// Not in the poller after all: wait in this thread.
+	rc.Control(func(fd uintptr) {
+		for !ended(fd, -1) {
+		}
+	})
 }
 
 // Signal sends sig to the process (through its pidfd: never to a recycled
@@ -232,27 +271,10 @@ func Adopt(pid int, start uint64) (*Process, error) {
 		pidfd.Close()
 		return nil, err
 	}
-	rc, err := pidfd.SyscallConn()
-	if err != nil {
-		pidfd.Close()
-		return nil, err
-	}
 	ch := make(chan Exit, 1)
 	go func() {
 		defer pidfd.Close()
-		// A pidfd becomes readable when the process ends.
-		ended := func(fd uintptr, timeout int) bool {
-			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			n, err := unix.Poll(pfd, timeout)
-			return n > 0 || err != nil && !errors.Is(err, unix.EINTR)
-		}
-		if rc.Read(func(fd uintptr) bool { return ended(fd, 0) }) != nil {
-			// Not in the poller after all: wait in this thread.
-			rc.Control(func(fd uintptr) {
-				for !ended(fd, -1) {
-				}
-			})
-		}
+		waitPidfd(pidfd)
 		ch <- Exit{Pid: pid, At: time.Now(), Unknown: true}
 	}()
 	return &Process{Pid: pid, Start: start, Exit: ch, proc: p}, nil

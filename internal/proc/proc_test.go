@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"sync"
 	"syscall"
 	"testing"
@@ -98,6 +99,21 @@ func TestStartAndExit(t *testing.T) {
 	p, _ = r.Start(sh("kill -TERM $$"))
 	if e := waitExit(t, p); e.Code() != -1 || e.Signal() != syscall.SIGTERM || e.String() != "killed by SIGTERM" {
 		t.Errorf("killed: %+v %s", e, e)
+	}
+}
+
+// A child's exit is reaped through its pidfd even with no SIGCHLD: the
+// quick path a restart takes.
+func TestExitByPidfd(t *testing.T) {
+	r := testReaper(t)
+	signal.Stop(r.sigs)
+	defer signal.Notify(r.sigs, syscall.SIGCHLD)
+	p, err := r.Start(sh("exit 3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := waitExit(t, p); e.Code() != 3 {
+		t.Errorf("exit %s, want exit 3", e)
 	}
 }
 
