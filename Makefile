@@ -15,7 +15,7 @@ export CGO_ENABLED ?= 0
 
 BIN := bin/supervision
 
-.PHONY: all build run test deps vet unit testscript fuzz docs install clean FORCE
+.PHONY: all build run test deps vet unit testscript fuzz docs bench install clean FORCE
 
 all: build
 
@@ -56,6 +56,11 @@ fuzz:
 
 docs:
 	$(GO) run ./internal/docgen docs/OPTIONS.md
+
+# Timings and memory beside the peers installed here (not part of make
+# test): writes docs/BENCHMARKS.md. Root measures the peers too.
+bench: build
+	$(GO) run ./scripts/bench -bin bin -o docs/BENCHMARKS.md
 
 install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/templates/catalog
