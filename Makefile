@@ -52,6 +52,7 @@ fuzz:
 	$(GO) test ./internal/waitfor -run XXX -fuzz FuzzMountPoints -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/tai -run XXX -fuzz FuzzParseLabel -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/svdir -run XXX -fuzz FuzzDecodeStatus -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/svdir -run XXX -fuzz FuzzStatusEvents -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/svlog -run XXX -fuzz FuzzChunking -fuzztime $(FUZZTIME)
 
 docs:

@@ -47,6 +47,7 @@ var tools = map[string]string{
 	"sv-scan": "scan",
 	"sv-log":  "log",
 	"sv-ctl":  "ctl",
+	"sv-rc":   "rc",
 }
 
 // ToolNames lists the names the binary answers to, for installation and
@@ -64,13 +65,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "supervision",
 		Short: "Process supervision for Linux: one OPTIONS file per service",
 		Long: `supervision generates, supervises and controls services. Each tool is
-also installed under its own name: sv-gen, sv-exec, sv-scan, sv-log, sv-ctl.`,
+also installed under its own name: sv-gen, sv-exec, sv-scan, sv-log, sv-ctl,
+sv-rc.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newGenCmd(), newExecCmd(), newScanCmd(), newLogCmd(), newCtlCmd(), &cobra.Command{
+	root.AddCommand(newGenCmd(), newExecCmd(), newScanCmd(), newLogCmd(), newCtlCmd(), newRCCmd(), &cobra.Command{
 		Use:    "tools",
 		Short:  "List the names this binary answers to (for installation)",
 		Hidden: true,

@@ -94,12 +94,43 @@ func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (boo
 				timeout = left
 			}
 		}
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(pfd, timeout); err != nil && !errors.Is(err, unix.EINTR) {
+		if err := waitStatusEvent(fd, timeout); err != nil {
 			return last, err
 		}
-		buf := make([]byte, 4096)
-		unix.Read(fd, buf)
+	}
+}
+
+// waitStatusEvent waits up to timeout ms (-1: no limit) for inotify events
+// that may mean a new status (see svdir.StatusEvents).
+func waitStatusEvent(fd, timeout int) error {
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(time.Duration(timeout) * time.Millisecond)
+	}
+	buf := make([]byte, 4096)
+	for {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, timeout)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return err
+		}
+		if n == 0 {
+			return nil // timed out: look again
+		}
+		for {
+			k, _ := unix.Read(fd, buf)
+			if k <= 0 {
+				break
+			}
+			if svdir.StatusEvents(buf[:k]) {
+				return nil
+			}
+		}
+		if timeout >= 0 {
+			if timeout = int(time.Until(deadline).Milliseconds()); timeout <= 0 {
+				return nil
+			}
+		}
 	}
 }
 
@@ -144,6 +175,13 @@ func met(info Info, cond string) (bool, error) {
 		return checkScript(info.Dir), nil
 	}
 	return false, fmt.Errorf("unknown condition %q (want up, ready or down)", cond)
+}
+
+// ReadyNow reports whether a running service is ready: as its supervisor
+// says where it knows (sv-scan, s6), else as runit's ./check says.
+func ReadyNow(info Info) bool {
+	ok, err := met(info, WaitReady)
+	return ok && err == nil
 }
 
 // checkScript runs runit's ./check; without one, running is ready.

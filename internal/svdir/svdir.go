@@ -4,6 +4,7 @@
 package svdir
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -25,4 +26,28 @@ func Supervised(serviceDir string) (bool, error) {
 		return false, nil
 	}
 	return false, &os.PathError{Op: "open", Path: filepath.Join(serviceDir, "supervise", "ok"), Err: err}
+}
+
+// StatusEvents reports whether a buffer of inotify events on a supervise
+// directory says its status may have changed: an event on status or
+// state.json (the files a supervisor replaces), on the directory itself,
+// or a directory created (a supervise directory, seen from its parent). Events on the FIFOs are not: a client checking whether a
+// supervisor runs opens supervise/ok itself, and must not wake on that.
+func StatusEvents(buf []byte) bool {
+	for len(buf) >= unix.SizeofInotifyEvent {
+		// struct inotify_event: wd int32, mask uint32, cookie uint32,
+		// len uint32, then len bytes of NUL-padded name.
+		mask := binary.NativeEndian.Uint32(buf[4:])
+		end := unix.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(buf[12:]))
+		if end > len(buf) || end < unix.SizeofInotifyEvent {
+			return true // cut short: do not miss anything
+		}
+		name := unix.ByteSliceToString(buf[unix.SizeofInotifyEvent:end])
+		created := mask&unix.IN_CREATE != 0 && mask&unix.IN_ISDIR != 0
+		if name == "" || name == "status" || name == StateFile || created {
+			return true
+		}
+		buf = buf[end:]
+	}
+	return false
 }

@@ -1,6 +1,8 @@
 package svdir
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -87,4 +89,49 @@ func TestAcquire(t *testing.T) {
 		t.Fatalf("Acquire after Close: %v", err)
 	}
 	s2.Close()
+}
+
+// inotifyEvent encodes one event as the kernel does, name padded with NULs.
+func inotifyEvent(mask uint32, name string) []byte {
+	n := 0
+	if name != "" {
+		n = (len(name) + 1 + 15) / 16 * 16
+	}
+	b := make([]byte, unix.SizeofInotifyEvent+n)
+	binary.NativeEndian.PutUint32(b[4:], mask)
+	binary.NativeEndian.PutUint32(b[12:], uint32(n))
+	copy(b[unix.SizeofInotifyEvent:], name)
+	return b
+}
+
+func TestStatusEvents(t *testing.T) {
+	cat := func(evs ...[]byte) []byte { return bytes.Join(evs, nil) }
+	for _, c := range []struct {
+		name string
+		buf  []byte
+		want bool
+	}{
+		{"status replaced", inotifyEvent(unix.IN_MOVED_TO, "status"), true},
+		{"state.json replaced", inotifyEvent(unix.IN_MOVED_TO, StateFile), true},
+		{"ok opened by a client", inotifyEvent(unix.IN_CLOSE_WRITE, "ok"), false},
+		{"control, then status", cat(inotifyEvent(unix.IN_CLOSE_WRITE, "control"), inotifyEvent(unix.IN_MOVED_TO, "status")), true},
+		{"temp files only", cat(inotifyEvent(unix.IN_CREATE, "status.new"), inotifyEvent(unix.IN_CLOSE_WRITE, "status.new")), false},
+		{"supervise dir created", inotifyEvent(unix.IN_CREATE|unix.IN_ISDIR, "web"), true},
+		{"the watched dir itself", inotifyEvent(unix.IN_DELETE_SELF, ""), true},
+		{"cut short", inotifyEvent(unix.IN_CLOSE_WRITE, "ok")[:unix.SizeofInotifyEvent+2], true},
+		{"empty", nil, false},
+	} {
+		if got := StatusEvents(c.buf); got != c.want {
+			t.Errorf("%s: StatusEvents = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func FuzzStatusEvents(f *testing.F) {
+	f.Add(inotifyEvent(unix.IN_MOVED_TO, "status"))
+	f.Add(inotifyEvent(unix.IN_CLOSE_WRITE, "ok"))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		StatusEvents(buf) // must not panic or read past the buffer
+	})
 }

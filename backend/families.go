@@ -1,0 +1,142 @@
+package backend
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// builtin is sv-scan: it watches the scan dir (inotify) and has its own
+// control FIFO; it lets go of a service as soon as its link goes.
+type builtin struct{ family }
+
+func (builtin) Name() string { return "builtin" }
+
+func (builtin) Scanner(scanDir string) ([]string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return []string{filepath.Join(filepath.Dir(self), "sv-scan"), scanDir}, nil
+}
+
+func (builtin) control(scanDir string) string {
+	return filepath.Join(scanDir, ".sv-scan", "control")
+}
+
+func (b builtin) ScannerReady(scanDir string) bool { return controlFIFOReady(b.control(scanDir)) }
+
+func (b builtin) Rescan(scanDir string) error { return writeControlFIFO(b.control(scanDir), "a") }
+
+func (builtin) NoticeDelay() time.Duration { return 0 }
+
+func (builtin) Limits() string { return "" }
+
+func (b builtin) Release(ctx context.Context, dir, scanDir string) error {
+	// The link is gone: a rescan makes sv-scan drop the service, and x
+	// covers a scanner that has not looked yet.
+	b.Rescan(scanDir)
+	return b.release(ctx, dir)
+}
+
+// runit is runsvdir and runsv. runsvdir cannot be told to rescan: it looks
+// at the scan dir's mtime every second or so.
+type runit struct{ family }
+
+func (runit) Name() string { return "runit" }
+
+func (runit) Scanner(scanDir string) ([]string, error) {
+	p, err := exec.LookPath("runsvdir")
+	if err != nil {
+		return nil, err
+	}
+	return []string{p, "-P", scanDir}, nil
+}
+
+// runsvdir has no control channel: running is all that can be known.
+func (runit) ScannerReady(string) bool { return true }
+
+func (runit) Rescan(string) error { return ErrNoRescan }
+
+func (runit) NoticeDelay() time.Duration { return 1500 * time.Millisecond }
+
+func (runit) Limits() string {
+	return "runsvdir cannot be told to rescan: a new service waits until it looks again (about a second); runsv does not record how a daemon exited"
+}
+
+func (r runit) Release(ctx context.Context, dir, _ string) error { return r.release(ctx, dir) }
+
+// s6 is s6-svscan and s6-supervise. s6-svscan reads `a` (rescan) on its
+// control FIFO, as s6-svscanctl -a writes it.
+type s6 struct{ family }
+
+func (s6) Name() string { return "s6" }
+
+func (s6) Scanner(scanDir string) ([]string, error) {
+	p, err := lookPathS6("s6-svscan")
+	if err != nil {
+		return nil, err
+	}
+	return []string{p, scanDir}, nil
+}
+
+func (s6) control(scanDir string) string {
+	return filepath.Join(scanDir, ".s6-svscan", "control")
+}
+
+func (s s6) ScannerReady(scanDir string) bool { return controlFIFOReady(s.control(scanDir)) }
+
+func (s s6) Rescan(scanDir string) error { return writeControlFIFO(s.control(scanDir), "a") }
+
+func (s6) NoticeDelay() time.Duration { return 0 }
+
+func (s6) Limits() string {
+	return "s6-supervise creates supervise/ itself and refuses one made for it"
+}
+
+func (s s6) Release(ctx context.Context, dir, scanDir string) error {
+	err := s.release(ctx, dir)
+	s.Rescan(scanDir) // s6-svscan forgets a supervisor that exited
+	return err
+}
+
+// lookPathS6 finds an s6 tool on PATH or where Debian puts them.
+func lookPathS6(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	p := filepath.Join("/usr/lib/s6/bin", name)
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	return exec.LookPath(name)
+}
+
+// daemontools is svscan and supervise. svscan cannot be told to rescan: it
+// looks every five seconds. supervise runs no finish script and records no
+// exit status.
+type daemontools struct{ family }
+
+func (daemontools) Name() string { return "daemontools" }
+
+func (daemontools) Scanner(scanDir string) ([]string, error) {
+	p, err := exec.LookPath("svscan")
+	if err != nil {
+		return nil, err
+	}
+	return []string{p, scanDir}, nil
+}
+
+func (daemontools) ScannerReady(string) bool { return true }
+
+func (daemontools) Rescan(string) error { return ErrNoRescan }
+
+func (daemontools) NoticeDelay() time.Duration { return 6 * time.Second }
+
+func (daemontools) Limits() string {
+	return "svscan cannot be told to rescan: a new service waits until it looks again (every 5 seconds); supervise runs no finish and does not record how a daemon exited; supervise/ must exist before it starts (sv-gen sync --create-supervise)"
+}
+
+func (d daemontools) Release(ctx context.Context, dir, _ string) error { return d.release(ctx, dir) }

@@ -1,0 +1,357 @@
+package backend
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/supervision-suite/supervision/internal/atomicfile"
+	"github.com/supervision-suite/supervision/internal/svctl"
+	"github.com/supervision-suite/supervision/internal/svdir"
+)
+
+// Service is a service as Start and Stop act on it, with what its OPTIONS
+// say about readiness and stopping.
+type Service struct {
+	Name         string
+	Dir          string // its definition, /etc/sv/NAME: what the scan dir links to
+	ScanDir      string
+	ReadyWanted  bool          // SVC_READY says how to tell it is ready
+	ReadyTimeout time.Duration // SVC_READY_TIMEOUT
+	StopTimeout  time.Duration // SVC_STOP_TIMEOUT
+	// Settle is how long a started daemon must stay up (after it is ready)
+	// for the start to count: a daemon that dies at once is a failure even
+	// with no readiness configured.
+	Settle time.Duration
+	LogDir string // where its log is, for the last lines of a failure; "" none
+}
+
+// link is the service's entry in the scan dir, through which supervisors
+// see it.
+func (s Service) link() string { return filepath.Join(s.ScanDir, s.Name) }
+
+// Failure is a start that did not come up, with why.
+type Failure struct {
+	Service string
+	Reason  string
+	Log     []string // the last lines of its log
+}
+
+func (f *Failure) Error() string { return f.Service + ": " + f.Reason }
+
+// logLines is how many lines of the log a failure shows.
+const logLines = 5
+
+// Start brings a service up the race-free way: it carries `down` (so that
+// its supervisor does not start it by itself), is linked into the scan dir,
+// the scanner is told to look, and once the service's supervisor answers it
+// gets `u`; then Start waits until the daemon is up, ready per SVC_READY,
+// and has stayed up for Settle. A daemon that exits or restarts first, a
+// supervisor that gives up, or a timeout is a *Failure, and the service is
+// left stopped.
+func Start(ctx context.Context, sup Supervisor, svc Service) error {
+	if err := markDown(svc.Dir); err != nil {
+		return err
+	}
+	if err := Link(svc.ScanDir, svc.Name, svc.Dir); err != nil {
+		return fmt.Errorf("%s: link into %s: %w", svc.Name, svc.ScanDir, err)
+	}
+	if err := sup.Rescan(svc.ScanDir); err != nil && !errors.Is(err, ErrNoRescan) {
+		return fmt.Errorf("%s: %w", svc.Name, err)
+	}
+	wait := sup.NoticeDelay() + 5*time.Second
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	err := waitSupervised(wctx, svc.link())
+	cancel()
+	if err != nil {
+		return &Failure{Service: svc.Name, Reason: fmt.Sprintf("no %s supervisor took it up within %s: is the scanner running on %s?", sup.Name(), wait.Round(time.Second), svc.ScanDir)}
+	}
+	before, err := sup.Status(svc.link())
+	if err != nil {
+		return fmt.Errorf("%s: %w", svc.Name, err)
+	}
+	w := &watch{svc: svc, before: before, sent: time.Now()}
+	if !before.Up() {
+		if err := sup.Send(svc.link(), "u"); err != nil {
+			return err
+		}
+	}
+	if err := w.untilReady(ctx); err != nil {
+		return w.fail(ctx, sup, err)
+	}
+	if err := w.settle(ctx); err != nil {
+		return w.fail(ctx, sup, err)
+	}
+	return nil
+}
+
+// markDown gives the service dir a `down` file: OpenRC, not the scanner,
+// decides when it runs.
+func markDown(dir string) error {
+	path := filepath.Join(dir, "down")
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	return atomicfile.Write(path, nil, 0o644)
+}
+
+// watch follows one start through the service's status.
+type watch struct {
+	svc    Service
+	before svctl.Info // before `u`
+	sent   time.Time
+	pid    int // the daemon this start is about, once seen
+	upAt   time.Time
+	last   svctl.Info
+}
+
+// died is why a start failed while being watched.
+type died struct{ reason string }
+
+func (d *died) Error() string { return d.reason }
+
+func (w *watch) untilReady(ctx context.Context) error {
+	timeout := w.svc.ReadyTimeout
+	if !w.svc.ReadyWanted || timeout <= 0 {
+		timeout = 10 * time.Second // the daemon only has to run
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	what := svctl.WaitUp
+	if w.svc.ReadyWanted {
+		what = svctl.WaitReady
+	}
+	_, err := svctl.WaitFor(wctx, w.service(), what, func(info svctl.Info) (bool, error) {
+		w.last = info
+		if err := w.check(info); err != nil {
+			return false, err
+		}
+		if w.pid == 0 {
+			return false, nil
+		}
+		return !w.svc.ReadyWanted || svctl.ReadyNow(info), nil
+	})
+	var d *died
+	switch {
+	case errors.As(err, &d):
+		return err
+	case err != nil && w.pid == 0:
+		return &died{fmt.Sprintf("not running after %s", timeout)}
+	case err != nil:
+		return &died{fmt.Sprintf("not ready after SVC_READY_TIMEOUT=%s", timeout)}
+	}
+	return nil
+}
+
+// settle watches the daemon for Settle after it came up: ending by the
+// deadline is success.
+func (w *watch) settle(ctx context.Context) error {
+	if w.svc.Settle <= 0 {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, w.svc.Settle)
+	defer cancel()
+	_, err := svctl.WaitFor(sctx, w.service(), "settled", func(info svctl.Info) (bool, error) {
+		w.last = info
+		return false, w.check(info)
+	})
+	var d *died
+	if errors.As(err, &d) || ctx.Err() != nil {
+		return err
+	}
+	return nil
+}
+
+func (w *watch) service() svctl.Service {
+	return svctl.Service{Name: w.svc.Name, Dir: w.svc.link()}
+}
+
+// check fails the start when the status shows the daemon gone, restarted,
+// or given up. A status not yet changed by `u` says nothing.
+func (w *watch) check(info svctl.Info) error {
+	if info.Fatal != "" {
+		return &died{"its supervisor gave up: " + info.Fatal}
+	}
+	if b, n := w.before.Restarts, info.Restarts; b != nil && n != nil && *n > *b {
+		return &died{w.exitReason(info, "and was restarted")}
+	}
+	switch {
+	case info.Up():
+		if w.pid == 0 && (info.Pid != w.before.Pid || w.before.Up()) {
+			w.pid, w.upAt = info.Pid, info.Since
+		}
+		if w.pid != 0 && info.Pid != w.pid {
+			return &died{w.exitReason(info, fmt.Sprintf("and was restarted as pid %d", info.Pid))}
+		}
+	case info.Want == "up" && !info.Since.Equal(w.before.Since):
+		// Wanted up, changed since `u`, and not running: it died (or
+		// could not be started at all).
+		return &died{w.exitReason(info, "")}
+	}
+	return nil
+}
+
+// exitReason says how the daemon ended, as far as its supervisor tells.
+func (w *watch) exitReason(info svctl.Info, then string) string {
+	var b strings.Builder
+	if info.Error != "" && w.pid == 0 {
+		b.WriteString(info.Error)
+	} else {
+		b.WriteString("the daemon ")
+		if e := info.LastExit; e != nil && !e.Unknown {
+			fmt.Fprintf(&b, "exited (%s) after %s", svctl.DescribeExit(e), seconds(e.Uptime))
+		} else if !w.upAt.IsZero() {
+			fmt.Fprintf(&b, "stopped after %s (%s does not say how it exited)", seconds(info.Since.Sub(w.upAt).Seconds()), supervisorOf(info))
+		} else {
+			fmt.Fprintf(&b, "stopped at once (%s does not say how it exited)", supervisorOf(info))
+		}
+	}
+	if then != "" {
+		b.WriteString(" " + then)
+	}
+	return b.String()
+}
+
+func supervisorOf(info svctl.Info) string {
+	if info.Supervisor == "" {
+		return "its supervisor"
+	}
+	return info.Supervisor
+}
+
+func seconds(s float64) string {
+	if s < 0 {
+		s = 0
+	}
+	return fmt.Sprintf("%.2fs", s)
+}
+
+// fail stops what the failed start left running and adds the log's last
+// lines to the reason.
+func (w *watch) fail(ctx context.Context, sup Supervisor, err error) error {
+	f := &Failure{Service: w.svc.Name, Reason: err.Error()}
+	if serr := Stop(context.WithoutCancel(ctx), sup, w.svc); serr != nil {
+		f.Reason += "; and stopping it: " + serr.Error()
+	}
+	f.Log = tail(w.svc.LogDir, logLines)
+	return f
+}
+
+// tail is the last n lines of a log dir, or none.
+func tail(dir string, n int) []string {
+	if dir == "" {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := svctl.Tail(dir, n, &buf); err != nil {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+}
+
+// Stop takes a service down and out of the scan dir: `d` (its supervisor
+// sends the stop signal, then CONT), a wait of SVC_STOP_TIMEOUT, KILL to
+// its process group after it, then the link goes and the service's own
+// supervisor is made to exit.
+func Stop(ctx context.Context, sup Supervisor, svc Service) error {
+	link := svc.link()
+	running, err := sup.Supervised(link)
+	if err != nil {
+		return err
+	}
+	if running {
+		if err := stopDaemon(ctx, sup, svc); err != nil {
+			return err
+		}
+	}
+	if err := Unlink(svc.ScanDir, svc.Name); err != nil {
+		return fmt.Errorf("%s: unlink: %w", svc.Name, err)
+	}
+	if !running {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, sup.NoticeDelay()+10*time.Second)
+	defer cancel()
+	if err := sup.Release(rctx, svc.Dir, svc.ScanDir); err != nil {
+		return fmt.Errorf("%s: its supervisor did not exit: %w", svc.Name, err)
+	}
+	return nil
+}
+
+// stopDaemon sends `d` and waits for the daemon to go, with KILL to its
+// process group after SVC_STOP_TIMEOUT.
+func stopDaemon(ctx context.Context, sup Supervisor, svc Service) error {
+	link := svc.link()
+	if err := sup.Send(link, "d"); err != nil {
+		return err
+	}
+	timeout := svc.StopTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	// The supervisor kills at the timeout itself where it can (sv-scan,
+	// s6); a second more lets it, before we do.
+	info, err := waitDown(ctx, link, timeout+time.Second)
+	if err == nil {
+		return nil
+	}
+	if info.Pid > 0 {
+		syscall.Kill(-info.Pid, syscall.SIGKILL)
+		syscall.Kill(info.Pid, syscall.SIGKILL)
+	}
+	if _, err := waitDown(ctx, link, 5*time.Second); err != nil {
+		return fmt.Errorf("%s: still running after KILL: %w", svc.Name, err)
+	}
+	return nil
+}
+
+func waitDown(ctx context.Context, link string, timeout time.Duration) (svctl.Info, error) {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return svctl.Wait(wctx, svctl.Service{Name: filepath.Base(link), Dir: link}, svctl.WaitDown)
+}
+
+// StopAll stops every service linked in scanDir, each within its own stop
+// timeout, all at once: what stopping the scanner's OpenRC service does
+// first. stopTimeout gives a service's SVC_STOP_TIMEOUT.
+func StopAll(ctx context.Context, sup Supervisor, scanDir string, stopTimeout func(name string) time.Duration) error {
+	ents, err := os.ReadDir(scanDir)
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, len(ents))
+	n := 0
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		n++
+		name := e.Name()
+		go func() {
+			link := filepath.Join(scanDir, name)
+			if ok, _ := sup.Supervised(link); !ok {
+				errs <- nil
+				return
+			}
+			svc := Service{Name: name, ScanDir: scanDir, StopTimeout: stopTimeout(name)}
+			err := stopDaemon(ctx, sup, svc)
+			if err == nil {
+				svdir.SendControl(link, "x")
+			}
+			errs <- err
+		}()
+	}
+	var all []error
+	for range n {
+		if err := <-errs; err != nil {
+			all = append(all, err)
+		}
+	}
+	return errors.Join(all...)
+}

@@ -1,0 +1,163 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/svctl"
+	"github.com/supervision-suite/supervision/internal/svdir"
+)
+
+// recheck bounds every event-driven wait: an event missed between a check
+// and the watch being set costs at most this long, never a hang.
+const recheck = 250 * time.Millisecond
+
+// waitSupervised returns once a supervisor runs dir (it holds supervise/ok
+// open or, for s6, the lock) and has written its status. Woken by inotify on the supervise directory
+// (a supervisor creates or opens its files there) and on its parent (where
+// the supervisor creates the directory a dangling supervise link names).
+func waitSupervised(ctx context.Context, dir string) error {
+	return waitUntil(ctx, dir, func() (bool, error) {
+		running, err := svctl.Running(dir)
+		if !running || err != nil {
+			return false, err
+		}
+		// A supervisor opens its FIFOs before it writes its first status.
+		_, err = svctl.Status(svctl.Service{Name: filepath.Base(dir), Dir: dir})
+		return !errors.Is(err, svctl.ErrNoStatus), nil
+	})
+}
+
+// waitUnsupervised returns once no supervisor runs dir any more.
+func waitUnsupervised(ctx context.Context, dir string) error {
+	return waitUntil(ctx, dir, func() (bool, error) {
+		running, err := svctl.Running(dir)
+		return !running, err
+	})
+}
+
+func waitUntil(ctx context.Context, dir string, done func() (bool, error)) error {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	// A supervisor starting creates supervise/ (an event on the parent,
+	// whose name is the service's) and writes status; a supervisor leaving
+	// is seen at the recheck (the lock and FIFOs go silently).
+	const mask = unix.IN_CREATE | unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_DELETE_SELF
+	sup := filepath.Join(dir, "supervise")
+	for {
+		// Watch first, then look: what happens after the look wakes us.
+		if target, err := filepath.EvalSymlinks(sup); err == nil {
+			unix.InotifyAddWatch(fd, target, mask)
+		} else if t, err := os.Readlink(sup); err == nil {
+			unix.InotifyAddWatch(fd, filepath.Dir(absTarget(sup, t)), mask)
+		}
+		unix.InotifyAddWatch(fd, dir, mask)
+		ok, err := done()
+		if ok || err != nil {
+			return err
+		}
+		if err := sleepOnStatus(ctx, fd); err != nil {
+			return err
+		}
+	}
+}
+
+func absTarget(link, target string) string {
+	if filepath.IsAbs(target) {
+		return target
+	}
+	return filepath.Join(filepath.Dir(link), target)
+}
+
+// sleepOn waits for an event on the inotify fd, at most recheck, and
+// drains it; it fails only when ctx ends.
+func sleepOn(ctx context.Context, fd int) error {
+	timeout := recheck
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if left <= 0 {
+			return ctx.Err()
+		}
+		timeout = min(timeout, left)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	if _, err := unix.Poll(pfd, int(timeout.Milliseconds())+1); err != nil && !errors.Is(err, unix.EINTR) {
+		return fmt.Errorf("poll: %w", err)
+	}
+	buf := make([]byte, 4096)
+	for {
+		if n, err := unix.Read(fd, buf); n <= 0 || err != nil {
+			return nil
+		}
+	}
+}
+
+// sleepOnStatus is sleepOn that wakes early only for events that may mean
+// a new status, not for the FIFO opens that checking causes itself.
+func sleepOnStatus(ctx context.Context, fd int) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		timeout := recheck
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = min(timeout, time.Until(dl))
+		}
+		if timeout <= 0 {
+			return ctx.Err()
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, int(timeout.Milliseconds())+1)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return fmt.Errorf("poll: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		buf := make([]byte, 4096)
+		for {
+			k, _ := unix.Read(fd, buf)
+			if k <= 0 {
+				break
+			}
+			if svdir.StatusEvents(buf[:k]) {
+				return nil
+			}
+		}
+	}
+}
+
+// WaitScanner returns once the scanner of scanDir answers (see
+// Supervisor.ScannerReady), woken by what it creates in scanDir.
+func WaitScanner(ctx context.Context, sup Supervisor, scanDir string) error {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	const mask = unix.IN_CREATE | unix.IN_OPEN | unix.IN_MOVED_TO
+	for {
+		unix.InotifyAddWatch(fd, scanDir, mask)
+		for _, d := range []string{".sv-scan", ".s6-svscan"} {
+			unix.InotifyAddWatch(fd, filepath.Join(scanDir, d), mask)
+		}
+		if sup.ScannerReady(scanDir) {
+			return nil
+		}
+		if err := sleepOn(ctx, fd); err != nil {
+			return err
+		}
+	}
+}

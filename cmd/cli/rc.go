@@ -1,0 +1,277 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/supervision-suite/supervision/backend"
+	"github.com/supervision-suite/supervision/internal/gen"
+	"github.com/supervision-suite/supervision/internal/layout"
+	"github.com/supervision-suite/supervision/internal/openrc"
+)
+
+const rcLong = `sv-rc is the OpenRC side of the suite: /etc/init.d/sv.NAME (a link to
+/etc/init.d/supervision) runs 'sv-rc start NAME' and the like, and
+/etc/init.d/supervision runs the chosen backend's scanner with 'sv-rc scan'.
+
+start syncs the service from its OPTIONS, links it into the scan dir marked
+down, has the scanner look, sends up, and waits until the daemon runs, is
+ready (SVC_READY) and has stayed up for the settle time. A daemon that
+exits, restarts or is not ready in time is a failure: the reason and the
+last lines of its log go to stderr, and the service is left stopped.
+
+The backend, the tree and the settle time come from the flags, else from
+the environment that /etc/conf.d/supervision sets: SV_BACKEND (builtin,
+runit, s6, daemontools), SV_ROOT, SV_SETTLE.
+
+Exit status: 0 success, 1 a start or stop that failed, 100 a usage error or
+invalid OPTIONS, 111 a system error; status: 0 started, 3 stopped, 32
+crashed.`
+
+type rcOpts struct {
+	backend, root string
+	settle        time.Duration
+}
+
+func (o *rcOpts) runner() (*openrc.Runner, error) {
+	name := o.backend
+	if name == "" {
+		name = os.Getenv("SV_BACKEND")
+	}
+	if name == "" {
+		name = "builtin"
+	}
+	sup, err := backend.Get(name)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	l, err := layout.FromEnv(o.root)
+	if err != nil {
+		return nil, err
+	}
+	exec, err := execCommand()
+	if err != nil {
+		return nil, err
+	}
+	settle := o.settle
+	if settle < 0 {
+		settle = openrc.DefaultSettle
+		if v := os.Getenv("SV_SETTLE"); v != "" {
+			if settle, err = time.ParseDuration(v); err != nil {
+				return nil, &usageError{fmt.Errorf("SV_SETTLE=%s: want a duration such as 50ms", v)}
+			}
+		}
+	}
+	return &openrc.Runner{Gen: gen.New(l, exec), Backend: sup, ScanDir: l.ScanDir, Settle: settle}, nil
+}
+
+func newRCCmd() *cobra.Command {
+	o := &rcOpts{}
+	cmd := &cobra.Command{
+		Use:   "rc",
+		Short: "Start, stop and report services for OpenRC (sv.NAME)",
+		Long:  rcLong,
+	}
+	cmd.PersistentFlags().StringVar(&o.backend, "backend", "", "the supervisor: builtin, runit, s6 or daemontools (default $SV_BACKEND, else builtin)")
+	cmd.PersistentFlags().StringVar(&o.root, "root", "", "relocate the whole tree under `DIR` (default $SV_ROOT, else /)")
+	cmd.PersistentFlags().DurationVar(&o.settle, "settle", -1, "how long a started daemon must stay up (default $SV_SETTLE, else 50ms)")
+	cmd.AddCommand(rcStartCmd(o), rcStopCmd(o), rcStatusCmd(o), rcReloadCmd(o), rcDependCmd(o),
+		rcScanCmd(o), rcScanReadyCmd(o), rcStopAllCmd(o))
+	return cmd
+}
+
+// interruptible is a context that ends on SIGINT or SIGTERM: OpenRC
+// interrupts a start that hangs, and the service must not be left half up.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
+func rcStartCmd(o *rcOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "start NAME",
+		Short: "Start a service and wait until it is up and ready; fail with the reason",
+		Args:  exactArgs(1, "the service NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := interruptible()
+			defer cancel()
+			return rcResult(r.Start(ctx, args[0]))
+		},
+	}
+}
+
+// rcResult turns a failed start into its reason and log lines on stderr
+// and exit 1; invalid OPTIONS stay a permanent failure (100).
+func rcResult(err error) error {
+	if err == nil {
+		return nil
+	}
+	if f, ok := err.(*backend.Failure); ok {
+		msg := f.Error()
+		if len(f.Log) > 0 {
+			msg += "\nlast lines of its log:"
+			for _, l := range f.Log {
+				msg += "\n  " + l
+			}
+		}
+		return &exitError{code: 1, msg: msg}
+	}
+	if openrc.IsInvalid(err) {
+		return &exitError{code: ExitPermanent, msg: err.Error()}
+	}
+	return err
+}
+
+func rcStopCmd(o *rcOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop NAME",
+		Short: "Stop a service within SVC_STOP_TIMEOUT (KILL after it) and unlink it",
+		Args:  exactArgs(1, "the service NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := interruptible()
+			defer cancel()
+			if err := r.Stop(ctx, args[0]); err != nil {
+				return &exitError{code: 1, msg: err.Error()}
+			}
+			return nil
+		},
+	}
+}
+
+func rcStatusCmd(o *rcOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status NAME",
+		Short: "Say whether a service is started (0), stopped (3) or crashed (32)",
+		Args:  exactArgs(1, "the service NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			code, text := r.Status(args[0])
+			fmt.Fprintln(cmd.OutOrStdout(), text)
+			if code != openrc.StatusStarted {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+}
+
+func rcReloadCmd(o *rcOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reload NAME",
+		Short: "Send a running service its SVC_RELOAD_SIGNAL",
+		Args:  exactArgs(1, "the service NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			if err := r.Reload(args[0]); err != nil {
+				return &exitError{code: 1, msg: err.Error()}
+			}
+			return nil
+		},
+	}
+}
+
+func rcDependCmd(o *rcOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "depend NAME",
+		Short: "Print the service's OpenRC dependencies, one keyword per line",
+		Args:  exactArgs(1, "the service NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			lines, err := r.Depend(args[0])
+			if err != nil {
+				return err
+			}
+			for _, l := range lines {
+				fmt.Fprintln(cmd.OutOrStdout(), l)
+			}
+			return nil
+		},
+	}
+}
+
+func rcScanCmd(o *rcOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "scan",
+		Short: "Run the backend's scanner on the scan dir (it replaces sv-rc)",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(r.ScanDir, 0o755); err != nil {
+				return err
+			}
+			argv, err := r.Backend.Scanner(r.ScanDir)
+			if err != nil {
+				return fmt.Errorf("the %s scanner: %w", r.Backend.Name(), err)
+			}
+			return fmt.Errorf("exec %s: %w", argv[0], syscall.Exec(argv[0], argv, os.Environ()))
+		},
+	}
+}
+
+func rcScanReadyCmd(o *rcOpts) *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "scan-ready",
+		Short: "Wait until the scanner answers on the scan dir",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			if err := backend.WaitScanner(ctx, r.Backend, r.ScanDir); err != nil {
+				return &exitError{code: 1, msg: fmt.Sprintf("the %s scanner does not answer on %s after %s", r.Backend.Name(), r.ScanDir, timeout)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "give up after this long")
+	return cmd
+}
+
+func rcStopAllCmd(o *rcOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop-all",
+		Short: "Stop every service in the scan dir, each within its stop timeout",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := interruptible()
+			defer cancel()
+			if err := backend.StopAll(ctx, r.Backend, r.ScanDir, r.StopTimeout); err != nil {
+				return &exitError{code: 1, msg: err.Error()}
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,208 @@
+// Package openrc is what sv-rc does for OpenRC's /etc/init.d/sv.NAME: it
+// turns a service's OPTIONS into what backend.Start and backend.Stop need,
+// its dependencies into OpenRC's depend() words, and its state into the
+// status codes OpenRC expects.
+package openrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/supervision-suite/supervision/backend"
+	"github.com/supervision-suite/supervision/internal/gen"
+	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/svctl"
+)
+
+// Prefix names a supervised service in OpenRC: sv.NAME.
+const Prefix = "sv."
+
+// DefaultSettle is how long a started daemon must stay up, when conf.d
+// does not say (SV_SETTLE): long enough to catch one that exits at once
+// on a bad flag or a missing file, short enough not to slow a boot.
+const DefaultSettle = 50 * time.Millisecond
+
+// Status codes, as OpenRC's status() reports them.
+const (
+	StatusStarted = 0
+	StatusStopped = 3
+	StatusCrashed = 32
+)
+
+// Runner acts on the services of one tree through one backend.
+type Runner struct {
+	Gen     *gen.Generator
+	Backend backend.Supervisor
+	ScanDir string
+	Settle  time.Duration
+}
+
+// Load syncs the service's directory from its OPTIONS (the OPTIONS are the
+// truth; the generated files follow) and checks them, so that a bad
+// OPTIONS file or a missing program fails here, with path:line, before
+// anything runs.
+func (r *Runner) Load(name string) (backend.Service, error) {
+	if err := options.CheckServiceName(name); err != nil {
+		return backend.Service{}, err
+	}
+	if _, err := os.Stat(r.Gen.Layout.ServiceDir(name)); err != nil {
+		return backend.Service{}, fmt.Errorf("%s: %w in %s", name, gen.ErrNoService, r.Gen.Layout.SvDir)
+	}
+	r.Gen.CreateSupervise = r.Backend.Name() == "daemontools"
+	res, err := r.Gen.Sync([]string{name})
+	if err != nil {
+		return backend.Service{}, err
+	}
+	if len(res.Problems) > 0 {
+		return backend.Service{}, res.Problems
+	}
+	svc, err := r.Gen.Loader().Load(name)
+	if err != nil {
+		return backend.Service{}, err
+	}
+	if errs, _ := svc.Check(r.Gen.Host); len(errs) > 0 {
+		return backend.Service{}, errs
+	}
+	return r.service(svc), nil
+}
+
+func (r *Runner) service(svc *options.Service) backend.Service {
+	s := svc.Set
+	b := backend.Service{
+		Name: svc.Name, Dir: svc.Dir, ScanDir: r.ScanDir,
+		ReadyWanted:  s.Ready().Kind != options.ReadyNone,
+		ReadyTimeout: s.Duration("SVC_READY_TIMEOUT"),
+		StopTimeout:  s.Duration("SVC_STOP_TIMEOUT"),
+		Settle:       r.Settle,
+	}
+	switch s.Get("LOG") {
+	case "none", "syslog", "custom":
+	default:
+		b.LogDir = s.Get("LOG_DIR")
+	}
+	return b
+}
+
+// Start starts the service and waits until it runs, is ready and has
+// settled; see backend.Start.
+func (r *Runner) Start(ctx context.Context, name string) error {
+	svc, err := r.Load(name)
+	if err != nil {
+		return err
+	}
+	return backend.Start(ctx, r.Backend, svc)
+}
+
+// Stop stops the service within its stop timeout and takes it out of the
+// scan dir. A service whose OPTIONS no longer load is still stopped.
+func (r *Runner) Stop(ctx context.Context, name string) error {
+	svc, err := r.stopTarget(name)
+	if err != nil {
+		return err
+	}
+	return backend.Stop(ctx, r.Backend, svc)
+}
+
+func (r *Runner) stopTarget(name string) (backend.Service, error) {
+	if err := options.CheckServiceName(name); err != nil {
+		return backend.Service{}, err
+	}
+	if svc, err := r.Gen.Loader().Load(name); err == nil {
+		return r.service(svc), nil
+	}
+	return backend.Service{Name: name, Dir: r.Gen.Layout.ServiceDir(name), ScanDir: r.ScanDir}, nil
+}
+
+// StopTimeout is a service's SVC_STOP_TIMEOUT, or the default.
+func (r *Runner) StopTimeout(name string) time.Duration {
+	svc, _ := r.stopTarget(name)
+	return svc.StopTimeout
+}
+
+// Reload sends the service its reload signal: `h` to its supervisor, which
+// runs control/h where SVC_RELOAD_SIGNAL is not HUP.
+func (r *Runner) Reload(name string) error {
+	link := filepath.Join(r.ScanDir, name)
+	if _, err := os.Lstat(link); err != nil {
+		return fmt.Errorf("%s: not running (not started)", name)
+	}
+	info, err := r.Backend.Status(link)
+	if err != nil {
+		return err
+	}
+	if !info.Up() {
+		return fmt.Errorf("%s: not running", name)
+	}
+	return r.Backend.Send(link, "h")
+}
+
+// Status says where the service stands, as OpenRC's code and a phrase:
+// started (0), stopped (3), or crashed (32): wanted up but not running, or
+// given up by its supervisor.
+func (r *Runner) Status(name string) (int, string) {
+	link := filepath.Join(r.ScanDir, name)
+	if _, err := os.Lstat(link); err != nil {
+		return StatusStopped, "stopped"
+	}
+	info, err := r.Backend.Status(link)
+	if err != nil {
+		return StatusStopped, err.Error()
+	}
+	switch {
+	case info.Fatal != "":
+		return StatusCrashed, "crashed: its supervisor gave up: " + info.Fatal
+	case info.Up():
+		return StatusStarted, fmt.Sprintf("started (pid %d)", info.Pid)
+	case info.Want == "up" && info.State != svctl.StateUnsupervised:
+		return StatusCrashed, "crashed: wanted up, " + info.State
+	}
+	return StatusStopped, "stopped"
+}
+
+// Depend is the service's depend() for OpenRC: it needs the scanner, and
+// its SVC_NEED, SVC_USE, SVC_AFTER and SVC_BEFORE, where a name that is a
+// service of this tree becomes sv.NAME and any other is an OpenRC service.
+func (r *Runner) Depend(name string) ([]string, error) {
+	svc, err := r.Gen.Loader().Load(name)
+	if err != nil {
+		return nil, err
+	}
+	lines := []string{"need supervision"}
+	for _, kw := range []struct{ word, key string }{
+		{"need", "SVC_NEED"}, {"use", "SVC_USE"}, {"after", "SVC_AFTER"}, {"before", "SVC_BEFORE"},
+	} {
+		names := svc.Set.Words(kw.key)
+		if len(names) == 0 {
+			continue
+		}
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = r.openrcName(n)
+		}
+		lines = append(lines, kw.word+" "+strings.Join(out, " "))
+	}
+	return lines, nil
+}
+
+// openrcName maps a dependency to the OpenRC service that provides it.
+func (r *Runner) openrcName(n string) string {
+	if strings.HasPrefix(n, Prefix) || options.CheckServiceName(n) != nil {
+		return n
+	}
+	if _, err := os.Stat(filepath.Join(r.Gen.Layout.ServiceDir(n), "run")); err == nil {
+		return Prefix + n
+	}
+	return n
+}
+
+// IsInvalid reports whether err is about the service's OPTIONS.
+func IsInvalid(err error) bool {
+	var es options.Errors
+	var e *options.Error
+	return errors.As(err, &es) || errors.As(err, &e)
+}
