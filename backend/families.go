@@ -2,9 +2,11 @@ package backend
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -15,11 +17,35 @@ type builtin struct{ family }
 func (builtin) Name() string { return "builtin" }
 
 func (builtin) Scanner(scanDir string) ([]string, error) {
-	self, err := os.Executable()
+	p, err := sibling("sv-scan")
 	if err != nil {
 		return nil, err
 	}
-	return []string{filepath.Join(filepath.Dir(self), "sv-scan"), scanDir}, nil
+	return []string{p, scanDir}, nil
+}
+
+// sibling finds another tool of the suite: beside the path this one was
+// run by (the links are installed together), else on PATH, else beside
+// the binary itself.
+func sibling(name string) (string, error) {
+	if dir := filepath.Dir(os.Args[0]); strings.Contains(os.Args[0], "/") {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(filepath.Dir(self), name)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%s not found beside %s or on PATH", name, os.Args[0])
+	}
+	return p, nil
 }
 
 func (builtin) control(scanDir string) string {

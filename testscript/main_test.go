@@ -23,6 +23,7 @@ func TestMain(m *testing.M) {
 	cmds := map[string]func(){
 		"sv-probe":  probeMain,
 		"pidns":     pidnsMain,
+		"openrcns":  openrcnsMain,
 		"ptyexpect": ptyexpectMain,
 		"svwait":    svwaitMain,
 	}
@@ -66,6 +67,9 @@ func setup(env *testscript.Env) error {
 	env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
 	probe, _ := exec.LookPath("sv-probe")
 	env.Setenv("BIN", filepath.Dir(probe))
+	// The OpenRC files of this tree, for the tests that install them.
+	repo, _ := filepath.Abs("..")
+	env.Setenv("REPO", repo)
 	env.Setenv("SV_TEST_REQUIRE_PEERS", os.Getenv("SV_TEST_REQUIRE_PEERS"))
 	env.Defer(func() { endLeftovers(env.WorkDir) })
 	// Daemons run as nobody must be able to reach files under $WORK, and

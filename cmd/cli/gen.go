@@ -415,38 +415,73 @@ to. daemontools' supervise cannot: with daemontools, use --create-supervise.`,
 }
 
 func genEnableCmd(g genFactory) *cobra.Command {
-	return &cobra.Command{
+	var o openrcFlags
+	cmd := &cobra.Command{
 		Use:   "enable NAME...",
 		Short: "Link services into the scan dir, where the scanner starts them",
 		Long: `enable links each service into the scan dir and records it in .enabled, so
 that 'sv-gen sync' links it again after a reboot. A service whose OPTIONS
-are invalid is not enabled.`,
-		Args:              minArgs(1, "one or more service NAMEs"),
+are invalid is not enabled.
+
+With --openrc, enable instead makes /etc/init.d/sv.NAME, a link to the
+supervision init script, for each NAME (every service without NAMEs): OpenRC
+then starts and stops the service ('rc-update add sv.NAME default'), and it
+is not linked into the scan dir until OpenRC starts it.`,
 		ValidArgsFunction: serviceNames(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !o.openrc {
+				return &usageError{fmt.Errorf("want one or more service NAMEs")}
+			}
 			gg, err := g()
 			if err != nil {
 				return err
 			}
-			changes, err := gg.Enable(args)
+			var changes []fsplan.Change
+			if o.openrc {
+				changes, err = gg.EnableOpenRC(args, o.initDir)
+			} else {
+				changes, err = gg.Enable(args)
+			}
 			printChanges(cmd.OutOrStdout(), changes)
 			return invalid(err, cmd.CommandPath()+": nothing enabled")
 		},
 	}
+	o.add(cmd)
+	return cmd
+}
+
+// openrcFlags choose OpenRC's init scripts over the scan dir.
+type openrcFlags struct {
+	openrc  bool
+	initDir string
+}
+
+func (o *openrcFlags) add(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&o.openrc, "openrc", false, "act on /etc/init.d/sv.NAME (OpenRC) instead of the scan dir")
+	cmd.Flags().StringVar(&o.initDir, "init-dir", "/etc/init.d", "OpenRC's init script `DIR`")
 }
 
 func genDisableCmd(g genFactory) *cobra.Command {
-	return &cobra.Command{
+	var o openrcFlags
+	cmd := &cobra.Command{
 		Use:               "disable NAME...",
 		Short:             "Take services out of the scan dir; the scanner stops them",
-		Args:              minArgs(1, "one or more service NAMEs"),
+		Long:              "With --openrc, disable removes /etc/init.d/sv.NAME instead (every one without NAMEs).",
 		ValidArgsFunction: serviceNames(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && !o.openrc {
+				return &usageError{fmt.Errorf("want one or more service NAMEs")}
+			}
 			gg, err := g()
 			if err != nil {
 				return err
 			}
-			changes, err := gg.Disable(args)
+			var changes []fsplan.Change
+			if o.openrc {
+				changes, err = gg.DisableOpenRC(args, o.initDir)
+			} else {
+				changes, err = gg.Disable(args)
+			}
 			printChanges(cmd.OutOrStdout(), changes)
 			if err == nil && len(changes) == 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: nothing to change\n", cmd.CommandPath())
@@ -454,6 +489,8 @@ func genDisableCmd(g genFactory) *cobra.Command {
 			return err
 		},
 	}
+	o.add(cmd)
+	return cmd
 }
 
 func genRemoveCmd(g genFactory) *cobra.Command {

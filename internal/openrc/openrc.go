@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/supervision-suite/supervision/backend"
+	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/svctl"
@@ -95,7 +97,33 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return backend.Start(ctx, r.Backend, svc)
+	if err := backend.Start(ctx, r.Backend, svc); err != nil {
+		return err
+	}
+	return r.markDaemon(name)
+}
+
+// markDaemon tells OpenRC where the daemon's pid is, so that rc-status
+// shows the service as crashed when its supervisor gives it up: OpenRC
+// checks each pidfile of /run/openrc/daemons/SERVICE/ (what its own
+// start-stop-daemon writes there). runsv and sv-scan keep supervise/pid,
+// empty while the daemon is down; s6 and daemontools keep none.
+func (r *Runner) markDaemon(name string) error {
+	svcDir, svcName := os.Getenv("RC_SVCDIR"), os.Getenv("RC_SVCNAME")
+	if svcDir == "" || svcName != Prefix+name {
+		return nil // not run by openrc-run
+	}
+	switch r.Backend.Name() {
+	case "builtin", "runit":
+	default:
+		return nil
+	}
+	pidfile := filepath.Join(r.ScanDir, name, "supervise", "pid")
+	dir := filepath.Join(svcDir, "daemons", svcName)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, "001"), []byte("exec=\npidfile="+pidfile+"\n"), 0o644)
 }
 
 // Stop stops the service within its stop timeout and takes it out of the
@@ -182,12 +210,18 @@ func (r *Runner) Depend(name string) ([]string, error) {
 		}
 		out := make([]string, len(names))
 		for i, n := range names {
+			if !openrcNameRE.MatchString(n) {
+				return nil, fmt.Errorf("%s: %s: %q is not a service name OpenRC knows", name, kw.key, n)
+			}
 			out[i] = r.openrcName(n)
 		}
 		lines = append(lines, kw.word+" "+strings.Join(out, " "))
 	}
 	return lines, nil
 }
+
+// openrcNameRE is what may reach depend(), which evaluates sv-rc's output.
+var openrcNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
 
 // openrcName maps a dependency to the OpenRC service that provides it.
 func (r *Runner) openrcName(n string) string {

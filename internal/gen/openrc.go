@@ -1,0 +1,53 @@
+package gen
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/supervision-suite/supervision/internal/fsplan"
+)
+
+// OpenRCScript is the init script every sv.NAME links to.
+const OpenRCScript = "supervision"
+
+// EnableOpenRC makes /etc/init.d/sv.NAME -> supervision for each service
+// (every service of the tree when names is empty), so that OpenRC starts
+// and stops it through sv-rc. The services are not linked into the scan
+// dir: OpenRC, not the scanner, decides when they run. A service whose
+// OPTIONS are invalid gets no script.
+func (g *Generator) EnableOpenRC(names []string, initDir string) ([]fsplan.Change, error) {
+	names, err := g.services(names)
+	if err != nil {
+		return nil, err
+	}
+	p := &fsplan.Plan{}
+	for _, name := range names {
+		if g.kindOf(name) == KindService {
+			svc, err := g.Loader().Load(name)
+			if err != nil {
+				return nil, &InvalidError{asErrors(err)}
+			}
+			if errs, _ := svc.Check(g.Host); len(errs) > 0 {
+				return nil, &InvalidError{errs}
+			}
+		}
+		p.Symlink(filepath.Join(initDir, "sv."+name), OpenRCScript)
+	}
+	return p.Apply()
+}
+
+// DisableOpenRC removes the sv.NAME scripts that EnableOpenRC made.
+func (g *Generator) DisableOpenRC(names []string, initDir string) ([]fsplan.Change, error) {
+	names, err := g.services(names)
+	if err != nil {
+		return nil, err
+	}
+	p := &fsplan.Plan{}
+	for _, name := range names {
+		path := filepath.Join(initDir, "sv."+name)
+		if t, err := os.Readlink(path); err == nil && t == OpenRCScript {
+			p.Remove(path)
+		}
+	}
+	return p.Apply()
+}
