@@ -48,6 +48,11 @@ type Supervisor interface {
 	// Release makes the service's own supervisor exit, once the service
 	// is unlinked from the scan dir and down.
 	Release(ctx context.Context, dir, scanDir string) error
+	// Prepare readies an unsupervised service dir for this supervisor.
+	Prepare(dir string) error
+	// EndsSupervisors reports whether stopping the scanner ends the
+	// services' supervisors too.
+	EndsSupervisors() bool
 }
 
 // ErrNoRescan: the scanner cannot be told to rescan.
@@ -105,13 +110,26 @@ func (f family) release(ctx context.Context, dir string) error {
 			return err
 		}
 	}
-	for _, d := range dirs {
-		if err := waitUnsupervised(ctx, d); err != nil {
-			return err
-		}
+	if err := waitUnsupervised(ctx, dir); err != nil {
+		return err
 	}
-	return nil
+	if len(dirs) == 1 {
+		return nil
+	}
+	// The logger exits at the end of its input; if something still holds
+	// the pipe open after a while, it is stopped instead.
+	lctx, cancel := context.WithTimeout(ctx, logGrace)
+	err := waitUnsupervised(lctx, dirs[1])
+	cancel()
+	if err == nil {
+		return nil
+	}
+	svdir.SendControl(dirs[1], "dx")
+	return waitUnsupervised(ctx, dirs[1])
 }
+
+// logGrace is how long a logger has to read the end of its input.
+const logGrace = 2 * time.Second
 
 // Link puts the service dir into the scan dir as name, atomically; a link
 // there already pointing at dir is left as it is.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/supervision-suite/supervision/internal/svctl"
 )
 
 // builtin is sv-scan: it watches the scan dir (inotify) and has its own
@@ -60,6 +62,10 @@ func (builtin) NoticeDelay() time.Duration { return 0 }
 
 func (builtin) Limits() string { return "" }
 
+func (builtin) Prepare(string) error { return nil }
+
+func (builtin) EndsSupervisors() bool { return true }
+
 func (b builtin) Release(ctx context.Context, dir, scanDir string) error {
 	// The link is gone: a rescan makes sv-scan drop the service, and x
 	// covers a scanner that has not looked yet.
@@ -94,6 +100,11 @@ func (runit) Limits() string {
 
 func (r runit) Release(ctx context.Context, dir, _ string) error { return r.release(ctx, dir) }
 
+func (runit) Prepare(string) error { return nil }
+
+// runsvdir sends TERM to each runsv, which then exits as for x.
+func (runit) EndsSupervisors() bool { return true }
+
 // s6 is s6-svscan and s6-supervise. s6-svscan reads `a` (rescan) on its
 // control FIFO, as s6-svscanctl -a writes it.
 type s6 struct{ family }
@@ -122,10 +133,37 @@ func (s6) Limits() string {
 	return "s6-supervise creates supervise/ itself and refuses one made for it"
 }
 
+// Release has s6-svscan prune what left the scan dir (-an): it ends the
+// service's supervisors and closes the pipe to its logger, which then
+// exits at the end of its input (s6-svscan holds that pipe: an x alone
+// would leave the logger waiting).
 func (s s6) Release(ctx context.Context, dir, scanDir string) error {
-	err := s.release(ctx, dir)
-	s.Rescan(scanDir) // s6-svscan forgets a supervisor that exited
-	return err
+	if err := writeControlFIFO(s.control(scanDir), "an"); err != nil {
+		return err
+	}
+	return s.release(ctx, dir)
+}
+
+func (s6) EndsSupervisors() bool { return true }
+
+// Prepare removes what an s6-supervise that is gone left where the
+// service's supervise links point: s6-supervise makes that directory
+// itself and fails ("unable to mkdir: File exists") when it is there.
+func (s6) Prepare(dir string) error {
+	for _, d := range []string{dir, filepath.Join(dir, "log")} {
+		link := filepath.Join(d, "supervise")
+		target, err := os.Readlink(link)
+		if err != nil {
+			continue // not a link: s6-supervise's own directory
+		}
+		if running, _ := svctl.Running(d); running {
+			continue
+		}
+		if err := os.RemoveAll(absTarget(link, target)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lookPathS6 finds an s6 tool on PATH or where Debian puts them.
@@ -165,4 +203,19 @@ func (daemontools) Limits() string {
 	return "svscan cannot be told to rescan: a new service waits until it looks again (every 5 seconds); supervise runs no finish and does not record how a daemon exited; supervise/ must exist before it starts (sv-gen sync --create-supervise)"
 }
 
-func (d daemontools) Release(ctx context.Context, dir, _ string) error { return d.release(ctx, dir) }
+// Release sends x to the service's supervise, and d then x to its log's:
+// svscan holds the pipe to the logger for good, so the logger never sees
+// the end of its input and must be stopped (what it has not read stays in
+// the pipe, which svscan gives the next logger).
+func (d daemontools) Release(ctx context.Context, dir, _ string) error {
+	logDir := filepath.Join(dir, "log")
+	if _, err := os.Stat(logDir); err == nil {
+		d.Send(logDir, "d")
+	}
+	return d.release(ctx, dir)
+}
+
+func (daemontools) Prepare(string) error { return nil }
+
+// svscan does not end its supervise processes when it is stopped.
+func (daemontools) EndsSupervisors() bool { return false }

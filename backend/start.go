@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/svctl"
-	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
 // Service is a service as Start and Stop act on it, with what its OPTIONS
@@ -58,6 +58,11 @@ const logLines = 5
 func Start(ctx context.Context, sup Supervisor, svc Service) error {
 	if err := markDown(svc.Dir); err != nil {
 		return err
+	}
+	if running, _ := sup.Supervised(svc.Dir); !running {
+		if err := sup.Prepare(svc.Dir); err != nil {
+			return fmt.Errorf("%s: %w", svc.Name, err)
+		}
 	}
 	if err := Link(svc.ScanDir, svc.Name, svc.Dir); err != nil {
 		return fmt.Errorf("%s: link into %s: %w", svc.Name, svc.ScanDir, err)
@@ -165,7 +170,24 @@ func (w *watch) settle(ctx context.Context) error {
 	if errors.As(err, &d) || ctx.Err() != nil {
 		return err
 	}
-	return nil
+	// A last look: the wait ends at its deadline, not on news.
+	info, err := svctl.Status(w.service())
+	if err != nil {
+		return err
+	}
+	w.last = info
+	return w.check(info)
+}
+
+// running reports whether pid is a live process (not gone, not a zombie
+// its supervisor has yet to reap).
+func running(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(data, ')')
+	return i > 0 && i+2 < len(data) && data[i+2] != 'Z' && data[i+2] != 'X'
 }
 
 func (w *watch) service() svctl.Service {
@@ -182,6 +204,11 @@ func (w *watch) check(info svctl.Info) error {
 		return &died{w.exitReason(info, "and was restarted")}
 	}
 	switch {
+	case info.Up() && info.Supervisor != "sv-scan" && !running(info.Pid):
+		// Its supervisor has not seen it end yet (daemontools' supervise
+		// sleeps a second after each start): the process says it all.
+		// (sv-scan reaps at once and says how it ended: wait for that.)
+		return &died{fmt.Sprintf("the daemon stopped at once (pid %d; %s does not say how it exited)", info.Pid, supervisorOf(info))}
 	case info.Up():
 		if w.pid == 0 && (info.Pid != w.before.Pid || w.before.Up()) {
 			w.pid, w.upAt = info.Pid, info.Since
@@ -319,7 +346,9 @@ func waitDown(ctx context.Context, link string, timeout time.Duration) (svctl.In
 
 // StopAll stops every service linked in scanDir, each within its own stop
 // timeout, all at once: what stopping the scanner's OpenRC service does
-// first. stopTimeout gives a service's SVC_STOP_TIMEOUT.
+// first. Where stopping the scanner leaves the supervisors running
+// (daemontools), they are made to exit too. stopTimeout gives a service's
+// SVC_STOP_TIMEOUT.
 func StopAll(ctx context.Context, sup Supervisor, scanDir string, stopTimeout func(name string) time.Duration) error {
 	ents, err := os.ReadDir(scanDir)
 	if err != nil {
@@ -341,8 +370,10 @@ func StopAll(ctx context.Context, sup Supervisor, scanDir string, stopTimeout fu
 			}
 			svc := Service{Name: name, ScanDir: scanDir, StopTimeout: stopTimeout(name)}
 			err := stopDaemon(ctx, sup, svc)
-			if err == nil {
-				svdir.SendControl(link, "x")
+			if err == nil && !sup.EndsSupervisors() {
+				rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				err = sup.Release(rctx, link, scanDir)
+				cancel()
 			}
 			errs <- err
 		}()
