@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/svctl"
@@ -179,15 +180,19 @@ func (w *watch) settle(ctx context.Context) error {
 	return w.check(info)
 }
 
-// running reports whether pid is a live process (not gone, not a zombie
-// its supervisor has yet to reap).
+// running reports whether pid is a live process, not gone and not a
+// zombie its supervisor has yet to reap. It asks through a pidfd, which
+// follows the process as a whole: /proc/PID/stat can show a passing
+// zombie while a multi-threaded process (sv-exec) execs the daemon.
 func running(pid int) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return false
+		return !errors.Is(err, unix.ESRCH)
 	}
-	i := bytes.LastIndexByte(data, ')')
-	return i > 0 && i+2 < len(data) && data[i+2] != 'Z' && data[i+2] != 'X'
+	defer unix.Close(fd)
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(pfd, 0)
+	return err != nil || n == 0 // readable: it has exited
 }
 
 func (w *watch) service() svctl.Service {
