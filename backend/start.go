@@ -26,8 +26,8 @@ type Service struct {
 	ReadyWanted  bool          // SVC_READY says how to tell it is ready
 	ReadyTimeout time.Duration // SVC_READY_TIMEOUT
 	StopTimeout  time.Duration // SVC_STOP_TIMEOUT
-	// Settle is how long a started daemon must stay up (after it is ready)
-	// for the start to count: a daemon that dies at once is a failure even
+	// Settle is how long a started daemon must have run (and be ready) for
+	// the start to count: a daemon that dies at once is a failure even
 	// with no readiness configured.
 	Settle time.Duration
 	LogDir string // where its log is, for the last lines of a failure; "" none
@@ -155,13 +155,19 @@ func (w *watch) untilReady(ctx context.Context) error {
 	return nil
 }
 
-// settle watches the daemon for Settle after it came up: ending by the
+// settle watches the daemon until it has run for Settle: ending by the
 // deadline is success.
 func (w *watch) settle(ctx context.Context) error {
 	if w.svc.Settle <= 0 {
 		return nil
 	}
-	sctx, cancel := context.WithTimeout(ctx, w.svc.Settle)
+	// The daemon must have run for Settle: counted from its start, as its
+	// supervisor recorded it, and at least until it is ready.
+	until := time.Now().Add(w.svc.Settle)
+	if !w.upAt.IsZero() && w.upAt.Add(w.svc.Settle).Before(until) {
+		until = w.upAt.Add(w.svc.Settle)
+	}
+	sctx, cancel := context.WithDeadline(ctx, until)
 	defer cancel()
 	_, err := svctl.WaitFor(sctx, w.service(), "settled", func(info svctl.Info) (bool, error) {
 		w.last = info
@@ -221,9 +227,11 @@ func (w *watch) check(info svctl.Info) error {
 		if w.pid != 0 && info.Pid != w.pid {
 			return &died{w.exitReason(info, fmt.Sprintf("and was restarted as pid %d", info.Pid))}
 		}
-	case info.Want == "up" && !info.Since.Equal(w.before.Since):
-		// Wanted up, changed since `u`, and not running: it died (or
-		// could not be started at all).
+	case info.Want == "up" && !info.Since.Equal(w.before.Since) && (w.pid != 0 || !info.Since.Before(w.sent)):
+		// Wanted up, not running, and its state changed after `u` (not
+		// merely a supervisor's first word, or runsv saying "want up"
+		// an instant before it starts the daemon): it died, or could not
+		// be started at all.
 		return &died{w.exitReason(info, "")}
 	}
 	return nil

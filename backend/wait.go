@@ -23,7 +23,7 @@ const recheck = 250 * time.Millisecond
 // (a supervisor creates or opens its files there) and on its parent (where
 // the supervisor creates the directory a dangling supervise link names).
 func waitSupervised(ctx context.Context, dir string) error {
-	return waitUntil(ctx, dir, func() (bool, error) {
+	return waitUntil(ctx, dir, svdir.StatusEvents, func() (bool, error) {
 		running, err := svctl.Running(dir)
 		if !running || err != nil {
 			return false, err
@@ -36,13 +36,15 @@ func waitSupervised(ctx context.Context, dir string) error {
 
 // waitUnsupervised returns once no supervisor runs dir any more.
 func waitUnsupervised(ctx context.Context, dir string) error {
-	return waitUntil(ctx, dir, func() (bool, error) {
+	return waitUntil(ctx, dir, svdir.SupervisorEvents, func() (bool, error) {
 		running, err := svctl.Running(dir)
 		return !running, err
 	})
 }
 
-func waitUntil(ctx context.Context, dir string, done func() (bool, error)) error {
+// waitUntil checks done again at each event that wake accepts (and at
+// least every recheck), until it holds.
+func waitUntil(ctx context.Context, dir string, wake func([]byte) bool, done func() (bool, error)) error {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return err
@@ -51,7 +53,7 @@ func waitUntil(ctx context.Context, dir string, done func() (bool, error)) error
 	// A supervisor starting creates supervise/ (an event on the parent,
 	// whose name is the service's) and writes status; a supervisor leaving
 	// is seen at the recheck (the lock and FIFOs go silently).
-	const mask = unix.IN_CREATE | unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_DELETE_SELF
+	const mask = unix.IN_CREATE | unix.IN_CLOSE_WRITE | unix.IN_CLOSE_NOWRITE | unix.IN_MOVED_TO | unix.IN_DELETE_SELF
 	sup := filepath.Join(dir, "supervise")
 	for {
 		// Watch first, then look: what happens after the look wakes us.
@@ -65,7 +67,7 @@ func waitUntil(ctx context.Context, dir string, done func() (bool, error)) error
 		if ok || err != nil {
 			return err
 		}
-		if err := sleepOnStatus(ctx, fd); err != nil {
+		if err := sleepOnEvents(ctx, fd, wake); err != nil {
 			return err
 		}
 	}
@@ -104,9 +106,9 @@ func sleepOn(ctx context.Context, fd int) error {
 	}
 }
 
-// sleepOnStatus is sleepOn that wakes early only for events that may mean
-// a new status, not for the FIFO opens that checking causes itself.
-func sleepOnStatus(ctx context.Context, fd int) error {
+// sleepOnEvents is sleepOn that wakes early only for events wake accepts:
+// not for the FIFO opens that checking causes itself.
+func sleepOnEvents(ctx context.Context, fd int, wake func([]byte) bool) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -132,7 +134,7 @@ func sleepOnStatus(ctx context.Context, fd int) error {
 			if k <= 0 {
 				break
 			}
-			if svdir.StatusEvents(buf[:k]) {
+			if wake(buf[:k]) {
 				return nil
 			}
 		}

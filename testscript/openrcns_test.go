@@ -5,23 +5,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
-	"syscall"
-	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/supervision-suite/supervision/internal/rcsandbox"
 )
 
-// openrcnsMain runs a command where OpenRC can run for real without
-// touching the machine's own: in a private mount namespace, /etc is an
-// overlay with empty tmpfs init.d, conf.d and runlevels; /run is a tmpfs
-// holding /run/openrc with its state dirs and softlevel (without which
-// openrc-run says "openrc did not boot this system"); /sys/fs/cgroup is
-// replaced by an empty tmpfs, because OpenRC's rc-cgroup.sh would make
-// cgroups on the machine's. The command's process is a child subreaper and
-// reaps what daemons leave; when it ends, every process left in the
-// namespace is ended by pid, TERM then KILL.
+// openrcnsMain runs a command in an OpenRC sandbox (see rcsandbox), in a
+// private mount namespace of its own. The command's process is a child
+// subreaper and reaps what daemons leave; when it ends, every process left
+// in the namespace is ended by pid, TERM then KILL.
 //
 //	openrcns SCRATCH CMD [ARGS...]
 //
@@ -53,155 +44,9 @@ func openrcnsMain() {
 		}
 		os.Exit(0)
 	}
-	if err := openrcSandbox(os.Args[1]); err != nil {
+	if err := rcsandbox.Setup(os.Args[1]); err != nil {
 		fmt.Fprintln(os.Stderr, "openrcns:", err)
 		os.Exit(1)
 	}
-	os.Exit(runReaping(os.Args[2], os.Args[3:]))
-}
-
-func openrcSandbox(scratch string) error {
-	mount := func(src, target, fstype, data string) error {
-		if err := unix.Mount(src, target, fstype, 0, data); err != nil {
-			return fmt.Errorf("mount %s on %s: %w", fstype, target, err)
-		}
-		return nil
-	}
-	os.MkdirAll(scratch, 0o755)
-	if err := mount("sbx", scratch, "tmpfs", "mode=0755"); err != nil {
-		return err
-	}
-	upper, work := filepath.Join(scratch, "upper"), filepath.Join(scratch, "work")
-	os.Mkdir(upper, 0o755)
-	os.Mkdir(work, 0o755)
-	if err := mount("sbx-etc", "/etc", "overlay", "lowerdir=/etc,upperdir="+upper+",workdir="+work); err != nil {
-		return err
-	}
-	for _, d := range []string{"/etc/init.d", "/etc/conf.d", "/etc/runlevels"} {
-		os.MkdirAll(d, 0o755)
-		if err := mount("sbx", d, "tmpfs", "mode=0755"); err != nil {
-			return err
-		}
-	}
-	for _, l := range []string{"sysinit", "boot", "default", "nonetwork", "shutdown"} {
-		os.Mkdir(filepath.Join("/etc/runlevels", l), 0o755)
-	}
-	// Detaching the top takes its submounts (the hierarchies) with it.
-	unix.Unmount("/sys/fs/cgroup", unix.MNT_DETACH)
-	if err := mount("sbx", "/sys/fs/cgroup", "tmpfs", "mode=0755"); err != nil {
-		return err
-	}
-	if err := mount("sbx", "/run", "tmpfs", "mode=0755"); err != nil {
-		return err
-	}
-	for _, d := range []string{"daemons", "exclusive", "failed", "hotplugged", "inactive", "options",
-		"scheduled", "started", "starting", "stopping", "tmp", "wasinactive"} {
-		os.MkdirAll(filepath.Join("/run/openrc", d), 0o755)
-	}
-	os.MkdirAll("/run/lock", 0o755)
-	return os.WriteFile("/run/openrc/softlevel", nil, 0o644)
-}
-
-// runReaping runs the command as a child subreaper, reaping every orphan,
-// then ends what is left in the namespace and returns the command's exit
-// code.
-func runReaping(name string, args []string) int {
-	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-	cmd := exec.Command(name, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "openrcns:", err)
-		return 127
-	}
-	code := 0
-	for {
-		var ws syscall.WaitStatus
-		pid, err := syscall.Wait4(-1, &ws, 0, nil)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if err != nil {
-			break
-		}
-		if pid == cmd.Process.Pid {
-			code = ws.ExitStatus()
-			if ws.Signaled() {
-				code = 128 + int(ws.Signal())
-			}
-			break
-		}
-	}
-	endNamespace()
-	return code
-}
-
-// endNamespace ends every process of this mount namespace but this one,
-// by pid: TERM, up to 5 s for them to end (watched through pidfds), then
-// KILL; and reaps those that were ours.
-func endNamespace() {
-	self := os.Getpid()
-	ns, _ := os.Readlink("/proc/self/ns/mnt")
-	others := func() []int {
-		var pids []int
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil || pid == self {
-				continue
-			}
-			if l, _ := os.Readlink("/proc/" + e.Name() + "/ns/mnt"); l == ns {
-				pids = append(pids, pid)
-			}
-		}
-		return pids
-	}
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
-		pids := others()
-		for _, pid := range pids {
-			syscall.Kill(pid, sig)
-		}
-		waitEnded(pids, 5*time.Second)
-		reapAll()
-	}
-}
-
-// waitEnded waits until every pid has ended (a zombie has), at most d.
-func waitEnded(pids []int, d time.Duration) {
-	var fds []unix.PollFd
-	for _, pid := range pids {
-		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-			defer unix.Close(fd)
-			fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
-		}
-	}
-	deadline := time.Now().Add(d)
-	for len(fds) > 0 {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return
-		}
-		n, err := unix.Poll(fds, int(left.Milliseconds())+1)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return
-		}
-		if n <= 0 {
-			continue
-		}
-		kept := fds[:0]
-		for _, f := range fds {
-			if f.Revents == 0 {
-				kept = append(kept, f)
-			}
-		}
-		fds = kept
-	}
-}
-
-func reapAll() {
-	for {
-		var ws syscall.WaitStatus
-		if pid, _ := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil); pid <= 0 {
-			return
-		}
-	}
+	os.Exit(rcsandbox.Run(os.Args[2], os.Args[3:]))
 }

@@ -22,7 +22,7 @@ const rcLong = `sv-rc is the OpenRC side of the suite: /etc/init.d/sv.NAME (a li
 
 start syncs the service from its OPTIONS, links it into the scan dir marked
 down, has the scanner look, sends up, and waits until the daemon runs, is
-ready (SVC_READY) and has stayed up for the settle time. A daemon that
+ready (SVC_READY) and has run for the settle time. A daemon that
 exits, restarts or is not ready in time is a failure: the reason and the
 last lines of its log go to stderr, and the service is left stopped.
 

@@ -34,6 +34,24 @@ func Supervised(serviceDir string) (bool, error) {
 // or a directory created (a supervise directory, seen from its parent). Events on the FIFOs are not: a client checking whether a
 // supervisor runs opens supervise/ok itself, and must not wake on that.
 func StatusEvents(buf []byte) bool {
+	return anyEvent(buf, func(mask uint32, name string) bool {
+		created := mask&unix.IN_CREATE != 0 && mask&unix.IN_ISDIR != 0
+		return name == "" || name == "status" || name == StateFile || created
+	})
+}
+
+// SupervisorEvents is StatusEvents, and also says when a supervisor lets
+// go of supervise/ok (it holds it open for reading; a client checking it
+// opens it for writing).
+func SupervisorEvents(buf []byte) bool {
+	return StatusEvents(buf) || anyEvent(buf, func(mask uint32, name string) bool {
+		return name == "ok" && mask&unix.IN_CLOSE_NOWRITE != 0
+	})
+}
+
+// anyEvent reports whether an event of buf satisfies match; a buffer cut
+// short counts as a match (nothing is missed).
+func anyEvent(buf []byte, match func(mask uint32, name string) bool) bool {
 	for len(buf) >= unix.SizeofInotifyEvent {
 		// struct inotify_event: wd int32, mask uint32, cookie uint32,
 		// len uint32, then len bytes of NUL-padded name.
@@ -42,9 +60,7 @@ func StatusEvents(buf []byte) bool {
 		if end > len(buf) || end < unix.SizeofInotifyEvent {
 			return true // cut short: do not miss anything
 		}
-		name := unix.ByteSliceToString(buf[unix.SizeofInotifyEvent:end])
-		created := mask&unix.IN_CREATE != 0 && mask&unix.IN_ISDIR != 0
-		if name == "" || name == "status" || name == StateFile || created {
+		if match(mask, unix.ByteSliceToString(buf[unix.SizeofInotifyEvent:end])) {
 			return true
 		}
 		buf = buf[end:]

@@ -135,3 +135,15 @@ func FuzzStatusEvents(f *testing.F) {
 		StatusEvents(buf) // must not panic or read past the buffer
 	})
 }
+
+func TestSupervisorEvents(t *testing.T) {
+	if !SupervisorEvents(inotifyEvent(unix.IN_CLOSE_NOWRITE, "ok")) {
+		t.Error("a supervisor closing ok must wake")
+	}
+	if SupervisorEvents(inotifyEvent(unix.IN_CLOSE_WRITE, "ok")) {
+		t.Error("a client's own open of ok must not wake")
+	}
+	if !SupervisorEvents(inotifyEvent(unix.IN_MOVED_TO, "status")) {
+		t.Error("a new status must wake")
+	}
+}

@@ -25,6 +25,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == openrcInner {
+		runOpenRCInner(os.Args[2:])
+	}
 	bin := flag.String("bin", "bin", "the directory with the built tools")
 	out := flag.String("o", "docs/BENCHMARKS.md", "where to write the report")
 	reps := flag.Int("n", 21, "repetitions of each timing")
@@ -449,6 +452,9 @@ func (b *bench) run() string {
 			continue
 		}
 		fmt.Fprintf(&r, "| %d | %.1f MiB | %.1f MiB |\n", n, float64(rss)/1024, float64(pss)/1024)
+	}
+	if b.only == "" || strings.HasPrefix("rc-service", b.only) {
+		b.openrcSection(&r)
 	}
 	return r.String()
 }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/supervision-suite/supervision/internal/rcsandbox"
+)
+
+// openrcScript times rc-service inside the OpenRC sandbox.
+//
+//go:embed openrc.sh
+var openrcScript string
+
+// openrcInner is the bench re-run inside its own mount namespace:
+// "-openrc-inner SCRATCH CMD ARGS...".
+const openrcInner = "-openrc-inner"
+
+func runOpenRCInner(args []string) {
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "bench: -openrc-inner SCRATCH CMD...")
+		os.Exit(2)
+	}
+	if err := rcsandbox.Setup(args[0]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	os.Exit(rcsandbox.Run(args[1], args[2:]))
+}
+
+// rcRow is what one backend did under rc-service.
+type rcRow struct {
+	start, stop []time.Duration
+	fails       string
+}
+
+// openrc measures `rc-service X start` and `stop` on our backends and on
+// OpenRC's own, in a private mount namespace (nothing of the machine's
+// OpenRC is touched).
+func (b *bench) openrc() (map[string]*rcRow, error) {
+	if !b.root {
+		return nil, fmt.Errorf("needs root (a mount namespace)")
+	}
+	if _, err := exec.LookPath("rc-service"); err != nil {
+		return nil, fmt.Errorf("OpenRC is not installed")
+	}
+	script := filepath.Join(b.work, "openrc.sh")
+	if err := os.WriteFile(script, []byte(openrcScript), 0o755); err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	reps := min(b.reps, 11)
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", self, openrcInner,
+		filepath.Join(b.work, "ns"), "/bin/sh", script, b.bin, filepath.Dir(b.bin), strconv.Itoa(reps))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("the OpenRC run: %v", err)
+	}
+	rows := map[string]*rcRow{}
+	row := func(who string) *rcRow {
+		if rows[who] == nil {
+			rows[who] = &rcRow{}
+		}
+		return rows[who]
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 4 && f[0] == "time":
+			us, _ := strconv.Atoi(f[3])
+			d := time.Duration(us) * time.Microsecond
+			if f[2] == "start" {
+				row(f[1]).start = append(row(f[1]).start, d)
+			} else {
+				row(f[1]).stop = append(row(f[1]).stop, d)
+			}
+		case len(f) == 3 && f[0] == "fails":
+			row(f[1]).fails = f[2]
+		}
+	}
+	return rows, nil
+}
+
+// openrcSection writes the rc-service table.
+func (b *bench) openrcSection(r *strings.Builder) {
+	fmt.Fprintf(r, "\n## rc-service start and stop\n\n")
+	fmt.Fprintf(r, "`rc-service X start` then `rc-service X stop`, wall time, with the real OpenRC in a private mount namespace and the scanner already running; X is `sv.NAME` (/etc/init.d/supervision) on each of our backends with the default settle time (50ms), and an init script using OpenRC's own `supervisor=` for the others. The daemon is `sleep`. \"exit at once\" says whether `start` reports failure for a daemon that exits 1 immediately. Ratios are against OpenRC's supervise-daemon.\n\n")
+	rows, err := b.openrc()
+	if err != nil {
+		fmt.Fprintf(r, "Not measured: %v.\n", err)
+		return
+	}
+	fmt.Fprintf(r, "| backend | runs | start median | min | max | stop median | exit at once fails start | start ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	base := summarize(rows["openrc-supervise-daemon"].start).med
+	for _, who := range []string{"builtin", "runit", "s6", "daemontools", "openrc-supervise-daemon", "openrc-s6", "openrc-runit"} {
+		row := rows[who]
+		if row == nil || len(row.start) == 0 {
+			fmt.Fprintf(r, "| %s | | not measured | | | | | |\n", who)
+			continue
+		}
+		st, sp := summarize(row.start), summarize(row.stop)
+		ratio := ""
+		if base > 0 {
+			ratio = fmt.Sprintf("%.2fx", float64(st.med)/float64(base))
+		}
+		name := "sv.NAME, " + who
+		if strings.HasPrefix(who, "openrc-") {
+			name = "OpenRC supervisor=" + strings.TrimPrefix(who, "openrc-")
+		}
+		fmt.Fprintf(r, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", name, st.n, round(st.med), round(st.min), round(st.max), round(sp.med), row.fails, ratio)
+	}
+}

@@ -1,0 +1,103 @@
+#!/bin/sh
+# openrc.sh BIN TREE REPS: run inside the OpenRC sandbox by the bench. Times
+# `rc-service X start` and `stop` for sv.NAME on each of our backends and
+# for OpenRC's own supervise-daemon, s6 and runit backends, and checks
+# whether a daemon that exits at once is reported as a failure. Prints
+#   time WHO start|stop MILLISECONDS
+#   fails WHO yes|no
+# WHO: builtin, runit, s6, daemontools, openrc-supervise-daemon,
+# openrc-s6, openrc-runit. REPS starts and stops each (daemontools: 3).
+BIN=$1 TREE=$2 REPS=$3
+export PATH="$BIN:$PATH"
+
+ms() { date +%s%N; }
+timed() { # timed WHO OP SERVICE: one rc-service run, timed
+	t0=$(ms)
+	rc-service "$3" "$2" >/dev/null 2>&1
+	rc=$?
+	echo "time $1 $2 $(( ($(ms) - t0) / 1000 ))"
+	return $rc
+}
+reps() { # reps WHO SERVICE N
+	i=0
+	while [ $i -lt "$3" ]; do
+		timed "$1" start "$2"
+		timed "$1" stop "$2"
+		i=$((i+1))
+	done
+}
+fails() { # fails WHO SERVICE: is a daemon that exits at once reported?
+	if rc-service "$2" start >/dev/null 2>&1; then
+		echo "fails $1 no"
+		rc-service "$2" stop >/dev/null 2>&1
+	else
+		echo "fails $1 yes"
+	fi
+}
+
+# --- ours: sv.NAME through /etc/init.d/supervision --------------------------
+cp "$TREE/rc/supervision" /etc/init.d/supervision
+chmod 755 /etc/init.d/supervision
+for B in builtin runit s6 daemontools; do
+	root=/run/bench-$B
+	export SV_ROOT=$root
+	mkdir -p "$root/run/sv/service"
+	sv-gen add bench -- /bin/sleep 100000 >/dev/null
+	sv-gen add quits -- /bin/sh -c 'exit 1' >/dev/null
+	printf 'SV_BACKEND=%s\nSV_ROOT=%s\nSV_RC=%s\n' "$B" "$root" "$BIN/sv-rc" >/etc/conf.d/supervision
+	rm -f /etc/init.d/sv.*
+	sv-gen enable --openrc bench quits >/dev/null
+	rc-service supervision start >/dev/null 2>&1 || { echo "error $B: the scanner did not start"; continue; }
+	n=$REPS
+	[ $B = daemontools ] && n=3
+	reps "$B" sv.bench "$n"
+	fails "$B" sv.quits
+	rc-service supervision stop >/dev/null 2>&1
+done
+unset SV_ROOT
+
+# --- OpenRC's own backends ---------------------------------------------------
+mkdir -p /run/openrc/s6-scan /run/openrc/sv /run/bench-peers
+cat >/etc/init.d/s6-svscan <<'EOF'
+#!/sbin/openrc-run
+command=/usr/bin/s6-svscan
+command_args=/run/openrc/s6-scan
+command_background=yes
+pidfile=/run/s6-svscan.pid
+EOF
+cat >/etc/init.d/runsvdir <<'EOF'
+#!/sbin/openrc-run
+command=/usr/bin/runsvdir
+command_args="-P /run/openrc/sv"
+command_background=yes
+pidfile=/run/runsvdir.pid
+EOF
+peer() { # peer NAME SUPERVISOR CMD...: an init script for OpenRC's backend
+	name=$1 sup=$2
+	shift 2
+	dir=/run/bench-peers/$name
+	mkdir -p "$dir"
+	printf '#!/bin/sh\nexec %s\n' "$*" >"$dir/run"
+	chmod 755 "$dir/run"
+	{
+		echo '#!/sbin/openrc-run'
+		echo "supervisor=$sup"
+		case $sup in
+		supervise-daemon) echo "command=$1"; shift; echo "command_args=\"$*\""; echo "respawn_delay=1" ;;
+		s6) echo "s6_service_path=$dir"; echo 'depend() { need s6-svscan; }' ;;
+		runit) echo "runit_service=$dir"; echo 'depend() { need runsvdir; }' ;;
+		esac
+	} >"/etc/init.d/$name"
+	chmod 755 "/etc/init.d/$name"
+}
+for sup in supervise-daemon s6 runit; do
+	peer "peer-$sup" $sup /bin/sleep 100000
+	peer "quits-$sup" $sup /bin/sh -c "'exit 1'"
+done
+chmod 755 /etc/init.d/s6-svscan /etc/init.d/runsvdir
+rc-service s6-svscan start >/dev/null 2>&1
+rc-service runsvdir start >/dev/null 2>&1
+for sup in supervise-daemon s6 runit; do
+	reps "openrc-$sup" "peer-$sup" "$REPS"
+	fails "openrc-$sup" "quits-$sup"
+done
