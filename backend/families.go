@@ -130,7 +130,7 @@ func (s s6) Rescan(scanDir string) error { return writeControlFIFO(s.control(sca
 func (s6) NoticeDelay() time.Duration { return 0 }
 
 func (s6) Limits() string {
-	return "s6-supervise creates supervise/ itself and refuses one made for it"
+	return "s6-supervise makes supervise/ itself and fails on one left from before (sv-rc clears it while nothing supervises the service); no pid file, so rc-status cannot show a given-up service as crashed"
 }
 
 // Release has s6-svscan prune what left the scan dir (-an): it ends the
@@ -200,7 +200,7 @@ func (daemontools) Rescan(string) error { return ErrNoRescan }
 func (daemontools) NoticeDelay() time.Duration { return 6 * time.Second }
 
 func (daemontools) Limits() string {
-	return "svscan cannot be told to rescan: a new service waits until it looks again (every 5 seconds); supervise runs no finish and does not record how a daemon exited; supervise/ must exist before it starts (sv-gen sync --create-supervise)"
+	return "svscan cannot be told to rescan: a new service waits until it looks again (every 5 seconds); supervise runs no finish, does not record how a daemon exited and keeps no pid file (rc-status cannot show crashed); supervise/ must exist before it starts (sv-gen sync --create-supervise)"
 }
 
 // Release sends x to the service's supervise, and d then x to its log's:

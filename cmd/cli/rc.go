@@ -82,7 +82,7 @@ func newRCCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&o.root, "root", "", "relocate the whole tree under `DIR` (default $SV_ROOT, else /)")
 	cmd.PersistentFlags().DurationVar(&o.settle, "settle", -1, "how long a started daemon must stay up (default $SV_SETTLE, else 50ms)")
 	cmd.AddCommand(rcStartCmd(o), rcStopCmd(o), rcStatusCmd(o), rcReloadCmd(o), rcDependCmd(o),
-		rcScanCmd(o), rcScanReadyCmd(o), rcStopAllCmd(o))
+		rcScanCmd(o), rcScanReadyCmd(o), rcStopAllCmd(o), rcBackendsCmd())
 	return cmd
 }
 
@@ -270,6 +270,25 @@ func rcStopAllCmd(o *rcOpts) *cobra.Command {
 			defer cancel()
 			if err := backend.StopAll(ctx, r.Backend, r.ScanDir, r.StopTimeout); err != nil {
 				return &exitError{code: 1, msg: err.Error()}
+			}
+			return nil
+		},
+	}
+}
+
+func rcBackendsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "backends",
+		Short: "List the backends and what each supervisor cannot do",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, n := range backend.Names() {
+				sup, _ := backend.Get(n)
+				limits := sup.Limits()
+				if limits == "" {
+					limits = "no known limits"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", n, limits)
 			}
 			return nil
 		},
