@@ -119,4 +119,9 @@ func (b *bench) openrcSection(r *strings.Builder) {
 		}
 		fmt.Fprintf(r, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", name, st.n, round(st.med), round(st.min), round(st.max), round(sp.med), row.fails, ratio)
 	}
+	if ours := rows["builtin"]; ours != nil && base > 0 && len(ours.start) > 0 {
+		if med := summarize(ours.start).med; float64(med) > 1.2*float64(base) {
+			fmt.Fprintf(r, "\nBehind: sv.NAME on the builtin backend starts in %.2fx supervise-daemon's time. Most of rc-service's time is OpenRC's own (an init script whose start() does nothing takes most of supervise-daemon's figure); on top of it, sv-rc waits until the daemon has run for the settle time (SV_SETTLE, 50ms by default), which is how it tells a daemon that exits at once from one that runs, and which supervise-daemon does not do (see the last column). What would close it: a settle counted from the daemon's own exec rather than from sv-exec's start, so that it can be much shorter, and less work in sv-rc itself (it is a Go process that syncs the service dir on every start).\n", float64(med)/float64(base))
+		}
+	}
 }
