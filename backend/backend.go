@@ -106,7 +106,10 @@ func (f family) release(ctx context.Context, dir string) error {
 		dirs = append(dirs, filepath.Join(dir, "log"))
 	}
 	for _, d := range dirs {
-		if err := svdir.SendControl(d, "x"); err != nil && !errors.Is(err, svdir.ErrNotSupervised) {
+		// EPIPE: the supervisor closed its FIFO between our open and
+		// write; it is going, as asked.
+		err := svdir.SendControl(d, "x")
+		if err != nil && !errors.Is(err, svdir.ErrNotSupervised) && !errors.Is(err, syscall.EPIPE) {
 			return err
 		}
 	}

@@ -73,8 +73,9 @@ func (b builtin) Release(ctx context.Context, dir, scanDir string) error {
 	return b.release(ctx, dir)
 }
 
-// runit is runsvdir and runsv. runsvdir cannot be told to rescan: it looks
-// at the scan dir's mtime every second or so.
+// runit is runsvdir and runsv. runsvdir cannot be told to rescan: Debian's
+// looks at the scan dir every five seconds (a second after a change made in
+// the second it looked), and when one of its runsv exits.
 type runit struct{ family }
 
 func (runit) Name() string { return "runit" }
@@ -92,10 +93,10 @@ func (runit) ScannerReady(string) bool { return true }
 
 func (runit) Rescan(string) error { return ErrNoRescan }
 
-func (runit) NoticeDelay() time.Duration { return 1500 * time.Millisecond }
+func (runit) NoticeDelay() time.Duration { return 6 * time.Second }
 
 func (runit) Limits() string {
-	return "runsvdir cannot be told to rescan: a new service waits until it looks again (about a second); runsv does not record how a daemon exited"
+	return "runsvdir cannot be told to rescan: a new service waits until it looks again (every 5 seconds, or when one of its runsv exits); runsv does not record how a daemon exited"
 }
 
 func (r runit) Release(ctx context.Context, dir, _ string) error { return r.release(ctx, dir) }

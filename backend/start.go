@@ -255,6 +255,9 @@ func (w *watch) exitReason(info svctl.Info, then string) string {
 	if then != "" {
 		b.WriteString(" " + then)
 	}
+	if info.Error != "" && w.pid != 0 {
+		b.WriteString(": " + info.Error) // why its supervisor stopped it
+	}
 	return b.String()
 }
 
