@@ -153,29 +153,15 @@ func Unlink(scanDir, name string) error {
 	return err
 }
 
-// controlFIFOReady reports whether a scanner reads its control FIFO.
-func controlFIFOReady(path string) bool {
-	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	syscall.Close(fd)
-	return true
-}
+// controlFIFOReady reports whether a scanner reads its control FIFO
+// (writing nothing to it tells).
+func controlFIFOReady(path string) bool { return svdir.WriteFIFO(path, "") == nil }
 
-// writeControlFIFO writes letters to a scanner's control FIFO without
-// blocking.
+// writeControlFIFO writes letters to a scanner's control FIFO.
 func writeControlFIFO(path, letters string) error {
-	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		if errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.ENOENT) {
-			return fmt.Errorf("no scanner listens on %s", path)
-		}
-		return &os.PathError{Op: "open", Path: path, Err: err}
+	err := svdir.WriteFIFO(path, letters)
+	if errors.Is(err, svdir.ErrNotSupervised) {
+		return fmt.Errorf("no scanner listens on %s", path)
 	}
-	defer syscall.Close(fd)
-	if _, err := syscall.Write(fd, []byte(letters)); err != nil {
-		return &os.PathError{Op: "write", Path: path, Err: err}
-	}
-	return nil
+	return err
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -40,14 +41,7 @@ type rcOpts struct {
 }
 
 func (o *rcOpts) runner() (*openrc.Runner, error) {
-	name := o.backend
-	if name == "" {
-		name = os.Getenv("SV_BACKEND")
-	}
-	if name == "" {
-		name = "builtin"
-	}
-	sup, err := backend.Get(name)
+	sup, settle, err := openrc.Config(o.backend, o.settle)
 	if err != nil {
 		return nil, &usageError{err}
 	}
@@ -59,16 +53,32 @@ func (o *rcOpts) runner() (*openrc.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	settle := o.settle
-	if settle < 0 {
-		settle = openrc.DefaultSettle
-		if v := os.Getenv("SV_SETTLE"); v != "" {
-			if settle, err = time.ParseDuration(v); err != nil {
-				return nil, &usageError{fmt.Errorf("SV_SETTLE=%s: want a duration such as 50ms", v)}
-			}
-		}
-	}
 	return &openrc.Runner{Gen: gen.New(l, exec), Backend: sup, ScanDir: l.ScanDir, Settle: settle}, nil
+}
+
+// nameCmd is a subcommand acting on one service NAME through the runner.
+func nameCmd(o *rcOpts, use, short string, run func(cmd *cobra.Command, r *openrc.Runner, name string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " NAME",
+		Short: short,
+		Args:  exactArgs(1, "the service NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			return run(cmd, r, args[0])
+		},
+	}
+}
+
+// failed is exit 1 with err's message: a start, stop or reload that did
+// not happen.
+func failed(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: 1, msg: err.Error()}
 }
 
 func newRCCmd() *cobra.Command {
@@ -93,29 +103,22 @@ func interruptible() (context.Context, context.CancelFunc) {
 }
 
 func rcStartCmd(o *rcOpts) *cobra.Command {
-	return &cobra.Command{
-		Use:   "start NAME",
-		Short: "Start a service and wait until it is up and ready; fail with the reason",
-		Args:  exactArgs(1, "the service NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := o.runner()
-			if err != nil {
-				return err
-			}
+	return nameCmd(o, "start", "Start a service and wait until it is up and ready; fail with the reason",
+		func(cmd *cobra.Command, r *openrc.Runner, name string) error {
 			ctx, cancel := interruptible()
 			defer cancel()
-			return rcResult(r.Start(ctx, args[0]))
-		},
-	}
+			return rcResult(r.Start(ctx, name))
+		})
 }
 
 // rcResult turns a failed start into its reason and log lines on stderr
 // and exit 1; invalid OPTIONS stay a permanent failure (100).
 func rcResult(err error) error {
-	if err == nil {
+	var f *backend.Failure
+	switch {
+	case err == nil:
 		return nil
-	}
-	if f, ok := err.(*backend.Failure); ok {
+	case errors.As(err, &f):
 		msg := f.Error()
 		if len(f.Log) > 0 {
 			msg += "\nlast lines of its log:"
@@ -124,91 +127,49 @@ func rcResult(err error) error {
 			}
 		}
 		return &exitError{code: 1, msg: msg}
-	}
-	if openrc.IsInvalid(err) {
+	case openrc.IsInvalid(err):
 		return &exitError{code: ExitPermanent, msg: err.Error()}
 	}
 	return err
 }
 
 func rcStopCmd(o *rcOpts) *cobra.Command {
-	return &cobra.Command{
-		Use:   "stop NAME",
-		Short: "Stop a service within SVC_STOP_TIMEOUT (KILL after it) and unlink it",
-		Args:  exactArgs(1, "the service NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := o.runner()
-			if err != nil {
-				return err
-			}
+	return nameCmd(o, "stop", "Stop a service within SVC_STOP_TIMEOUT (KILL after it) and unlink it",
+		func(cmd *cobra.Command, r *openrc.Runner, name string) error {
 			ctx, cancel := interruptible()
 			defer cancel()
-			if err := r.Stop(ctx, args[0]); err != nil {
-				return &exitError{code: 1, msg: err.Error()}
-			}
-			return nil
-		},
-	}
+			return failed(r.Stop(ctx, name))
+		})
 }
 
 func rcStatusCmd(o *rcOpts) *cobra.Command {
-	return &cobra.Command{
-		Use:   "status NAME",
-		Short: "Say whether a service is started (0), stopped (3) or crashed (32)",
-		Args:  exactArgs(1, "the service NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := o.runner()
-			if err != nil {
-				return err
-			}
-			code, text := r.Status(args[0])
+	return nameCmd(o, "status", "Say whether a service is started (0), stopped (3) or crashed (32)",
+		func(cmd *cobra.Command, r *openrc.Runner, name string) error {
+			code, text := r.Status(name)
 			fmt.Fprintln(cmd.OutOrStdout(), text)
 			if code != openrc.StatusStarted {
 				return &exitError{code: code}
 			}
 			return nil
-		},
-	}
+		})
 }
 
 func rcReloadCmd(o *rcOpts) *cobra.Command {
-	return &cobra.Command{
-		Use:   "reload NAME",
-		Short: "Send a running service its SVC_RELOAD_SIGNAL",
-		Args:  exactArgs(1, "the service NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := o.runner()
-			if err != nil {
-				return err
-			}
-			if err := r.Reload(args[0]); err != nil {
-				return &exitError{code: 1, msg: err.Error()}
-			}
-			return nil
-		},
-	}
+	return nameCmd(o, "reload", "Send a running service its SVC_RELOAD_SIGNAL",
+		func(cmd *cobra.Command, r *openrc.Runner, name string) error {
+			return failed(r.Reload(name))
+		})
 }
 
 func rcDependCmd(o *rcOpts) *cobra.Command {
-	return &cobra.Command{
-		Use:   "depend NAME",
-		Short: "Print the service's OpenRC dependencies, one keyword per line",
-		Args:  exactArgs(1, "the service NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := o.runner()
-			if err != nil {
-				return err
-			}
-			lines, err := r.Depend(args[0])
-			if err != nil {
-				return err
-			}
+	return nameCmd(o, "depend", "Print the service's OpenRC dependencies, one keyword per line",
+		func(cmd *cobra.Command, r *openrc.Runner, name string) error {
+			lines, err := r.Depend(name)
 			for _, l := range lines {
 				fmt.Fprintln(cmd.OutOrStdout(), l)
 			}
-			return nil
-		},
-	}
+			return err
+		})
 }
 
 func rcScanCmd(o *rcOpts) *cobra.Command {
@@ -268,10 +229,7 @@ func rcStopAllCmd(o *rcOpts) *cobra.Command {
 			}
 			ctx, cancel := interruptible()
 			defer cancel()
-			if err := backend.StopAll(ctx, r.Backend, r.ScanDir, r.StopTimeout); err != nil {
-				return &exitError{code: 1, msg: err.Error()}
-			}
-			return nil
+			return failed(backend.StopAll(ctx, r.Backend, r.ScanDir, r.StopTimeout))
 		},
 	}
 }

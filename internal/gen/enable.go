@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/supervision-suite/supervision/internal/fsplan"
+	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
@@ -19,26 +20,42 @@ import (
 func (g *Generator) Enable(names []string) ([]fsplan.Change, error) {
 	p := &fsplan.Plan{}
 	for _, name := range names {
-		if err := g.mustExist(name); err != nil {
+		svc, err := g.Enableable(name)
+		if err != nil {
 			return nil, err
 		}
-		if g.kindOf(name) != KindService && g.kindOf(name) != KindCustom {
-			return nil, fmt.Errorf("%s: is a definition for instances, not a service: enable %s@INSTANCE", name, name)
-		}
-		if g.kindOf(name) == KindService {
-			svc, err := g.Loader().Load(name)
-			if err != nil {
-				return nil, &InvalidError{asErrors(err)}
-			}
-			if errs, _ := svc.Check(g.Host); len(errs) > 0 {
-				return nil, &InvalidError{errs}
-			}
+		if svc != nil {
 			g.serviceOps(p, svc, svc.Dir)
 			g.runtimeOps(p, svc)
 		}
 		g.enabledOps(p, name)
 	}
 	return p.Apply()
+}
+
+// Enableable checks that name is a service that can run: it exists, is
+// not a definition for instances, and its OPTIONS load and pass their
+// checks (a bad one is an *InvalidError with path:line). It returns the
+// loaded service, or nil for a hand-written one (KindCustom).
+func (g *Generator) Enableable(name string) (*options.Service, error) {
+	if err := g.mustExist(name); err != nil {
+		return nil, err
+	}
+	switch g.kindOf(name) {
+	case KindCustom:
+		return nil, nil
+	case KindService:
+	default:
+		return nil, fmt.Errorf("%s: is a definition for instances, not a service: enable %s@INSTANCE", name, name)
+	}
+	svc, err := g.Loader().Load(name)
+	if err != nil {
+		return nil, &InvalidError{asErrors(err)}
+	}
+	if errs, _ := svc.Check(g.Host); len(errs) > 0 {
+		return nil, &InvalidError{errs}
+	}
+	return svc, nil
 }
 
 // Disable removes services from the scan dir (the scanner then stops

@@ -13,8 +13,8 @@ const OpenRCScript = "supervision"
 // EnableOpenRC makes /etc/init.d/sv.NAME -> supervision for each service
 // (every service of the tree when names is empty), so that OpenRC starts
 // and stops it through sv-rc. The services are not linked into the scan
-// dir: OpenRC, not the scanner, decides when they run. A service whose
-// OPTIONS are invalid gets no script.
+// dir: OpenRC, not the scanner, decides when they run. What Enable would
+// refuse (invalid OPTIONS, a definition for instances) gets no script.
 func (g *Generator) EnableOpenRC(names []string, initDir string) ([]fsplan.Change, error) {
 	names, err := g.services(names)
 	if err != nil {
@@ -22,14 +22,8 @@ func (g *Generator) EnableOpenRC(names []string, initDir string) ([]fsplan.Chang
 	}
 	p := &fsplan.Plan{}
 	for _, name := range names {
-		if g.kindOf(name) == KindService {
-			svc, err := g.Loader().Load(name)
-			if err != nil {
-				return nil, &InvalidError{asErrors(err)}
-			}
-			if errs, _ := svc.Check(g.Host); len(errs) > 0 {
-				return nil, &InvalidError{errs}
-			}
+		if _, err := g.Enableable(name); err != nil {
+			return nil, err
 		}
 		p.Symlink(filepath.Join(initDir, "sv."+name), OpenRCScript)
 	}

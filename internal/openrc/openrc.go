@@ -63,12 +63,12 @@ func (r *Runner) Load(name string) (backend.Service, error) {
 	if len(res.Problems) > 0 {
 		return backend.Service{}, res.Problems
 	}
-	svc, err := r.Gen.Loader().Load(name)
+	svc, err := r.Gen.Enableable(name)
 	if err != nil {
 		return backend.Service{}, err
 	}
-	if errs, _ := svc.Check(r.Gen.Host); len(errs) > 0 {
-		return backend.Service{}, errs
+	if svc == nil {
+		return backend.Service{}, fmt.Errorf("%s: has a hand-written ./run: sv-rc starts services made from OPTIONS", name)
 	}
 	return r.service(svc), nil
 }
@@ -113,12 +113,10 @@ func (r *Runner) markDaemon(name string) error {
 	if svcDir == "" || svcName != Prefix+name {
 		return nil // not run by openrc-run
 	}
-	switch r.Backend.Name() {
-	case "builtin", "runit":
-	default:
-		return nil
-	}
 	pidfile := filepath.Join(r.ScanDir, name, "supervise", "pid")
+	if _, err := os.Stat(pidfile); err != nil {
+		return nil // a supervisor that keeps none (s6, daemontools)
+	}
 	dir := filepath.Join(svcDir, "daemons", svcName)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -232,6 +230,33 @@ func (r *Runner) openrcName(n string) string {
 		return Prefix + n
 	}
 	return n
+}
+
+// Config names the backend and the settle time: the flags' values (""
+// and a negative settle when not given), else SV_BACKEND and SV_SETTLE
+// from the environment (conf.d), else builtin and DefaultSettle.
+func Config(backendFlag string, settleFlag time.Duration) (backend.Supervisor, time.Duration, error) {
+	name := backendFlag
+	if name == "" {
+		name = os.Getenv("SV_BACKEND")
+	}
+	if name == "" {
+		name = "builtin"
+	}
+	sup, err := backend.Get(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	settle := settleFlag
+	if settle < 0 {
+		settle = DefaultSettle
+		if v := os.Getenv("SV_SETTLE"); v != "" {
+			if settle, err = time.ParseDuration(v); err != nil {
+				return nil, 0, fmt.Errorf("SV_SETTLE=%s: want a duration such as 50ms", v)
+			}
+		}
+	}
+	return sup, settle, nil
 }
 
 // IsInvalid reports whether err is about the service's OPTIONS.

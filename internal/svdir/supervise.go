@@ -216,7 +216,12 @@ func ReadStatus(dir string) (Decoded, error) {
 // SendControl writes letters to a service's control FIFO without blocking,
 // as runit's sv does. A service with no supervisor is ErrNotSupervised.
 func SendControl(serviceDir, letters string) error {
-	path := filepath.Join(serviceDir, "supervise", "control")
+	return WriteFIFO(filepath.Join(serviceDir, "supervise", "control"), letters)
+}
+
+// WriteFIFO writes to a control FIFO (a service's, or a scanner's) without
+// blocking. No reader, or no FIFO, is ErrNotSupervised.
+func WriteFIFO(path, letters string) error {
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENOENT):
