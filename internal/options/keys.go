@@ -72,7 +72,7 @@ var Keys = []Key{
 		Doc: "Open files (`ulimit -n`): `N`, `unlimited` or `SOFT:HARD`. Empty: inherited. Likewise the other `SVC_LIMIT_*`."},
 	{Name: "SVC_LIMIT_NPROC", Group: groupProcess, Kind: kindLimit, Doc: "Processes of the user (`ulimit -u`)."},
 	{Name: "SVC_LIMIT_CORE", Group: groupProcess, Kind: kindByteLimit, Doc: "Core file size in bytes (K, M, G suffixes)."},
-	{Name: "SVC_LIMIT_AS", Group: groupProcess, Kind: kindByteLimit, Doc: "Address space in bytes."},
+	{Name: "SVC_LIMIT_AS", Group: groupProcess, Kind: kindByteLimit, Doc: "Address space in bytes. Set at the execve itself, so it may be far below what sv-exec (a Go program) has mapped."},
 	{Name: "SVC_LIMIT_DATA", Group: groupProcess, Kind: kindByteLimit, Doc: "Data segment in bytes."},
 	{Name: "SVC_LIMIT_STACK", Group: groupProcess, Kind: kindByteLimit, Doc: "Stack in bytes."},
 	{Name: "SVC_LIMIT_MEMLOCK", Group: groupProcess, Kind: kindByteLimit, Doc: "Locked memory in bytes."},

@@ -68,7 +68,7 @@ func Exec(sp *Spec) error {
 	if err := os.Chdir(sp.Dir); err != nil {
 		return step("working directory", unwrap(err))
 	}
-	return step("exec "+sp.Path, syscall.Exec(sp.Path, sp.Argv, sp.Env))
+	return execve(sp)
 }
 
 // JoinStderr points stderr where stdout goes (the log pipe), as run
@@ -140,8 +140,13 @@ func envPath(env []string) string {
 	return options.DefaultPath
 }
 
+// setLimits sets every limit but the memory ones, which execve sets
+// last; those it may only need to raise now, while still privileged.
 func setLimits(sp *Spec) error {
 	for _, l := range sp.Limits {
+		if isMemoryLimit(l.Resource) {
+			continue
+		}
 		rl := syscall.Rlimit{Cur: l.Value.Soft, Max: l.Value.Hard}
 		// syscall.Setrlimit (not x/sys) so the runtime knows NOFILE was set
 		// on purpose and does not restore its own startup value at exec.
@@ -149,7 +154,7 @@ func setLimits(sp *Spec) error {
 			return step(l.Key, err)
 		}
 	}
-	return nil
+	return raiseMemoryLimits(sp.Limits)
 }
 
 // setCred becomes the service's user: groups first, then gid, then uid,
