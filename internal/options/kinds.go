@@ -3,7 +3,6 @@ package options
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -113,11 +112,13 @@ func parseIntRange(s string, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// Account names as useradd accepts them, or a numeric id.
-var accountName = regexp.MustCompile(`^([a-z_][a-z0-9_.-]{0,31}\$?|[0-9]+)$`)
-
+// Account names as useradd accepts them ([a-z_][a-z0-9_.-]{0,31}$?), or
+// a numeric id.
 func checkAccountName(s string) error {
-	if !accountName.MatchString(s) {
+	name := strings.TrimSuffix(s, "$")
+	lowerFirst := func(r rune) bool { return r == '_' || 'a' <= r && r <= 'z' }
+	lowerRest := func(r rune) bool { return lowerFirst(r) || isDigit(r) || r == '.' || r == '-' }
+	if !IsWord(name, lowerFirst, lowerRest, 32) && !IsWord(s, isDigit, isDigit, len(s)) {
 		return fmt.Errorf("%q is not a user or group name", s)
 	}
 	return nil
@@ -133,11 +134,9 @@ func checkAbsPath(s string) error {
 // An env file may be optional, written as -PATH.
 func checkEnvFile(s string) error { return checkAbsPath(strings.TrimPrefix(s, "-")) }
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 func checkEnvAssign(s string) error {
 	name, _, ok := strings.Cut(s, "=")
-	if !ok || !envName.MatchString(name) {
+	if !ok || !IsWord(name, isNameStartRune, isNameCharRune, len(name)) {
 		return fmt.Errorf("%q is not NAME=VALUE", s)
 	}
 	return nil
@@ -147,13 +146,34 @@ func checkEnvAssign(s string) error {
 // are made of letters, digits and . _ - (no slash, not starting with a dot).
 func CheckServiceName(s string) error {
 	base, inst, isInst := strings.Cut(s, "@")
-	if !serviceName.MatchString(base) || (isInst && !instanceName.MatchString(inst)) {
+	if !IsWord(base, isNameCharRune, isServiceChar, 100) || (isInst && !IsWord(inst, isNameCharRune, isInstanceChar, 100)) {
 		return fmt.Errorf("%q is not a service name (letters, digits, '.', '_', '-', and NAME@INSTANCE for an instance)", s)
 	}
 	return nil
 }
 
-var (
-	serviceName  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$`)
-	instanceName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._:+-]{0,99}$`)
-)
+// IsWord reports whether s is one rune that first accepts followed by
+// runes that rest accepts, max runes in all. Checks are written this way
+// rather than as regular expressions because bounded repetitions such as
+// {0,99} compile into programs that cost milliseconds at every start of
+// every tool.
+func IsWord(s string, first, rest func(rune) bool, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i, r := range s {
+		if i == 0 && !first(r) || i > 0 && !rest(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(r rune) bool { return '0' <= r && r <= '9' }
+
+// The parser's byte classes, for runes: letters and '_'; and digits.
+func isNameStartRune(r rune) bool { return r < 128 && isNameStart(byte(r)) }
+func isNameCharRune(r rune) bool  { return r < 128 && isNameChar(byte(r)) }
+
+func isServiceChar(r rune) bool  { return isNameCharRune(r) || r == '.' || r == '+' || r == '-' }
+func isInstanceChar(r rune) bool { return isServiceChar(r) || r == ':' }
