@@ -15,6 +15,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/svctl"
+	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
 // Service is a service as Start and Stop act on it, with what its OPTIONS
@@ -27,10 +28,13 @@ type Service struct {
 	ReadyTimeout time.Duration // SVC_READY_TIMEOUT
 	StopTimeout  time.Duration // SVC_STOP_TIMEOUT
 	// Settle is how long a started daemon must have run (and be ready) for
-	// the start to count: a daemon that dies at once is a failure even
-	// with no readiness configured.
+	// the start to count, from the moment sv-exec exec'd it: a daemon that
+	// dies at once is a failure even with no readiness configured.
 	Settle time.Duration
-	LogDir string // where its log is, for the last lines of a failure; "" none
+	// ExecWait is how long sv-exec may wait before it execs the daemon
+	// (SVC_WAIT_TIMEOUT when SVC_WAIT_PATH or SVC_WAIT_MOUNT is set).
+	ExecWait time.Duration
+	LogDir   string // where its log is, for the last lines of a failure; "" none
 }
 
 // link is the service's entry in the scan dir, through which supervisors
@@ -114,6 +118,7 @@ type watch struct {
 	sent   time.Time
 	pid    int // the daemon this start is about, once seen
 	upAt   time.Time
+	execAt time.Time // when the exec mark for pid was seen
 	last   svctl.Info
 }
 
@@ -127,6 +132,7 @@ func (w *watch) untilReady(ctx context.Context) error {
 	if !w.svc.ReadyWanted || timeout <= 0 {
 		timeout = 10 * time.Second // the daemon only has to run
 	}
+	timeout += w.svc.ExecWait
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	what := svctl.WaitUp
@@ -138,7 +144,7 @@ func (w *watch) untilReady(ctx context.Context) error {
 		if err := w.check(info); err != nil {
 			return false, err
 		}
-		if w.pid == 0 {
+		if w.pid == 0 || w.execAt.IsZero() {
 			return false, nil
 		}
 		return !w.svc.ReadyWanted || svctl.ReadyNow(info), nil
@@ -149,6 +155,8 @@ func (w *watch) untilReady(ctx context.Context) error {
 		return err
 	case err != nil && w.pid == 0:
 		return &died{fmt.Sprintf("not running after %s", timeout)}
+	case err != nil && w.execAt.IsZero():
+		return &died{fmt.Sprintf("sv-exec (pid %d) did not exec the daemon within %s", w.pid, timeout)}
 	case err != nil:
 		return &died{fmt.Sprintf("not ready after SVC_READY_TIMEOUT=%s", timeout)}
 	}
@@ -161,12 +169,9 @@ func (w *watch) settle(ctx context.Context) error {
 	if w.svc.Settle <= 0 {
 		return nil
 	}
-	// The daemon must have run for Settle: counted from its start, as its
-	// supervisor recorded it, and at least until it is ready.
-	until := time.Now().Add(w.svc.Settle)
-	if !w.upAt.IsZero() && w.upAt.Add(w.svc.Settle).Before(until) {
-		until = w.upAt.Add(w.svc.Settle)
-	}
+	// The daemon must have run for Settle from its exec (its supervisor's
+	// start time is earlier: sv-exec ran first), and at least until ready.
+	until := w.execAt.Add(w.svc.Settle)
 	sctx, cancel := context.WithDeadline(ctx, until)
 	defer cancel()
 	_, err := svctl.WaitFor(sctx, w.service(), "settled", func(info svctl.Info) (bool, error) {
@@ -226,6 +231,11 @@ func (w *watch) check(info svctl.Info) error {
 		}
 		if w.pid != 0 && info.Pid != w.pid {
 			return &died{w.exitReason(info, fmt.Sprintf("and was restarted as pid %d", info.Pid))}
+		}
+		// Seen, not read from the mark's time: file times are as coarse
+		// as the kernel's tick, and a settle must not end early.
+		if w.pid != 0 && w.execAt.IsZero() && svdir.Execed(filepath.Join(w.svc.link(), "supervise"), w.pid) {
+			w.execAt = time.Now()
 		}
 	case info.Want == "up" && !info.Since.Equal(w.before.Since) && (w.pid != 0 || !info.Since.Before(w.sent)):
 		// Wanted up, not running, and its state changed after `u` (not

@@ -23,9 +23,10 @@ const rcLong = `sv-rc is the OpenRC side of the suite: /etc/init.d/sv.NAME (a li
 
 start syncs the service from its OPTIONS, links it into the scan dir marked
 down, has the scanner look, sends up, and waits until the daemon runs, is
-ready (SVC_READY) and has run for the settle time. A daemon that
-exits, restarts or is not ready in time is a failure: the reason and the
-last lines of its log go to stderr, and the service is left stopped.
+ready (SVC_READY) and has run for the settle time since sv-exec exec'd it
+(its mark in supervise/exec). A daemon that exits, restarts or is not
+ready in time is a failure: the reason and the last lines of its log go
+to stderr, and the service is left stopped.
 
 The backend, the tree and the settle time come from the flags, else from
 the environment that /etc/conf.d/supervision sets: SV_BACKEND (builtin,
@@ -90,7 +91,7 @@ func newRCCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&o.backend, "backend", "", "the supervisor: builtin, runit, s6 or daemontools (default $SV_BACKEND, else builtin)")
 	cmd.PersistentFlags().StringVar(&o.root, "root", "", "relocate the whole tree under `DIR` (default $SV_ROOT, else /)")
-	cmd.PersistentFlags().DurationVar(&o.settle, "settle", -1, "how long a started daemon must stay up (default $SV_SETTLE, else 50ms)")
+	cmd.PersistentFlags().DurationVar(&o.settle, "settle", -1, "how long a started daemon must stay up after its exec (default $SV_SETTLE, else 10ms)")
 	cmd.AddCommand(rcStartCmd(o), rcStopCmd(o), rcStatusCmd(o), rcReloadCmd(o), rcDependCmd(o),
 		rcScanCmd(o), rcScanReadyCmd(o), rcStopAllCmd(o), rcBackendsCmd())
 	return cmd

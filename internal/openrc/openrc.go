@@ -24,10 +24,11 @@ import (
 // Prefix names a supervised service in OpenRC: sv.NAME.
 const Prefix = "sv."
 
-// DefaultSettle is how long a started daemon must stay up, when conf.d
-// does not say (SV_SETTLE): long enough to catch one that exits at once
-// on a bad flag or a missing file, short enough not to slow a boot.
-const DefaultSettle = 50 * time.Millisecond
+// DefaultSettle is how long a started daemon must stay up after its exec,
+// when conf.d does not say (SV_SETTLE): long enough to catch one that
+// exits at once on a bad flag, a missing library or file, short enough
+// not to slow a boot. A daemon that fails later is what SVC_READY is for.
+const DefaultSettle = 10 * time.Millisecond
 
 // Status codes, as OpenRC's status() reports them.
 const (
@@ -81,6 +82,9 @@ func (r *Runner) service(svc *options.Service) backend.Service {
 		ReadyTimeout: s.Duration("SVC_READY_TIMEOUT"),
 		StopTimeout:  s.Duration("SVC_STOP_TIMEOUT"),
 		Settle:       r.Settle,
+	}
+	if s.Get("SVC_WAIT_PATH")+s.Get("SVC_WAIT_MOUNT") != "" {
+		b.ExecWait = s.Duration("SVC_WAIT_TIMEOUT")
 	}
 	switch s.Get("LOG") {
 	case "none", "syslog", "custom":
@@ -252,7 +256,7 @@ func Config(backendFlag string, settleFlag time.Duration) (backend.Supervisor, t
 		settle = DefaultSettle
 		if v := os.Getenv("SV_SETTLE"); v != "" {
 			if settle, err = time.ParseDuration(v); err != nil {
-				return nil, 0, fmt.Errorf("SV_SETTLE=%s: want a duration such as 50ms", v)
+				return nil, 0, fmt.Errorf("SV_SETTLE=%s: want a duration such as 10ms", v)
 			}
 		}
 	}

@@ -30,13 +30,15 @@ func Supervised(serviceDir string) (bool, error) {
 
 // StatusEvents reports whether a buffer of inotify events on a supervise
 // directory says its status may have changed: an event on status or
-// state.json (the files a supervisor replaces), on the directory itself,
-// or a directory created (a supervise directory, seen from its parent). Events on the FIFOs are not: a client checking whether a
-// supervisor runs opens supervise/ok itself, and must not wake on that.
+// state.json (the files a supervisor replaces) or sv-exec's exec mark, on
+// the directory itself, or a directory created (a supervise directory,
+// seen from its parent). Events on the FIFOs are not: a client checking
+// whether a supervisor runs opens supervise/ok itself, and must not wake
+// on that.
 func StatusEvents(buf []byte) bool {
 	return anyEvent(buf, func(mask uint32, name string) bool {
 		created := mask&unix.IN_CREATE != 0 && mask&unix.IN_ISDIR != 0
-		return name == "" || name == "status" || name == StateFile || created
+		return name == "" || name == "status" || name == StateFile || name == ExecFile || created
 	})
 }
 

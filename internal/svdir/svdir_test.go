@@ -113,6 +113,8 @@ func TestStatusEvents(t *testing.T) {
 	}{
 		{"status replaced", inotifyEvent(unix.IN_MOVED_TO, "status"), true},
 		{"state.json replaced", inotifyEvent(unix.IN_MOVED_TO, StateFile), true},
+		{"exec marked", inotifyEvent(unix.IN_MOVED_TO, ExecFile), true},
+		{"exec marked first", inotifyEvent(unix.IN_CREATE, ExecFile), true},
 		{"ok opened by a client", inotifyEvent(unix.IN_CLOSE_WRITE, "ok"), false},
 		{"control, then status", cat(inotifyEvent(unix.IN_CLOSE_WRITE, "control"), inotifyEvent(unix.IN_MOVED_TO, "status")), true},
 		{"temp files only", cat(inotifyEvent(unix.IN_CREATE, "status.new"), inotifyEvent(unix.IN_CLOSE_WRITE, "status.new")), false},
@@ -124,6 +126,25 @@ func TestStatusEvents(t *testing.T) {
 		if got := StatusEvents(c.buf); got != c.want {
 			t.Errorf("%s: StatusEvents = %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// The exec mark names the daemon's pid and is replaced by the next one.
+func TestExecMark(t *testing.T) {
+	dir := t.TempDir()
+	if Execed(dir, 42) {
+		t.Fatal("Execed before any mark")
+	}
+	for _, pid := range []int{42, 43} {
+		if err := MarkExec(dir, pid); err != nil {
+			t.Fatal(err)
+		}
+		if !Execed(dir, pid) || Execed(dir, pid-1) {
+			t.Errorf("after MarkExec(%d): Execed(%d) = %v, Execed(%d) = %v", pid, pid, Execed(dir, pid), pid-1, Execed(dir, pid-1))
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d entries in the supervise dir; want the mark alone", len(ents))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/svdir"
 	"github.com/supervision-suite/supervision/internal/waitfor"
 )
 
@@ -62,6 +63,7 @@ func Exec(sp *Spec) error {
 	if sp.Umask >= 0 {
 		syscall.Umask(sp.Umask)
 	}
+	markExec(sp)
 	if err := setCred(sp.Cred); err != nil {
 		return err
 	}
@@ -69,6 +71,19 @@ func Exec(sp *Spec) error {
 		return step("working directory", unwrap(err))
 	}
 	return execve(sp)
+}
+
+// markExec tells whoever waits on the start (sv-rc) that the daemon is
+// being exec'd now, while sv-exec still has its supervisor's rights to
+// supervise/. A mark that cannot be made is said in the log; the start
+// then waits for it in vain and fails, which says the same again.
+func markExec(sp *Spec) {
+	if sp.Supervise == "" {
+		return
+	}
+	if err := svdir.MarkExec(sp.Supervise, os.Getpid()); err != nil {
+		fmt.Fprintf(os.Stderr, "sv-exec %s: cannot mark the exec in %s: %v\n", sp.Name, sp.Supervise, unwrap(err))
+	}
 }
 
 // JoinStderr points stderr where stdout goes (the log pipe), as run

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,9 @@ type Spec struct {
 	WaitTimeout time.Duration
 	PreCmd      []string
 	JoinStderr  bool // stderr goes where stdout goes (the log pipe)
+	// Supervise is the supervise directory in which to mark the exec
+	// (svdir.ExecFile); "" when run without a supervisor.
+	Supervise string
 }
 
 // Cred is a user to become.
@@ -86,6 +90,9 @@ func permanent(format string, args ...any) error {
 func BuildSpec(svc *options.Service, environ []string) (*Spec, error) {
 	s := svc.Set
 	spec := &Spec{Name: svc.Name, Dir: svc.Dir, Umask: -1, JoinStderr: s.Get("LOG") != "none"}
+	if fi, err := os.Stat(filepath.Join(svc.Dir, "supervise")); err == nil && fi.IsDir() {
+		spec.Supervise = filepath.Join(svc.Dir, "supervise")
+	}
 	cmd, err := svc.ResolveCommand()
 	if err != nil {
 		return nil, permanent("%v", err)
