@@ -6,7 +6,7 @@
 #   time WHO start|stop MILLISECONDS
 #   fails WHO yes|no
 # WHO: builtin, runit, s6, daemontools, openrc-supervise-daemon,
-# openrc-s6, openrc-runit. REPS starts and stops each (daemontools: 3).
+# openrc-s6, openrc-runit, openrc-noop (an init script that does nothing). REPS starts and stops each (daemontools: 3).
 BIN=$1 TREE=$2 REPS=$3
 export PATH="$BIN:$PATH"
 
@@ -101,3 +101,8 @@ for sup in supervise-daemon s6 runit; do
 	reps "openrc-$sup" "peer-$sup" "$REPS"
 	fails "openrc-$sup" "quits-$sup"
 done
+
+# --- OpenRC's own floor: an init script whose start() does nothing ---------
+printf '#!/sbin/openrc-run\nstart() { :; }\nstop() { :; }\n' >/etc/init.d/noop
+chmod 755 /etc/init.d/noop
+reps openrc-noop noop "$REPS"
