@@ -72,7 +72,7 @@ install: build
 	install -m 0644 docs/OPTIONS.md $(DESTDIR)$(SHAREDIR)/
 	@for f in rc/*; do case "$$f" in *.md) ;; *) install -D -m 0755 "$$f" $(DESTDIR)$(SYSCONFDIR)/init.d/$${f#rc/} ;; esac; done
 	@for f in conf.d/*; do case "$$f" in *.md) ;; *) install -D -m 0644 "$$f" $(DESTDIR)$(SYSCONFDIR)/conf.d/$${f#conf.d/} ;; esac; done
-	@for f in stages/*; do case "$$f" in *.md) ;; *) install -D -m 0755 "$$f" $(DESTDIR)$(LIBDIR)/stages/$${f#stages/} ;; esac; done
+	@for f in stages/*; do case "$$f" in *.md) ;; *) install -D -m 0755 "$$f" $(DESTDIR)$(SYSCONFDIR)/sv-init/$${f#stages/} ;; esac; done
 
 clean:
 	rm -rf bin demo

@@ -258,6 +258,12 @@ func pidnsMain() {
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
+		// Killed by a signal (as a namespace's init is by reboot(2)):
+		// say which, and exit 128+signal as a shell would report it.
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			fmt.Fprintf(os.Stderr, "pidns: init killed by %s\n", unix.SignalName(ws.Signal()))
+			os.Exit(128 + int(ws.Signal()))
+		}
 		os.Exit(ee.ExitCode() & 0xff)
 	}
 	if err != nil {

@@ -48,7 +48,13 @@ var tools = map[string]string{
 	"sv-log":  "log",
 	"sv-ctl":  "ctl",
 	"sv-rc":   "rc",
+	"sv-init": "init",
 }
+
+// initAliases are the usual shutdown commands, as links to this binary:
+// each is `sv-init ACTION`. They are not installed by default (they would
+// shadow the system's own); a system booted by sv-init links them.
+var initAliases = map[string]bool{"poweroff": true, "reboot": true, "halt": true}
 
 // ToolNames lists the names the binary answers to, for installation and
 // for the test driver.
@@ -66,13 +72,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Process supervision for Linux: one OPTIONS file per service",
 		Long: `supervision generates, supervises and controls services. Each tool is
 also installed under its own name: sv-gen, sv-exec, sv-scan, sv-log, sv-ctl,
-sv-rc.`,
+sv-rc, sv-init.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newGenCmd(), newExecCmd(), newScanCmd(), newLogCmd(), newCtlCmd(), newRCCmd(), &cobra.Command{
+	root.AddCommand(newGenCmd(), newExecCmd(), newScanCmd(), newLogCmd(), newCtlCmd(), newRCCmd(), newInitCmd(), &cobra.Command{
 		Use:    "tools",
 		Short:  "List the names this binary answers to (for installation)",
 		Hidden: true,
@@ -96,6 +102,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	cmd := root
 	name := filepath.Base(args[0])
+	if initAliases[name] {
+		args = append([]string{"sv-init", name}, args[1:]...)
+		name = "sv-init"
+	}
 	if sub, ok := tools[name]; ok {
 		for _, c := range root.Commands() {
 			if c.Name() == sub {

@@ -1,0 +1,388 @@
+package initsys
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/proc"
+)
+
+// Config is what sv-init runs.
+type Config struct {
+	Stages  string   // the directory of the stage scripts 1, 2, 3, ctrlaltdel
+	Command []string // run as stage 2 instead of the scripts (no stage 1 or 3)
+	Mode    Mode     // System or Container (Auto is resolved by the caller)
+	Control string   // the control FIFO
+	Console io.Writer
+	// Grace is how long what is left after stage 3 has between TERM and
+	// KILL; StopTimeout how long a Command has to exit on TERM.
+	Grace       time.Duration
+	StopTimeout time.Duration
+}
+
+// Defaults for Config's durations.
+const (
+	DefaultGrace       = 5 * time.Second
+	DefaultStopTimeout = 30 * time.Second
+)
+
+// stage 2 restarts: at once the first time, then doubling up to a cap;
+// a stage 2 that ran this long starts the series again.
+const (
+	restartFirst  = time.Second
+	restartCap    = 30 * time.Second
+	restartStable = time.Minute
+)
+
+type initProc struct {
+	cfg      Config
+	reaper   *proc.Reaper
+	requests chan Action
+	signals  chan os.Signal
+	orphan   chan struct{} // an orphan was reaped: something may be left
+}
+
+// Run is the life of the system: stages 1, 2 and 3. In System mode it ends
+// with reboot(2) and returns only if that fails; in Container mode it
+// returns the exit code the container runtime should see.
+func Run(cfg Config) int {
+	in := &initProc{cfg: cfg, requests: make(chan Action, 4), signals: make(chan os.Signal, 8), orphan: make(chan struct{}, 1)}
+	in.say("starting in %s mode (pid %d)", cfg.Mode, os.Getpid())
+	if os.Getenv("PATH") == "" {
+		os.Setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	}
+	os.Setenv("SV_INIT_MODE", cfg.Mode.String())
+	if cfg.Mode == System {
+		// Ctrl-Alt-Del becomes SIGINT to PID 1 instead of an instant
+		// reboot. (A PID namespace's init cannot set it: EINVAL.)
+		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
+	}
+	signal.Notify(in.signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP,
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPWR, syscall.SIGQUIT)
+	r, err := proc.NewReaper(func(proc.Exit) {
+		select {
+		case in.orphan <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		in.say("%v", err)
+		return 111
+	}
+	in.reaper = r
+	if f, err := openControl(cfg.Control); err != nil {
+		in.say("no control FIFO (%v): only signals can end the system", err)
+	} else {
+		go readControl(f, in.requests)
+	}
+
+	if len(cfg.Command) == 0 {
+		if a, code, ok := in.stage1(); !ok {
+			return in.stage3(a, code, nil)
+		}
+	}
+	a, code, stage2 := in.stage2()
+	return in.stage3(a, code, stage2)
+}
+
+func (in *initProc) say(format string, args ...any) {
+	fmt.Fprintf(in.cfg.Console, "sv-init: "+format+"\n", args...)
+}
+
+// start runs a stage script (or the command) with the console as its
+// standard input and output.
+func (in *initProc) start(argv []string, env ...string) (*proc.Process, error) {
+	path, err := exec.LookPath(argv[0]) // a stage script has a slash: as is
+	if err != nil {
+		return nil, err
+	}
+	return in.reaper.Start(proc.Spec{
+		Path: path, Argv: argv, Env: append(os.Environ(), env...),
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}, CgroupFD: -1,
+	})
+}
+
+func (in *initProc) script(name string) string { return filepath.Join(in.cfg.Stages, name) }
+
+// stage1 runs stages/1 to its end. ok false: go to stage 3 with the
+// action and exit code returned.
+func (in *initProc) stage1() (Action, int, bool) {
+	in.say("stage 1: %s", in.script("1"))
+	p, err := in.start([]string{in.script("1")})
+	if err != nil {
+		in.say("stage 1: %v", unwrapPath(err))
+		return in.stage1Failed(111)
+	}
+	for {
+		select {
+		case e := <-p.Exit:
+			if e.Code() == 0 {
+				return 0, 0, true
+			}
+			in.say("stage 1 failed (%s)", e)
+			return in.stage1Failed(exitCode(e))
+		case a := <-in.requests:
+			in.say("%s requested during stage 1: stopping it", a)
+			in.endGroup(p, DefaultGrace)
+			return a, 0, false
+		case sig := <-in.signals:
+			if a, code, ok := in.signalAction(sig); ok {
+				in.say("%s during stage 1: stopping it", unix.SignalName(sig.(syscall.Signal)))
+				in.endGroup(p, DefaultGrace)
+				return a, code, false
+			}
+		}
+	}
+}
+
+// stage1Failed offers an emergency shell on a machine's console; then, or
+// at once in a container, the system ends.
+func (in *initProc) stage1Failed(code int) (Action, int, bool) {
+	if in.cfg.Mode == Container {
+		return Poweroff, code, false
+	}
+	if _, err := os.Stat("/bin/sh"); err == nil {
+		in.say("starting an emergency shell on the console; leave it to reboot")
+		if p, err := in.reaper.Start(proc.Spec{Path: "/bin/sh", Argv: []string{"-sh"},
+			Env: os.Environ(), Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}, CgroupFD: -1}); err == nil {
+			<-p.Exit
+		}
+	} else {
+		in.say("no /bin/sh for an emergency shell")
+	}
+	return Reboot, code, false
+}
+
+// stage2 runs stages/2 (or the command) and starts it again when it dies,
+// until a shutdown is asked. It returns the action, the exit code for a
+// container, and stage 2 if it still runs.
+func (in *initProc) stage2() (Action, int, *proc.Process) {
+	argv := in.cfg.Command
+	if len(argv) == 0 {
+		argv = []string{in.script("2")}
+	}
+	delay := time.Duration(0)
+	for {
+		in.say("stage 2: %s", argv[0])
+		began := time.Now()
+		p, err := in.start(argv)
+		if err != nil {
+			in.say("stage 2: %v", unwrapPath(err))
+			if in.cfg.Mode == Container {
+				return Poweroff, 127, nil
+			}
+		}
+		var exit <-chan proc.Exit
+		if p != nil {
+			exit = p.Exit
+		}
+		for waiting := true; waiting; {
+			select {
+			case e := <-exit:
+				if in.cfg.Mode == Container {
+					in.say("stage 2 ended (%s): shutting down", e)
+					return Poweroff, exitCode(e), nil
+				}
+				if time.Since(began) >= restartStable {
+					delay = 0
+				}
+				in.say("stage 2 ended (%s): starting it again in %s", e, delay)
+				waiting = false
+			case a := <-in.requests:
+				return a, 0, p
+			case sig := <-in.signals:
+				if a, code, ok := in.signalAction(sig); ok {
+					return a, code, p
+				}
+			}
+		}
+		if a, code, ok := in.pause(delay); ok {
+			return a, code, nil
+		}
+		delay = min(max(2*delay, restartFirst), restartCap)
+	}
+}
+
+// pause waits d before stage 2 starts again, unless a shutdown comes first.
+func (in *initProc) pause(d time.Duration) (Action, int, bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return 0, 0, false
+		case a := <-in.requests:
+			return a, 0, true
+		case sig := <-in.signals:
+			if a, code, ok := in.signalAction(sig); ok {
+				return a, code, true
+			}
+		}
+	}
+}
+
+// signalAction maps a signal to a shutdown. On a machine: SIGINT is
+// Ctrl-Alt-Del (stages/ctrlaltdel runs, then a reboot), SIGTERM reboots,
+// SIGUSR1 halts, SIGUSR2 and SIGPWR power off (busybox init's signals).
+// In a container SIGTERM, SIGINT, SIGHUP and SIGQUIT shut down with exit
+// code 128+signal, as a runtime expects.
+func (in *initProc) signalAction(sig os.Signal) (Action, int, bool) {
+	s := sig.(syscall.Signal)
+	if in.cfg.Mode == Container {
+		switch s {
+		case syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT:
+			in.say("%s: shutting down", unix.SignalName(s))
+			return Poweroff, 128 + int(s), true
+		}
+	}
+	switch s {
+	case syscall.SIGINT:
+		in.ctrlAltDel()
+		return Reboot, 0, true
+	case syscall.SIGTERM:
+		return Reboot, 0, true
+	case syscall.SIGUSR1:
+		return Halt, 0, true
+	case syscall.SIGUSR2, syscall.SIGPWR:
+		return Poweroff, 0, true
+	}
+	return 0, 0, false
+}
+
+// ctrlAltDel runs stages/ctrlaltdel, if there is one, before the reboot.
+func (in *initProc) ctrlAltDel() {
+	path := in.script("ctrlaltdel")
+	if fi, err := os.Stat(path); err != nil || fi.Mode()&0o111 == 0 || len(in.cfg.Command) > 0 {
+		in.say("Ctrl-Alt-Del: rebooting")
+		return
+	}
+	in.say("Ctrl-Alt-Del: %s", path)
+	if p, err := in.start([]string{path}); err == nil {
+		<-p.Exit
+	}
+}
+
+// stage3 ends the system: stages/3 (or TERM to the command), then TERM and
+// KILL to whatever is left, sync, and reboot(2) on a machine; the exit
+// code in a container.
+func (in *initProc) stage3(a Action, code int, stage2 *proc.Process) int {
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	if len(in.cfg.Command) > 0 {
+		if stage2 != nil {
+			in.say("%s: stopping %s", a, in.cfg.Command[0])
+			in.endGroup(stage2, in.cfg.StopTimeout)
+		}
+	} else {
+		in.say("%s: stage 3: %s", a, in.script("3"))
+		if p, err := in.start([]string{in.script("3"), a.String()}, "SV_INIT_ACTION="+a.String()); err != nil {
+			in.say("stage 3: %v", unwrapPath(err))
+		} else if e := <-p.Exit; e.Code() != 0 {
+			in.say("stage 3 failed (%s)", e)
+		}
+	}
+	in.endRest()
+	in.say("syncing disks")
+	unix.Sync()
+	if in.cfg.Mode == Container {
+		in.say("%s: exit %d", a, code)
+		return code
+	}
+	in.say("%s", a)
+	err := unix.Reboot(a.RebootCmd())
+	in.say("%s: reboot(2): %v", a, err)
+	select {} // PID 1 must not exit
+}
+
+// RebootCmd is reboot(2)'s command for a.
+func (a Action) RebootCmd() int {
+	switch a {
+	case Reboot:
+		return unix.LINUX_REBOOT_CMD_RESTART
+	case Halt:
+		return unix.LINUX_REBOOT_CMD_HALT
+	}
+	return unix.LINUX_REBOOT_CMD_POWER_OFF
+}
+
+// endGroup sends TERM (and CONT) to p's process group and KILL after
+// timeout, and waits for p's exit.
+func (in *initProc) endGroup(p *proc.Process, timeout time.Duration) {
+	proc.SignalGroup(p.Pid, syscall.SIGTERM)
+	proc.SignalGroup(p.Pid, syscall.SIGCONT)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-p.Exit:
+		return
+	case <-t.C:
+		in.say("pid %d still runs after %s: KILL", p.Pid, timeout)
+		proc.SignalGroup(p.Pid, syscall.SIGKILL)
+	}
+	<-p.Exit
+}
+
+// endRest sends TERM to every process left, then KILL after the grace
+// period. Only PID 1 may: kill(-1) from anything else would reach the
+// whole machine's processes.
+func (in *initProc) endRest() {
+	if os.Getpid() != 1 || !anyLeft() {
+		return
+	}
+	in.say("sending TERM to every process left")
+	unix.Kill(-1, unix.SIGTERM)
+	unix.Kill(-1, unix.SIGCONT)
+	if in.waitNoneLeft(in.cfg.Grace) {
+		return
+	}
+	in.say("sending KILL to every process left after %s", in.cfg.Grace)
+	unix.Kill(-1, unix.SIGKILL)
+	in.waitNoneLeft(5 * time.Second)
+}
+
+// anyLeft reports whether a process other than PID 1 is left: kill(-1, 0)
+// fails with ESRCH when there is none to signal.
+func anyLeft() bool { return !errors.Is(unix.Kill(-1, 0), unix.ESRCH) }
+
+// waitNoneLeft waits until no process is left or d has passed: woken by
+// each orphan reaped, and every 50ms for the processes whose end reaches
+// no one here (reaped by their own parent).
+func (in *initProc) waitNoneLeft(d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for anyLeft() {
+		select {
+		case <-in.orphan:
+		case <-tick.C:
+		case <-deadline.C:
+			return !anyLeft()
+		}
+	}
+	return true
+}
+
+// exitCode is what a container runtime should see for a process's end.
+func exitCode(e proc.Exit) int {
+	if s := e.Signal(); s != 0 {
+		return 128 + int(s)
+	}
+	return e.Code()
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
+	}
+	return err
+}
