@@ -152,8 +152,7 @@ func (in *initProc) stage1Failed(code int) (Action, int, bool) {
 	}
 	if _, err := os.Stat("/bin/sh"); err == nil {
 		in.say("starting an emergency shell on the console; leave it to reboot")
-		if p, err := in.reaper.Start(proc.Spec{Path: "/bin/sh", Argv: []string{"-sh"},
-			Env: os.Environ(), Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}, CgroupFD: -1}); err == nil {
+		if p, err := in.start([]string{"/bin/sh", "-l"}); err == nil {
 			<-p.Exit
 		}
 	} else {

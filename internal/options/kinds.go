@@ -118,7 +118,7 @@ func checkAccountName(s string) error {
 	name := strings.TrimSuffix(s, "$")
 	lowerFirst := func(r rune) bool { return r == '_' || 'a' <= r && r <= 'z' }
 	lowerRest := func(r rune) bool { return lowerFirst(r) || isDigit(r) || r == '.' || r == '-' }
-	if !IsWord(name, lowerFirst, lowerRest, 32) && !IsWord(s, isDigit, isDigit, len(s)) {
+	if !isWord(name, lowerFirst, lowerRest, 32) && !isWord(s, isDigit, isDigit, len(s)) {
 		return fmt.Errorf("%q is not a user or group name", s)
 	}
 	return nil
@@ -136,7 +136,7 @@ func checkEnvFile(s string) error { return checkAbsPath(strings.TrimPrefix(s, "-
 
 func checkEnvAssign(s string) error {
 	name, _, ok := strings.Cut(s, "=")
-	if !ok || !IsWord(name, isNameStartRune, isNameCharRune, len(name)) {
+	if !ok || !isWord(name, isNameStartRune, isNameCharRune, len(name)) {
 		return fmt.Errorf("%q is not NAME=VALUE", s)
 	}
 	return nil
@@ -146,18 +146,18 @@ func checkEnvAssign(s string) error {
 // are made of letters, digits and . _ - (no slash, not starting with a dot).
 func CheckServiceName(s string) error {
 	base, inst, isInst := strings.Cut(s, "@")
-	if !IsWord(base, isNameCharRune, isServiceChar, 100) || (isInst && !IsWord(inst, isNameCharRune, isInstanceChar, 100)) {
+	if !isWord(base, isNameCharRune, isServiceChar, 100) || (isInst && !isWord(inst, isNameCharRune, isInstanceChar, 100)) {
 		return fmt.Errorf("%q is not a service name (letters, digits, '.', '_', '-', and NAME@INSTANCE for an instance)", s)
 	}
 	return nil
 }
 
-// IsWord reports whether s is one rune that first accepts followed by
+// isWord reports whether s is one rune that first accepts followed by
 // runes that rest accepts, max runes in all. Checks are written this way
 // rather than as regular expressions because bounded repetitions such as
 // {0,99} compile into programs that cost milliseconds at every start of
 // every tool.
-func IsWord(s string, first, rest func(rune) bool, max int) bool {
+func isWord(s string, first, rest func(rune) bool, max int) bool {
 	if s == "" || len(s) > max {
 		return false
 	}
