@@ -79,8 +79,11 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	err := waitSupervised(wctx, svc.link())
 	cancel()
-	if err != nil {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return &Failure{Service: svc.Name, Reason: fmt.Sprintf("no %s supervisor took it up within %s: is the scanner running on %s?", sup.Name(), wait.Round(time.Second), svc.ScanDir)}
+	case err != nil:
+		return fmt.Errorf("%s: waiting for its %s supervisor: %w", svc.Name, sup.Name(), err)
 	}
 	before, err := sup.Status(svc.link())
 	if err != nil {

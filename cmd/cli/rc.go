@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -174,7 +173,8 @@ func rcDependCmd(o *rcOpts) *cobra.Command {
 }
 
 func rcScanCmd(o *rcOpts) *cobra.Command {
-	return &cobra.Command{
+	var logPath string
+	cmd := &cobra.Command{
 		Use:   "scan",
 		Short: "Run the backend's scanner on the scan dir (it replaces sv-rc)",
 		Args:  exactArgs(0, "no arguments"),
@@ -183,16 +183,11 @@ func rcScanCmd(o *rcOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(r.ScanDir, 0o755); err != nil {
-				return err
-			}
-			argv, err := r.Backend.Scanner(r.ScanDir)
-			if err != nil {
-				return fmt.Errorf("the %s scanner: %w", r.Backend.Name(), err)
-			}
-			return fmt.Errorf("exec %s: %w", argv[0], syscall.Exec(argv[0], argv, os.Environ()))
+			return r.ExecScanner(logPath)
 		},
 	}
+	cmd.Flags().StringVar(&logPath, "log", "", "append the scanner's own messages to `FILE`")
+	return cmd
 }
 
 func rcScanReadyCmd(o *rcOpts) *cobra.Command {

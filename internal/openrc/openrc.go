@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/supervision-suite/supervision/backend"
@@ -268,4 +269,44 @@ func IsInvalid(err error) bool {
 	var es options.Errors
 	var e *options.Error
 	return errors.As(err, &es) || errors.As(err, &e)
+}
+
+// ExecScanner replaces this process with the backend's scanner on the scan
+// dir. With a log path, the scanner's own messages (its stdout and stderr)
+// are appended there: start-stop-daemon --background sends them to
+// /dev/null, and Debian's and OpenRC's start-stop-daemon have no option
+// in common to redirect them.
+func (r *Runner) ExecScanner(logPath string) error {
+	if err := os.MkdirAll(r.ScanDir, 0o755); err != nil {
+		return err
+	}
+	argv, err := r.Backend.Scanner(r.ScanDir)
+	if err != nil {
+		return fmt.Errorf("the %s scanner: %w", r.Backend.Name(), err)
+	}
+	if logPath != "" {
+		if err := appendOutputTo(logPath); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("exec %s: %w", argv[0], syscall.Exec(argv[0], argv, os.Environ()))
+}
+
+// appendOutputTo makes path (created 0640 with its directory) this
+// process's stdout and stderr, for what it execs.
+func appendOutputTo(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("scanner log: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("scanner log: %w", err)
+	}
+	defer f.Close()
+	for _, fd := range []int{1, 2} {
+		if err := syscall.Dup2(int(f.Fd()), fd); err != nil {
+			return fmt.Errorf("scanner log %s: %w", path, err)
+		}
+	}
+	return nil
 }

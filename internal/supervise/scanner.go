@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -42,7 +43,23 @@ type Scanner struct {
 	mu       sync.Mutex
 	services map[string]*service
 	rescan   chan struct{}
+	retry    retry // only the scan loop touches it
 }
+
+// retry has the scan loop look again at entries it could not supervise (a
+// lock held elsewhere, a service dir half made, a permission fixed later):
+// after a second, then twice as long each time up to a minute, and only
+// while something fails, so an idle scanner has no timer.
+type retry struct {
+	failed map[string]string // entry -> the error last logged for it
+	wait   time.Duration
+	timer  *time.Timer
+}
+
+const (
+	retryFirst = time.Second
+	retryMax   = time.Minute
+)
 
 // ErrAlreadyRunning: another sv-scan supervises this scan directory.
 var ErrAlreadyRunning = errors.New("another sv-scan is running on it")
@@ -223,6 +240,8 @@ func (s *Scanner) scan() {
 			delete(s.services, name)
 		}
 	}
+	failed := map[string]string{}
+	defer s.retryLater(failed)
 	names := make([]string, 0, len(present))
 	for name := range present {
 		names = append(names, name)
@@ -234,13 +253,32 @@ func (s *Scanner) scan() {
 		}
 		svc, err := newService(s, name, filepath.Join(s.dir, name), present[name])
 		if err != nil {
-			s.logf("%s: %v", name, err)
+			if failed[name] = err.Error(); s.retry.failed[name] != failed[name] {
+				s.logf("%s: %v (trying again)", name, err)
+			}
 			continue
 		}
 		s.vlogf("%s: supervising %s", name, present[name])
 		s.services[name] = svc
 		go s.forgetWhenDone(name, svc)
 	}
+}
+
+// retryLater arms the retry timer when the scan left entries failed, with
+// a longer wait each scan in a row that does; a clean scan resets it.
+func (s *Scanner) retryLater(failed map[string]string) {
+	r := &s.retry
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	r.failed = failed
+	if len(failed) == 0 {
+		r.wait = 0
+		return
+	}
+	r.wait = min(max(2*r.wait, retryFirst), retryMax)
+	r.timer = time.AfterFunc(r.wait, s.Rescan)
 }
 
 // forgetWhenDone drops a service that ended by itself ('x'): the next
@@ -256,6 +294,9 @@ func (s *Scanner) forgetWhenDone(name string, svc *service) {
 
 // stopAll stops every service and waits until each is down.
 func (s *Scanner) stopAll() {
+	if s.retry.timer != nil {
+		s.retry.timer.Stop()
+	}
 	s.mu.Lock()
 	all := make([]*service, 0, len(s.services))
 	for _, svc := range s.services {

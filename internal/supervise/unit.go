@@ -429,9 +429,9 @@ func (u *unit) down() {
 	}
 	delay, fatal := u.tracker.Next(pol, uptime, time.Now())
 	if fatal != "" {
+		u.svc.sc.logf("%s: giving up: %s", u.name, fatal)
 		u.fatal, u.wantUp = fatal, false
 		u.setPhase(svdir.PhaseFatal)
-		u.svc.sc.logf("%s: giving up: %s", u.name, fatal)
 		return
 	}
 	if u.failedRun {

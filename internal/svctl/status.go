@@ -116,7 +116,7 @@ func Status(svc Service) (Info, error) {
 
 // Running reports whether a supervisor runs the service: runsv, supervise
 // and sv-scan keep supervise/ok open for reading; s6-supervise holds an
-// fcntl lock on supervise/lock (which flock(2) does not see).
+// fcntl lock on supervise/lock. Nothing here takes a lock.
 func Running(dir string) (bool, error) {
 	ok, err := svdir.Supervised(dir)
 	if ok || (err != nil && !errors.Is(err, fs.ErrPermission)) {
@@ -132,21 +132,14 @@ func Running(dir string) (bool, error) {
 		}
 		return false, fmt.Errorf("cannot tell whether it is supervised: %w", err)
 	}
-	f, err := os.Open(filepath.Join(dir, "supervise", "lock"))
-	if err != nil {
+	// No ok FIFO with a reader: s6-supervise has none, and a supervisor
+	// starting holds its lock before it opens the FIFO. The lock table
+	// tells without taking the lock, which would make that supervisor fail.
+	held, err := svdir.WriteLocked(filepath.Join(dir, "supervise", "lock"))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 		return false, nil
 	}
-	defer f.Close()
-	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0}
-	if err := syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk); err == nil && lk.Type != syscall.F_UNLCK {
-		return true, nil
-	}
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-	if err == nil {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		return false, nil
-	}
-	return errors.Is(err, syscall.EWOULDBLOCK), nil
+	return held, err
 }
 
 // Up reports whether the service runs; Ready, whether it also says it is

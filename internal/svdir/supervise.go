@@ -52,7 +52,7 @@ func Acquire(dir string) (*Supervise, error) {
 	if s.lock, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(s.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockExclusive(s.lock); err != nil {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("%s: %w", dir, ErrLocked)
 		}
@@ -66,6 +66,22 @@ func Acquire(dir string) (*Supervise, error) {
 	}
 	ok = true
 	return s, nil
+}
+
+// lockExclusive takes the supervisor's lock. A tool asking whether the
+// service is supervised the way s6-svok does holds a shared lock for an
+// instant; that must not make the supervisor give up, so a busy lock is
+// tried again for a little while before it counts as another supervisor's.
+func lockExclusive(f *os.File) error {
+	var err error
+	for wait := time.Millisecond; wait <= 32*time.Millisecond; wait *= 2 {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+	return err
 }
 
 // makeDir creates a supervise directory; a dangling symlink gets its target.
