@@ -61,6 +61,7 @@ func newInitCmd() *cobra.Command {
 				cfg.Mode = initsys.Detect()
 			}
 			cfg.Command = args
+			cfg.Verbose = cfg.Verbose || os.Getenv("SV_INIT_VERBOSE") == "1"
 			if os.Getpid() != 1 && len(args) == 0 {
 				return &exitError{code: ExitPermanent, msg: fmt.Sprintf(
 					"%s: this is PID 1's program, and this is pid %d: boot with init=%s, or give a command to supervise (%s -- sv-scan DIR); '%s poweroff' asks the running one",
@@ -77,6 +78,7 @@ func newInitCmd() *cobra.Command {
 	cmd.Flags().StringVar(&mode, "mode", "auto", "system, container, or auto: detect (default $SV_INIT_MODE, else auto)")
 	cmd.Flags().StringVar(&cfg.Control, "control", "", "PID 1's control `FIFO` (default $SV_INIT_CONTROL, else "+initsys.DefaultControl+")")
 	cmd.Flags().StringVar(&root, "root", "", "the tree's root (default $SV_ROOT, else /)")
+	cmd.Flags().BoolVarP(&cfg.Verbose, "verbose", "v", false, "in a container, log every step, not only problems (also SV_INIT_VERBOSE=1)")
 	cmd.Flags().DurationVar(&cfg.Grace, "grace", cfg.Grace, "how long what is left after stage 3 has between TERM and KILL")
 	cmd.Flags().DurationVar(&cfg.StopTimeout, "stop-timeout", cfg.StopTimeout, "how long a COMMAND has to exit on TERM")
 	for _, a := range []initsys.Action{initsys.Poweroff, initsys.Reboot, initsys.Halt} {

@@ -27,7 +27,12 @@ stop timeout, and exit.
 
 Each service runs in a cgroup of its own where cgroup v2 is writable, so
 a stop leaves nothing behind; killed with -9 and started again, sv-scan
-adopts the daemons still running instead of starting them twice.`
+adopts the daemons still running instead of starting them twice.
+
+LOG=console services' lines go to sv-scan's standard output, each after
+the service's name and ': ' (--console: every service's, LOG=builtin
+too); sv-scan's own messages go to standard error, only problems unless
+--verbose. In a container: sv-init -- sv-scan --console /etc/service.`
 
 func newScanCmd() *cobra.Command {
 	var root string
@@ -47,7 +52,11 @@ func newScanCmd() *cobra.Command {
 				}
 				cfg.Dir = l.ScanDir
 			}
-			cfg.Log = cmd.ErrOrStderr()
+			cfg.Log, cfg.Console = cmd.ErrOrStderr(), cmd.OutOrStdout()
+			// A closed stdout (LOG=console) must fail a write, not kill
+			// the supervisor; handled, not ignored, so that the daemons
+			// still get SIGPIPE's default.
+			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 			sc, err := supervise.New(cfg)
 			if err != nil {
 				return err
@@ -66,6 +75,7 @@ func newScanCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&root, "root", "", "the tree's root (default $SV_ROOT, else /): its run/sv/service is the default SCANDIR")
 	cmd.Flags().BoolVarP(&cfg.Verbose, "verbose", "v", false, "also report services started, adopted and stopped")
+	cmd.Flags().BoolVar(&cfg.AllToConsole, "console", false, "send the lines of every service logged in-process (LOG=builtin too, not only LOG=console) to standard output, after each service's name")
 	cmd.Flags().BoolVar(&cfg.NoCgroups, "no-cgroups", false, "do not put services in cgroups, even where cgroup v2 is writable")
 	return cmd
 }

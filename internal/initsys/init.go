@@ -23,6 +23,7 @@ type Config struct {
 	Mode    Mode     // System or Container (Auto is resolved by the caller)
 	Control string   // the control FIFO
 	Console io.Writer
+	Verbose bool // in a container, log every step too (not only problems)
 	// Grace is how long what is left after stage 3 has between TERM and
 	// KILL; StopTimeout how long a Command has to exit on TERM.
 	Grace       time.Duration
@@ -75,12 +76,12 @@ func Run(cfg Config) int {
 		}
 	})
 	if err != nil {
-		in.say("%v", err)
+		in.warn("%v", err)
 		return 111
 	}
 	in.reaper = r
 	if f, err := openControl(cfg.Control); err != nil {
-		in.say("no control FIFO (%v): only signals can end the system", err)
+		in.warn("no control FIFO (%v): only signals can end the system", err)
 	} else {
 		go readControl(f, in.requests)
 	}
@@ -94,7 +95,17 @@ func Run(cfg Config) int {
 	return in.stage3(a, code, stage2)
 }
 
+// say logs a step: always on a machine's console, where every step of a
+// boot and a shutdown is worth a line; in a container only when asked
+// (Verbose), so that the runtime's log shows the services, not sv-init.
 func (in *initProc) say(format string, args ...any) {
+	if in.cfg.Mode == System || in.cfg.Verbose {
+		in.warn(format, args...)
+	}
+}
+
+// warn logs what went wrong, or why the system ends, in every mode.
+func (in *initProc) warn(format string, args ...any) {
 	fmt.Fprintf(in.cfg.Console, "sv-init: "+format+"\n", args...)
 }
 
@@ -119,7 +130,7 @@ func (in *initProc) stage1() (Action, int, bool) {
 	in.say("stage 1: %s", in.script("1"))
 	p, err := in.start([]string{in.script("1")})
 	if err != nil {
-		in.say("stage 1: %v", unwrapPath(err))
+		in.warn("stage 1: %v", unwrapPath(err))
 		return in.stage1Failed(111)
 	}
 	for {
@@ -128,7 +139,7 @@ func (in *initProc) stage1() (Action, int, bool) {
 			if e.Code() == 0 {
 				return 0, 0, true
 			}
-			in.say("stage 1 failed (%s)", e)
+			in.warn("stage 1 failed (%s)", e)
 			return in.stage1Failed(exitCode(e))
 		case a := <-in.requests:
 			in.say("%s requested during stage 1: stopping it", a)
@@ -151,12 +162,12 @@ func (in *initProc) stage1Failed(code int) (Action, int, bool) {
 		return Poweroff, code, false
 	}
 	if _, err := os.Stat("/bin/sh"); err == nil {
-		in.say("starting an emergency shell on the console; leave it to reboot")
+		in.warn("starting an emergency shell on the console; leave it to reboot")
 		if p, err := in.start([]string{"/bin/sh", "-l"}); err == nil {
 			<-p.Exit
 		}
 	} else {
-		in.say("no /bin/sh for an emergency shell")
+		in.warn("no /bin/sh for an emergency shell")
 	}
 	return Reboot, code, false
 }
@@ -175,7 +186,7 @@ func (in *initProc) stage2() (Action, int, *proc.Process) {
 		began := time.Now()
 		p, err := in.start(argv)
 		if err != nil {
-			in.say("stage 2: %v", unwrapPath(err))
+			in.warn("stage 2: %v", unwrapPath(err))
 			if in.cfg.Mode == Container {
 				return Poweroff, 127, nil
 			}
@@ -188,13 +199,17 @@ func (in *initProc) stage2() (Action, int, *proc.Process) {
 			select {
 			case e := <-exit:
 				if in.cfg.Mode == Container {
-					in.say("stage 2 ended (%s): shutting down", e)
+					say := in.say
+					if exitCode(e) != 0 {
+						say = in.warn // why the container ends
+					}
+					say("stage 2 ended (%s): shutting down", e)
 					return Poweroff, exitCode(e), nil
 				}
 				if time.Since(began) >= restartStable {
 					delay = 0
 				}
-				in.say("stage 2 ended (%s): starting it again in %s", e, delay)
+				in.warn("stage 2 ended (%s): starting it again in %s", e, delay)
 				waiting = false
 			case a := <-in.requests:
 				return a, 0, p
@@ -283,9 +298,9 @@ func (in *initProc) stage3(a Action, code int, stage2 *proc.Process) int {
 	} else {
 		in.say("%s: stage 3: %s", a, in.script("3"))
 		if p, err := in.start([]string{in.script("3"), a.String()}, "SV_INIT_ACTION="+a.String()); err != nil {
-			in.say("stage 3: %v", unwrapPath(err))
+			in.warn("stage 3: %v", unwrapPath(err))
 		} else if e := <-p.Exit; e.Code() != 0 {
-			in.say("stage 3 failed (%s)", e)
+			in.warn("stage 3 failed (%s)", e)
 		}
 	}
 	in.endRest()
@@ -297,7 +312,7 @@ func (in *initProc) stage3(a Action, code int, stage2 *proc.Process) int {
 	}
 	in.say("%s", a)
 	err := unix.Reboot(a.RebootCmd())
-	in.say("%s: reboot(2): %v", a, err)
+	in.warn("%s: reboot(2): %v", a, err)
 	select {} // PID 1 must not exit
 }
 
@@ -323,7 +338,7 @@ func (in *initProc) endGroup(p *proc.Process, timeout time.Duration) {
 	case <-p.Exit:
 		return
 	case <-t.C:
-		in.say("pid %d still runs after %s: KILL", p.Pid, timeout)
+		in.warn("pid %d still runs after %s: KILL", p.Pid, timeout)
 		proc.SignalGroup(p.Pid, syscall.SIGKILL)
 	}
 	<-p.Exit
@@ -342,7 +357,7 @@ func (in *initProc) endRest() {
 	if in.waitNoneLeft(in.cfg.Grace) {
 		return
 	}
-	in.say("sending KILL to every process left after %s", in.cfg.Grace)
+	in.warn("sending KILL to every process left after %s", in.cfg.Grace)
 	unix.Kill(-1, unix.SIGKILL)
 	in.waitNoneLeft(5 * time.Second)
 }

@@ -125,8 +125,8 @@ var Keys = []Key{
 	{Name: "SVC_REQUIRED", Group: groupKind, Kind: kindBool, Default: "no",
 		Doc: "A failure of this service is a major failure of its application."},
 
-	{Name: "LOG", Group: groupLog, Kind: kindEnum("builtin", "svlogd", "s6-log", "multilog", "syslog", "none", "custom"), Default: "builtin",
-		Doc: "Where the daemon's output goes: `builtin` (the suite's logger: in sv-scan itself, or `sv-log` as log/run under other supervisors), `svlogd`, `s6-log`, `multilog` (a log/ service running that logger), `syslog` (`logger`), `none` (the supervisor's own output), `custom` (`LOG_CMD`). Standard error is joined to standard output unless `none`. With `builtin`, no line is lost when the daemon or the logger restarts, and a full disk never blocks the daemon (see README)."},
+	{Name: "LOG", Group: groupLog, Kind: kindEnum("builtin", "console", "svlogd", "s6-log", "multilog", "syslog", "none", "custom"), Default: "builtin",
+		Doc: "Where the daemon's output goes: `builtin` (the suite's logger: in sv-scan itself, or `sv-log` as log/run under other supervisors), `console` (each line, after the service's name and `: `, to the supervisor's standard output: PID 1's in a container, where the runtime's log shows it; no timestamps, no files), `svlogd`, `s6-log`, `multilog` (a log/ service running that logger), `syslog` (`logger`), `none` (the supervisor's own output, as it comes), `custom` (`LOG_CMD`). Standard error is joined to standard output unless `none`. With `builtin`, no line is lost when the daemon or the logger restarts, and a full disk never blocks the daemon (see README)."},
 	{Name: "LOG_DIR", Group: groupLog, Kind: kindPath, Default: "${SV_ROOT}/var/log/sv/${SVC_NAME}",
 		Doc: "The log directory: `current` and rotated files."},
 	{Name: "LOG_SIZE", Group: groupLog, Kind: kindSize, Default: "1M",

@@ -37,6 +37,7 @@ type config struct {
 	policy       policy.Policy
 	log          string
 	logCfg       svlog.Config
+	console      bool // LOG=console: logBuiltin's lines go to sv-scan's stdout
 	finCmd       bool // FIN_CMD is set: our shared finish must run
 }
 
@@ -82,19 +83,20 @@ func loadConfig(dir string) config {
 	c.policy = policy.FromOptions(s)
 	c.finCmd = s.Get("FIN_CMD") != ""
 	c.log = logMode(dir, s.Get("LOG"))
+	c.console = s.Get("LOG") == "console"
 	c.logCfg = svlog.Config{Dir: s.Get("LOG_DIR"), Size: s.Size("LOG_SIZE"), Files: s.Int("LOG_FILES"), Stamp: s.Get("LOG_TIMESTAMP")}
 	return c
 }
 
-// logMode: a log/run that is sv-gen's shared log-run with LOG=builtin is
-// done in-process; any other log/run is a program to supervise; no log/run
+// logMode: a log/run that is sv-gen's shared log-run with LOG=builtin or
+// LOG=console is done in-process; any other log/run is a program to supervise; no log/run
 // means the daemon's output goes where sv-scan's goes, as with runsv.
 func logMode(dir, log string) string {
 	run := filepath.Join(dir, "log", "run")
 	if _, err := os.Stat(run); err != nil {
 		return logNone
 	}
-	if log == "builtin" && isShared(run, "log-run") {
+	if (log == "builtin" || log == "console") && isShared(run, "log-run") {
 		return logBuiltin
 	}
 	return logProgram

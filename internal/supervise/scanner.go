@@ -18,6 +18,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/proc"
+	"github.com/supervision-suite/supervision/internal/svlog"
 )
 
 // Config is how sv-scan was started.
@@ -26,6 +27,11 @@ type Config struct {
 	Log       io.Writer // sv-scan's own messages (stderr)
 	Verbose   bool      // also say what is started and stopped
 	NoCgroups bool      // do not use cgroup v2 even where it is usable
+	// Console takes the lines of LOG=console services, each after its
+	// service's name (PID 1's stdout in a container); with AllToConsole,
+	// those of every service sv-scan logs itself (LOG=builtin) too.
+	Console      io.Writer
+	AllToConsole bool
 }
 
 // Scanner supervises every service linked in a scan directory.
@@ -42,6 +48,7 @@ type Scanner struct {
 
 	mu       sync.Mutex
 	services map[string]*service
+	console  *svlog.Console
 	rescan   chan struct{}
 	retry    retry // only the scan loop touches it
 }
@@ -80,10 +87,14 @@ func New(cfg Config) (*Scanner, error) {
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
 	}
+	if cfg.Console == nil {
+		cfg.Console = os.Stdout
+	}
 	h := fnv.New64a()
 	h.Write([]byte(dir))
 	s := &Scanner{cfg: cfg, dir: dir, key: fmt.Sprintf("%016x", h.Sum64()),
-		services: map[string]*service{}, rescan: make(chan struct{}, 1)}
+		services: map[string]*service{}, rescan: make(chan struct{}, 1),
+		console: svlog.NewConsole(cfg.Console)}
 	ctl := filepath.Join(dir, ".sv-scan")
 	if err := os.MkdirAll(ctl, 0o755); err != nil {
 		return nil, err

@@ -260,9 +260,9 @@ func (s *service) release() {
 // reloadConfig rereads OPTIONS before a start; the builtin logger follows
 // a change of its settings.
 func (s *service) reloadConfig() {
-	old := s.cfg.logCfg
+	old := s.loggerConfig()
 	s.cfg = loadConfig(s.dir)
-	if s.cfg.log == logBuiltin && s.out != nil && s.cfg.logCfg != old {
+	if s.cfg.log == logBuiltin && s.out != nil && s.loggerConfig() != old {
 		s.out.stopLogger(false)
 		if err := s.startBuiltinLog(); err != nil {
 			s.sc.logf("%s: %v", s.name, err)
@@ -331,8 +331,10 @@ func (s *service) stateOf(u *unit) svdir.State {
 	}
 	if !u.isLog && s.cfg.log != logNone {
 		st.Log = &svdir.LogState{Kind: s.cfg.log, Error: s.logStatus.Error, Since: s.logStatus.Since, Dropped: s.logStatus.Dropped, Pending: s.logStatus.Pending}
-		if s.cfg.log == logBuiltin {
-			st.Log.Dir = s.cfg.logCfg.Dir
+		if cfg := s.loggerConfig(); s.cfg.log == logBuiltin && cfg.Console != nil {
+			st.Log.Kind = "console"
+		} else if s.cfg.log == logBuiltin {
+			st.Log.Dir = cfg.Dir
 		}
 	}
 	return st
@@ -351,15 +353,25 @@ func sameState(a, b *svdir.State) bool {
 // startBuiltinLog opens LOG_DIR and reads the output FIFO into it; the log
 // unit's status then says sv-scan runs the logger.
 func (s *service) startBuiltinLog() error {
-	err := s.out.startLogger(s.cfg.logCfg, func(st svlog.Status) {
+	cfg := s.loggerConfig()
+	err := s.out.startLogger(cfg, func(st svlog.Status) {
 		go s.send(event{kind: evLog, u: s.main, log: st}) // never under the logger's lock
 	})
 	if err != nil {
-		return fmt.Errorf("log %s: %w", s.cfg.logCfg.Dir, err)
+		return fmt.Errorf("log %s: %w", cfg.Dir, err)
 	}
 	s.log.builtin, s.log.started, s.log.since = true, time.Now(), time.Now()
 	s.log.state = svdir.StateRun
 	return nil
+}
+
+// loggerConfig is where the in-process logger writes: the console
+// (LOG=console, or sv-scan --console), else the log directory.
+func (s *service) loggerConfig() svlog.Config {
+	if s.cfg.console || s.sc.cfg.AllToConsole {
+		return svlog.Config{Console: s.sc.console, Prefix: s.name + ": "}
+	}
+	return s.cfg.logCfg
 }
 
 func sigName(sig syscall.Signal) string {

@@ -21,8 +21,13 @@ import (
 // LogDir finds where a service's log is written: what sv-scan reports, else
 // LOG_DIR from its OPTIONS.
 func LogDir(svc Service) (string, error) {
-	if st, err := svdir.ReadState(filepath.Join(svc.Dir, "supervise")); err == nil && st.Log != nil && st.Log.Dir != "" {
-		return st.Log.Dir, nil
+	if st, err := svdir.ReadState(filepath.Join(svc.Dir, "supervise")); err == nil && st.Log != nil {
+		switch {
+		case st.Log.Dir != "":
+			return st.Log.Dir, nil
+		case st.Log.Kind == "console":
+			return "", fmt.Errorf("%s: its lines go to the scanner's standard output (LOG=console, or sv-scan --console): there is no log directory to read", svc.Name)
+		}
 	}
 	dir, err := filepath.EvalSymlinks(svc.Dir)
 	if err != nil {
@@ -36,7 +41,7 @@ func LogDir(svc Service) (string, error) {
 		return "", fmt.Errorf("%s: no log directory known: its OPTIONS do not load", svc.Name)
 	}
 	switch kind := loaded.Set.Get("LOG"); kind {
-	case "none", "syslog", "custom":
+	case "none", "syslog", "custom", "console":
 		return "", fmt.Errorf("%s: LOG=%s: there is no log directory to read", svc.Name, kind)
 	}
 	return loaded.Set.Get("LOG_DIR"), nil

@@ -58,6 +58,8 @@ func LoggerSpec(svc *options.Service, self string) (*Spec, error) {
 	switch kind := s.Get("LOG"); kind {
 	case "builtin":
 		argv = []string{filepath.Join(filepath.Dir(self), "sv-log"), "--size", strconv.FormatInt(size, 10), "--files", strconv.Itoa(files), "--timestamp", stamp, dir}
+	case "console":
+		argv = []string{filepath.Join(filepath.Dir(self), "sv-log"), "--console", svc.Name}
 	case "svlogd": // size and count go in DIR/config (prepareLogDir)
 		argv = append(appendNonEmpty([]string{"svlogd"}, flag), dir)
 	case "s6-log":
@@ -81,7 +83,7 @@ func LoggerSpec(svc *options.Service, self string) (*Spec, error) {
 	}
 	sp := &Spec{Name: svc.Name + "/log", Path: path, Argv: argv, Dir: svc.Dir, Umask: -1, Cred: cred,
 		Env: []string{"PATH=" + s.Get("SVC_PATH")}}
-	if kind := s.Get("LOG"); kind != "syslog" && kind != "custom" {
+	if kind := s.Get("LOG"); kind != "syslog" && kind != "custom" && kind != "console" {
 		if err := prepareLogDir(dir, cred, kind, size, files); err != nil {
 			return nil, err
 		}

@@ -61,6 +61,16 @@ func TestLoggerSpec(t *testing.T) {
 	if data, err := os.ReadFile(filepath.Join(logdir, "config")); err != nil || string(data) != "s65536\nn5\n" {
 		t.Errorf("svlogd config: %q %v", data, err)
 	}
+	// LOG=console: sv-log beside sv-exec writes to its stdout, no dir
+	os.WriteFile(filepath.Join(bin, "sv-log"), []byte("#!/bin/sh\n"), 0o755)
+	os.RemoveAll(logdir)
+	sp, err := LoggerSpec(service(t, base+"LOG=console\n"), filepath.Join(bin, "sv-exec"))
+	if err != nil || strings.Join(sp.Argv, " ") != filepath.Join(bin, "sv-log")+" --console svc" {
+		t.Errorf("LOG=console: %v %v", sp, err)
+	}
+	if _, err := os.Stat(logdir); err == nil {
+		t.Errorf("LOG=console made %s", logdir)
+	}
 	if _, err := LoggerSpec(service(t, base+"LOG=none\n"), "/usr/bin/sv-exec"); err == nil || ExitCode(err) != 100 {
 		t.Errorf("LOG=none: %v", err)
 	}

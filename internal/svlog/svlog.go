@@ -43,6 +43,10 @@ type Config struct {
 	// Pending bounds the memory that holds lines while the directory
 	// cannot be written; 0 means DefaultPending.
 	Pending int
+	// Console, when set, takes the lines instead of a directory (Dir,
+	// Size, Files and Stamp do not apply), each begun with Prefix.
+	Console *Console
+	Prefix  string
 }
 
 // DefaultPending is how much output waits in memory while the log
@@ -84,6 +88,7 @@ type Logger struct {
 	backoff  time.Duration
 	onStatus func(Status)
 	closed   bool
+	conLine  []byte // to a Console: the line being gathered, prefix first
 }
 
 // segment is a piece of output ready to append: stamped if it starts a
@@ -106,6 +111,9 @@ func Open(cfg Config, onStatus func(Status)) (*Logger, error) {
 		cfg.Stamp = StampNone
 	}
 	l := &Logger{cfg: cfg, now: time.Now, onStatus: onStatus}
+	if cfg.Console != nil {
+		return l, nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.openLocked(); err != nil {
@@ -159,6 +167,10 @@ func (l *Logger) openLocked() error {
 func (l *Logger) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.cfg.Console != nil {
+		l.toConsoleLocked(p)
+		return len(p), nil
+	}
 	l.emitLocked(l.split(l.now(), p))
 	return len(p), nil
 }
@@ -197,6 +209,13 @@ func (l *Logger) split(now time.Time, p []byte) []segment {
 func (l *Logger) Finish() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.cfg.Console != nil {
+		if len(l.conLine) > len(l.cfg.Prefix) {
+			l.conLine = append(l.conLine, '\n')
+			l.emitConsoleLocked()
+		}
+		return
+	}
 	if l.midLine {
 		l.midLine, l.lineLen = false, 0
 		l.emitLocked([]segment{{b: []byte("\n"), end: true}})
@@ -454,6 +473,11 @@ func (l *Logger) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closed = true
+	if l.cfg.Console != nil && len(l.conLine) > len(l.cfg.Prefix) {
+		// Taken from the pipe already: better a line cut in two than lost.
+		l.conLine = append(l.conLine, '\n')
+		l.emitConsoleLocked()
+	}
 	if l.retry != nil {
 		l.retry.Stop()
 	}
