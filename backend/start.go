@@ -343,28 +343,57 @@ func Stop(ctx context.Context, sup Supervisor, svc Service) error {
 // stopDaemon sends `d` and waits for the daemon to go, with KILL to its
 // process group after SVC_STOP_TIMEOUT.
 func stopDaemon(ctx context.Context, sup Supervisor, svc Service) error {
-	link := svc.link()
-	if err := sup.Send(link, "d"); err != nil {
-		return err
+	_, err := stopAndTell(ctx, sup, svc)
+	return err
+}
+
+// Stopped is a service that StopAll stopped: how long it took, and how its
+// daemon ended where the supervisor records it (sv-scan does).
+type Stopped struct {
+	Name    string
+	Took    time.Duration
+	Timeout time.Duration // its stop timeout
+	Exit    *svdir.Exit
+}
+
+func (s Stopped) String() string {
+	how := ""
+	switch e := s.Exit; {
+	case e == nil || e.Unknown:
+	case e.Signal != "":
+		how = ", killed by " + e.Signal
+	default:
+		how = fmt.Sprintf(", exit %d", e.Code)
 	}
+	return fmt.Sprintf("%s: stopped in %s%s (stop timeout %s)", s.Name, s.Took.Round(10*time.Millisecond), how, s.Timeout)
+}
+
+// stopAndTell is stopDaemon, saying how the stop went.
+func stopAndTell(ctx context.Context, sup Supervisor, svc Service) (Stopped, error) {
+	began := time.Now()
+	link := svc.link()
 	timeout := svc.StopTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	done := Stopped{Name: svc.Name, Timeout: timeout}
+	if err := sup.Send(link, "d"); err != nil {
+		return done, err
+	}
 	// The supervisor kills at the timeout itself where it can (sv-scan,
 	// s6); a second more lets it, before we do.
 	info, err := waitDown(ctx, link, timeout+time.Second)
-	if err == nil {
-		return nil
+	if err != nil {
+		if info.Pid > 0 {
+			syscall.Kill(-info.Pid, syscall.SIGKILL)
+			syscall.Kill(info.Pid, syscall.SIGKILL)
+		}
+		if info, err = waitDown(ctx, link, 5*time.Second); err != nil {
+			return done, fmt.Errorf("%s: still running after KILL: %w", svc.Name, err)
+		}
 	}
-	if info.Pid > 0 {
-		syscall.Kill(-info.Pid, syscall.SIGKILL)
-		syscall.Kill(info.Pid, syscall.SIGKILL)
-	}
-	if _, err := waitDown(ctx, link, 5*time.Second); err != nil {
-		return fmt.Errorf("%s: still running after KILL: %w", svc.Name, err)
-	}
-	return nil
+	done.Took, done.Exit = time.Since(began), info.LastExit
+	return done, nil
 }
 
 func waitDown(ctx context.Context, link string, timeout time.Duration) (svctl.Info, error) {
@@ -378,7 +407,7 @@ func waitDown(ctx context.Context, link string, timeout time.Duration) (svctl.In
 // first. Where stopping the scanner leaves the supervisors running
 // (daemontools), they are made to exit too. stopTimeout gives a service's
 // SVC_STOP_TIMEOUT.
-func StopAll(ctx context.Context, sup Supervisor, scanDir string, stopTimeout func(name string) time.Duration) error {
+func StopAll(ctx context.Context, sup Supervisor, scanDir string, stopTimeout func(name string) time.Duration, report func(Stopped)) error {
 	ents, err := os.ReadDir(scanDir)
 	if err != nil {
 		return err
@@ -398,7 +427,10 @@ func StopAll(ctx context.Context, sup Supervisor, scanDir string, stopTimeout fu
 				return
 			}
 			svc := Service{Name: name, ScanDir: scanDir, StopTimeout: stopTimeout(name)}
-			err := stopDaemon(ctx, sup, svc)
+			done, err := stopAndTell(ctx, sup, svc)
+			if err == nil && report != nil {
+				report(done)
+			}
 			if err == nil && !sup.EndsSupervisors() {
 				rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				err = sup.Release(rctx, link, scanDir)

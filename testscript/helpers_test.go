@@ -391,6 +391,19 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(waitfor.Paths(ctx, paths))
 }
 
+// waitpathsMain is waitpaths, waitfile as a program for scripts that run
+// in a namespace: it waits (inotify, at most 30 s) until every PATH exists.
+//
+//	waitpaths PATH...
+func waitpathsMain() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := waitfor.Paths(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "waitpaths:", err)
+		os.Exit(1)
+	}
+}
+
 // waitmatch FILE REGEXP waits (inotify, at most 30 s) until FILE exists
 // and a line of it matches REGEXP.
 func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {

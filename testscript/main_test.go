@@ -26,6 +26,7 @@ func TestMain(m *testing.M) {
 		"openrcns":  openrcnsMain,
 		"ptyexpect": ptyexpectMain,
 		"svwait":    svwaitMain,
+		"waitpaths": waitpathsMain,
 	}
 	for _, name := range cli.ToolNames() {
 		cmds[name] = func() { os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -214,7 +215,8 @@ func rcScanReadyCmd(o *rcOpts) *cobra.Command {
 }
 
 func rcStopAllCmd(o *rcOpts) *cobra.Command {
-	return &cobra.Command{
+	var verbose bool
+	cmd := &cobra.Command{
 		Use:   "stop-all",
 		Short: "Stop every service in the scan dir, each within its stop timeout",
 		Args:  exactArgs(0, "no arguments"),
@@ -225,9 +227,20 @@ func rcStopAllCmd(o *rcOpts) *cobra.Command {
 			}
 			ctx, cancel := interruptible()
 			defer cancel()
-			return failed(backend.StopAll(ctx, r.Backend, r.ScanDir, r.StopTimeout))
+			var report func(backend.Stopped)
+			if verbose {
+				var mu sync.Mutex
+				report = func(s backend.Stopped) {
+					mu.Lock()
+					defer mu.Unlock()
+					fmt.Fprintln(cmd.OutOrStdout(), s)
+				}
+			}
+			return failed(backend.StopAll(ctx, r.Backend, r.ScanDir, r.StopTimeout, report))
 		},
 	}
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "say each service stopped, how long it took and how its daemon ended")
+	return cmd
 }
 
 func rcBackendsCmd() *cobra.Command {
