@@ -33,6 +33,9 @@ type Supervisor interface {
 	// Rescan makes the scanner look at scanDir now. ErrNoRescan: it cannot
 	// be told, and notices new links by itself within NoticeDelay.
 	Rescan(scanDir string) error
+	// ExitScanner tells the scanner to stop every service and exit.
+	// ErrNoScannerControl: it cannot be told (only a signal ends it).
+	ExitScanner(scanDir string) error
 	// NoticeDelay bounds how long the scanner takes to notice a new link
 	// by itself (0: it is told, or it watches).
 	NoticeDelay() time.Duration
@@ -54,6 +57,9 @@ type Supervisor interface {
 	// services' supervisors too.
 	EndsSupervisors() bool
 }
+
+// ErrNoScannerControl: the scanner has no control FIFO to tell it to exit.
+var ErrNoScannerControl = errors.New("this scanner cannot be told to exit (only a signal ends it)")
 
 // ErrNoRescan: the scanner cannot be told to rescan.
 var ErrNoRescan = errors.New("this scanner cannot be told to rescan")
@@ -156,6 +162,15 @@ func Unlink(scanDir, name string) error {
 // controlFIFOReady reports whether a scanner reads its control FIFO
 // (writing nothing to it tells).
 func controlFIFOReady(path string) bool { return svdir.WriteFIFO(path, "") == nil }
+
+// exitByFIFO writes `t` to a scanner's control FIFO; no scanner reading
+// it is one that has exited already.
+func exitByFIFO(path string) error {
+	if err := svdir.WriteFIFO(path, "t"); err != nil && !errors.Is(err, svdir.ErrNotSupervised) {
+		return err
+	}
+	return nil
+}
 
 // writeControlFIFO writes letters to a scanner's control FIFO.
 func writeControlFIFO(path, letters string) error {

@@ -58,6 +58,8 @@ func (b builtin) ScannerReady(scanDir string) bool { return controlFIFOReady(b.c
 
 func (b builtin) Rescan(scanDir string) error { return writeControlFIFO(b.control(scanDir), "a") }
 
+func (b builtin) ExitScanner(scanDir string) error { return exitByFIFO(b.control(scanDir)) }
+
 func (builtin) NoticeDelay() time.Duration { return 0 }
 
 func (builtin) Limits() string { return "" }
@@ -93,6 +95,8 @@ func (runit) ScannerReady(string) bool { return true }
 
 func (runit) Rescan(string) error { return ErrNoRescan }
 
+func (runit) ExitScanner(string) error { return ErrNoScannerControl }
+
 func (runit) NoticeDelay() time.Duration { return 6 * time.Second }
 
 func (runit) Limits() string {
@@ -127,6 +131,8 @@ func (s6) control(scanDir string) string {
 func (s s6) ScannerReady(scanDir string) bool { return controlFIFOReady(s.control(scanDir)) }
 
 func (s s6) Rescan(scanDir string) error { return writeControlFIFO(s.control(scanDir), "a") }
+
+func (s s6) ExitScanner(scanDir string) error { return exitByFIFO(s.control(scanDir)) }
 
 func (s6) NoticeDelay() time.Duration { return 0 }
 
@@ -197,6 +203,8 @@ func (daemontools) Scanner(scanDir string) ([]string, error) {
 func (daemontools) ScannerReady(string) bool { return true }
 
 func (daemontools) Rescan(string) error { return ErrNoRescan }
+
+func (daemontools) ExitScanner(string) error { return ErrNoScannerControl }
 
 func (daemontools) NoticeDelay() time.Duration { return 6 * time.Second }
 

@@ -163,3 +163,28 @@ func WaitScanner(ctx context.Context, sup Supervisor, scanDir string) error {
 		}
 	}
 }
+
+// StopScanner tells the scanner of scanDir to stop every service and exit
+// (each service within its own stop timeout), and returns once it no
+// longer answers. A scanner that is not running is stopped already.
+func StopScanner(ctx context.Context, sup Supervisor, scanDir string) error {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	// It lets go of its control FIFO last, as it exits.
+	const mask = unix.IN_CLOSE_WRITE | unix.IN_CLOSE_NOWRITE | unix.IN_DELETE_SELF
+	for _, d := range []string{".sv-scan", ".s6-svscan"} {
+		unix.InotifyAddWatch(fd, filepath.Join(scanDir, d, "control"), mask)
+	}
+	if err := sup.ExitScanner(scanDir); err != nil {
+		return err
+	}
+	for sup.ScannerReady(scanDir) {
+		if err := sleepOn(ctx, fd); err != nil {
+			return err
+		}
+	}
+	return nil
+}

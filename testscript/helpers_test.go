@@ -213,7 +213,8 @@ func sameFile(a, b int) bool {
 }
 
 // pidnsMain is pidns CMD ARGS: it runs CMD as PID 1 of a new PID namespace
-// (with a new user namespace when not root) and exits with its status.
+// (with a new user namespace when not root) and exits with its status;
+// with $PIDNS_PIDFILE set, it writes there the pid CMD has outside.
 // When pidns gets INT or TERM, or dies, the namespace's init is killed, and
 // with it every process inside: a peer supervisor and all it started end
 // together, whatever they did with sessions and groups.
@@ -243,6 +244,11 @@ func pidnsMain() {
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "pidns:", err)
 		os.Exit(126)
+	}
+	if f := os.Getenv("PIDNS_PIDFILE"); f != "" {
+		// The namespace's init as the machine sees it: for nsenter, and
+		// /proc/PID/root to reach its files.
+		writeAtomic(f, fmt.Sprintln(cmd.Process.Pid))
 	}
 	stopped := make(chan struct{})
 	go func() {

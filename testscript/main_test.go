@@ -27,6 +27,7 @@ func TestMain(m *testing.M) {
 		"ptyexpect": ptyexpectMain,
 		"svwait":    svwaitMain,
 		"waitpaths": waitpathsMain,
+		"bootroot":  bootrootMain,
 	}
 	for _, name := range cli.ToolNames() {
 		cmds[name] = func() { os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)) }

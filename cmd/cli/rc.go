@@ -20,6 +20,8 @@ import (
 const rcLong = `sv-rc is the OpenRC side of the suite: /etc/init.d/sv.NAME (a link to
 /etc/init.d/supervision) runs 'sv-rc start NAME' and the like, and
 /etc/init.d/supervision runs the chosen backend's scanner with 'sv-rc scan'.
+sv-init's stage scripts use it too: 'scan' as stage 2, 'stop-all -v' and
+'scan-stop' in stage 3.
 
 start syncs the service from its OPTIONS, links it into the scan dir marked
 down, has the scanner look, sends up, and waits until the daemon runs, is
@@ -93,7 +95,7 @@ func newRCCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&o.root, "root", "", "relocate the whole tree under `DIR` (default $SV_ROOT, else /)")
 	cmd.PersistentFlags().DurationVar(&o.settle, "settle", -1, "how long a started daemon must stay up after its exec (default $SV_SETTLE, else 10ms)")
 	cmd.AddCommand(rcStartCmd(o), rcStopCmd(o), rcStatusCmd(o), rcReloadCmd(o), rcDependCmd(o),
-		rcScanCmd(o), rcScanReadyCmd(o), rcStopAllCmd(o), rcBackendsCmd())
+		rcScanCmd(o), rcScanReadyCmd(o), rcScanStopCmd(o), rcStopAllCmd(o), rcBackendsCmd())
 	return cmd
 }
 
@@ -211,6 +213,32 @@ func rcScanReadyCmd(o *rcOpts) *cobra.Command {
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "give up after this long")
+	return cmd
+}
+
+func rcScanStopCmd(o *rcOpts) *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "scan-stop",
+		Short: "Have the scanner stop every service and exit, and wait until it has",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			switch err := backend.StopScanner(ctx, r.Backend, r.ScanDir); {
+			case errors.Is(err, context.DeadlineExceeded):
+				return &exitError{code: 1, msg: fmt.Sprintf("the %s scanner still runs on %s after %s", r.Backend.Name(), r.ScanDir, timeout)}
+			case err != nil:
+				return &exitError{code: 1, msg: fmt.Sprintf("the %s scanner on %s: %v", r.Backend.Name(), r.ScanDir, err)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "give up after this long")
 	return cmd
 }
 

@@ -57,6 +57,13 @@ func openControl(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR, 0)
 }
 
+// sameFile reports whether path is still the file f has open.
+func sameFile(f *os.File, path string) bool {
+	a, err1 := f.Stat()
+	b, err2 := os.Stat(path)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}
+
 // readControl sends each valid letter written to the FIFO to requests.
 func readControl(f *os.File, requests chan<- Action) {
 	buf := make([]byte, 64)

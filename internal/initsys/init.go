@@ -46,6 +46,7 @@ const (
 
 type initProc struct {
 	cfg      Config
+	control  *os.File // the control FIFO being read, nil if none
 	reaper   *proc.Reaper
 	requests chan Action
 	signals  chan os.Signal
@@ -80,16 +81,14 @@ func Run(cfg Config) int {
 		return 111
 	}
 	in.reaper = r
-	if f, err := openControl(cfg.Control); err != nil {
-		in.warn("no control FIFO (%v): only signals can end the system", err)
-	} else {
-		go readControl(f, in.requests)
-	}
-
+	in.listen(false)
 	if len(cfg.Command) == 0 {
 		if a, code, ok := in.stage1(); !ok {
 			return in.stage3(a, code, nil)
 		}
+		// Stage 1 may have mounted /run over the FIFO, or made /run
+		// writable where it was not.
+		in.listen(true)
 	}
 	a, code, stage2 := in.stage2()
 	return in.stage3(a, code, stage2)
@@ -98,6 +97,24 @@ func Run(cfg Config) int {
 // say logs a step: always on a machine's console, where every step of a
 // boot and a shutdown is worth a line; in a container only when asked
 // (Verbose), so that the runtime's log shows the services, not sv-init.
+// listen makes and reads the control FIFO, unless the one being read is
+// still at its path. again: this is the second try, after stage 1.
+func (in *initProc) listen(again bool) {
+	if in.control != nil && sameFile(in.control, in.cfg.Control) {
+		return
+	}
+	f, err := openControl(in.cfg.Control)
+	if err != nil {
+		in.warn("no control FIFO (%v): only signals can end the system", err)
+		return
+	}
+	if again && in.control != nil {
+		in.say("control FIFO %s made again (stage 1 mounted over it)", in.cfg.Control)
+	}
+	in.control = f
+	go readControl(f, in.requests)
+}
+
 func (in *initProc) say(format string, args ...any) {
 	if in.cfg.Mode == System || in.cfg.Verbose {
 		in.warn(format, args...)
