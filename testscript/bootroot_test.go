@@ -23,8 +23,8 @@ import (
 //	pidns unshare --mount --uts --net --propagation private bootroot SCRATCH CMD...
 //
 // The root is a tmpfs on SCRATCH holding busybox (its applets and
-// libraries), the repository's multi-call binary with its tool links, its
-// stages/ as /etc/sv-init, /etc/hostname "bootroot" and, already mounted,
+// libraries), this test binary as the suite's multi-call binary with its
+// tool links, the repository's stages/ as /etc/sv-init, /etc/hostname "bootroot" and, already mounted,
 // a tmpfs /dev with null, zero and urandom, and a ramfs on /mnt. Nothing
 // of the machine's is reachable once the old root is detached: whatever
 // the stages mount, remount or swap off acts on this root only (its /dev
@@ -67,7 +67,15 @@ func buildRoot(root string) error {
 		}
 	}
 	os.Symlink("bin", filepath.Join(root, "sbin"))
-	if err := copyWithLibs(root, "/bin/busybox"); err != nil {
+	if err := copyWithLibs(root, "/bin/busybox", "/bin/busybox"); err != nil {
+		return err
+	}
+	// This test binary: it is the suite by the name it is run as.
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if err := copyWithLibs(root, self, "/bin/supervision"); err != nil {
 		return err
 	}
 	applets, err := exec.Command("/bin/busybox", "--list").Output()
@@ -78,9 +86,6 @@ func buildRoot(root string) error {
 		os.Symlink("busybox", filepath.Join(root, "bin", a))
 	}
 	repo := os.Getenv("REPO")
-	if err := copyFile(filepath.Join(repo, "bin", "supervision"), filepath.Join(root, "bin", "supervision")); err != nil {
-		return err
-	}
 	for _, t := range cli.ToolNames() {
 		if t == "supervision" {
 			continue
@@ -139,14 +144,14 @@ func enterRoot(root string) error {
 // "/path (addr)".
 var ldLib = regexp.MustCompile(`(?m)(/\S+) \(0x`)
 
-// copyWithLibs copies a program and the libraries ldd lists for it to the
-// same paths under root.
-func copyWithLibs(root, prog string) error {
-	out, err := exec.Command("ldd", prog).Output()
-	if err != nil {
-		return fmt.Errorf("ldd %s: %w", prog, err)
+// copyWithLibs copies a program to dst under root, and the libraries ldd
+// lists for it (none for a static one) to their own paths under root.
+func copyWithLibs(root, prog, dst string) error {
+	if err := copyFile(prog, filepath.Join(root, dst)); err != nil {
+		return err
 	}
-	files := []string{prog}
+	out, _ := exec.Command("ldd", prog).Output() // fails on a static program
+	var files []string
 	for _, m := range ldLib.FindAllStringSubmatch(string(out), -1) {
 		files = append(files, m[1])
 	}

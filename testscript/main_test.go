@@ -29,7 +29,8 @@ func TestMain(m *testing.M) {
 		"waitpaths": waitpathsMain,
 		"bootroot":  bootrootMain,
 	}
-	for _, name := range cli.ToolNames() {
+	// poweroff, reboot and halt as link names, as they may be installed
+	for _, name := range append(cli.ToolNames(), "poweroff", "reboot", "halt") {
 		cmds[name] = func() { os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)) }
 	}
 	testscript.Main(m, cmds)
