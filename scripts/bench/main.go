@@ -32,6 +32,7 @@ func main() {
 	out := flag.String("o", "docs/BENCHMARKS.md", "where to write the report")
 	reps := flag.Int("n", 21, "repetitions of each timing")
 	only := flag.String("only", "", "measure only the supervisors whose name starts with this (a quick look; the report is then partial)")
+	sections := flag.String("section", "", "measure only these sections, comma-separated: "+strings.Join(sectionNames(), ", ")+" (the report is then partial)")
 	flag.Parse()
 	b, err := newBench(*bin, *reps)
 	if err != nil {
@@ -40,6 +41,9 @@ func main() {
 	}
 	defer b.cleanup()
 	b.only = *only
+	if *sections != "" {
+		b.sections = strings.Split(*sections, ",")
+	}
 	report := b.run()
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -53,6 +57,7 @@ type bench struct {
 	reps      int
 	root      bool
 	only      string
+	sections  []string // empty: all
 	stop      []func()
 }
 
@@ -405,58 +410,102 @@ func slug(s string) string {
 	}, strings.ToLower(s))
 }
 
+// section is one part of the report.
+type section struct {
+	name    string
+	measure func(b *bench, r *strings.Builder)
+}
+
+// sections are the report's parts, in its order.
+var sections = []section{
+	{"link", (*bench).linkSection},
+	{"kill", (*bench).killSection},
+	{"memory", (*bench).memorySection},
+	{"rc-service", (*bench).openrcSection},
+}
+
+func sectionNames() []string {
+	var names []string
+	for _, s := range sections {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+func (b *bench) wanted(name string) bool {
+	if len(b.sections) == 0 {
+		return true
+	}
+	for _, s := range b.sections {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *bench) run() string {
 	var r strings.Builder
 	fmt.Fprintf(&r, "# Benchmarks\n\n<!-- Written by `make bench` (scripts/bench); do not edit. -->\n\n")
 	fmt.Fprintf(&r, "Measured %s on %s: %s, %d CPUs, kernel %s, %s.\n", time.Now().UTC().Format("2006-01-02"), hostname(), cpuModel(), runtime.NumCPU(), kernel(), runtime.Version())
-	fmt.Fprintf(&r, "Peers: %s. Each timing is the median of its runs, with min and max; ratios are against sv-scan in the same run.\n\n", peerVersions())
-	sups := b.supervisors()
+	fmt.Fprintf(&r, "Peers: %s. Each timing is the median of its runs, with min and max; ratios are against sv-scan in the same run.\n", peerVersions())
+	for _, sec := range sections {
+		if b.wanted(sec.name) {
+			began := time.Now()
+			fmt.Fprintln(&r)
+			sec.measure(b, &r)
+			fmt.Fprintf(os.Stderr, "bench: %s: %s\n", sec.name, time.Since(began).Round(time.Second))
+		}
+	}
+	return r.String()
+}
 
-	fmt.Fprintf(&r, "## Link into the scan dir to the daemon running\n\n")
-	fmt.Fprintf(&r, "A service dir whose `./run` execs the daemon is linked into a running scanner's scan dir (s6 is told to rescan: `s6-svscanctl -a`; runit and daemontools have no such trigger: runsvdir rescans every second, svscan every 5 s), until the daemon has written its pid. The daemon is `./run` itself, a shell that writes its pid with a builtin and then execs sleep; the last row is the floor: the bench forking and executing `./run` with no supervisor between.\n\n")
-	fmt.Fprintf(&r, "| supervisor | runs | median | min | max | ratio |\n| --- | --- | --- | --- | --- | --- |\n")
+func (b *bench) linkSection(r *strings.Builder) {
+	fmt.Fprintf(r, "## Link into the scan dir to the daemon running\n\n")
+	fmt.Fprintf(r, "A service dir whose `./run` execs the daemon is linked into a running scanner's scan dir (s6 is told to rescan: `s6-svscanctl -a`; runit and daemontools have no such trigger: runsvdir rescans every second, svscan every 5 s), until the daemon has written its pid. The daemon is `./run` itself, a shell that writes its pid with a builtin and then execs sleep; the last row is the floor: the bench forking and executing `./run` with no supervisor between.\n\n")
+	fmt.Fprintf(r, "| supervisor | runs | median | min | max | ratio |\n| --- | --- | --- | --- | --- | --- |\n")
 	var base time.Duration
-	for _, s := range sups {
+	for _, s := range b.supervisors() {
 		reps := b.reps
 		if s.rescan == nil && s.name != "sv-scan" {
 			reps = 5 // up to 5 s each
 		}
 		st := b.linkToRunning(s, reps)
-		row(&r, s.name, st, &base)
+		row(r, s.name, st, &base)
 	}
-	row(&r, "no supervisor (floor)", b.direct(b.reps), &base)
+	row(r, "no supervisor (floor)", b.direct(b.reps), &base)
+}
 
-	fmt.Fprintf(&r, "\n## kill -9 of a daemon to the new daemon running\n\n")
-	fmt.Fprintf(&r, "Each run is the first restart of its own service, whose daemon has run over a second (runsv and s6-supervise wait a second before restarting one that died sooner; sv-scan backs off when a daemon keeps dying).\n\n")
-	fmt.Fprintf(&r, "| supervisor | runs | median | min | max | ratio |\n| --- | --- | --- | --- | --- | --- |\n")
-	base = 0
+func (b *bench) killSection(r *strings.Builder) {
+	fmt.Fprintf(r, "## kill -9 of a daemon to the new daemon running\n\n")
+	fmt.Fprintf(r, "Each run is the first restart of its own service, whose daemon has run over a second (runsv and s6-supervise wait a second before restarting one that died sooner; sv-scan backs off when a daemon keeps dying).\n\n")
+	fmt.Fprintf(r, "| supervisor | runs | median | min | max | ratio |\n| --- | --- | --- | --- | --- | --- |\n")
+	var base time.Duration
 	var faster []string
-	for _, s := range sups {
+	for _, s := range b.supervisors() {
 		st := b.killToNewPid(s, b.reps)
-		row(&r, s.name, st, &base)
+		row(r, s.name, st, &base)
 		if st.err == "" && st.med < base && !strings.HasPrefix(s.name, "sv-scan") {
 			faster = append(faster, fmt.Sprintf("%s (%.1fx)", s.name, float64(st.med)/float64(base)))
 		}
 	}
 	if len(faster) > 0 {
-		fmt.Fprintf(&r, "\nBehind: %s restart faster than sv-scan here, by about a millisecond or two. Traced inside sv-scan, a restart is: kill to the exit reaped 1.3-2 ms (the kernel ending the process; the same for every supervisor), sv-scan's own work from the exit to the fork 0.3-0.7 ms (recording the exit, rereading the service's config), then the spawn, 1-5 ms with a wide spread, most of it the child's execve of `./run`, which Go's os.StartProcess waits for. What would close the gap: keeping the parsed config until the OPTIONS file changes, and a lighter spawn path than os.StartProcess.\n", strings.Join(faster, ", "))
+		fmt.Fprintf(r, "\nBehind: %s restart faster than sv-scan here, by about a millisecond or two. Traced inside sv-scan, a restart is: kill to the exit reaped 1.3-2 ms (the kernel ending the process; the same for every supervisor), sv-scan's own work from the exit to the fork 0.3-0.7 ms (recording the exit, rereading the service's config), then the spawn, 1-5 ms with a wide spread, most of it the child's execve of `./run`, which Go's os.StartProcess waits for. What would close the gap: keeping the parsed config until the OPTIONS file changes, and a lighter spawn path than os.StartProcess.\n", strings.Join(faster, ", "))
 	}
+}
 
-	fmt.Fprintf(&r, "\n## sv-scan's memory\n\n")
-	fmt.Fprintf(&r, "sv-scan supervising N generated services (through sv-exec), each with builtin logging (its log written by sv-scan itself), all up. The daemons are not counted.\n\n")
-	fmt.Fprintf(&r, "| services | RSS | PSS |\n| --- | --- | --- |\n")
+func (b *bench) memorySection(r *strings.Builder) {
+	fmt.Fprintf(r, "## sv-scan's memory\n\n")
+	fmt.Fprintf(r, "sv-scan supervising N generated services (through sv-exec), each with builtin logging (its log written by sv-scan itself), all up. The daemons are not counted.\n\n")
+	fmt.Fprintf(r, "| services | RSS | PSS |\n| --- | --- | --- |\n")
 	for _, n := range []int{1, 10, 100} {
 		rss, pss, err := b.memory(n)
 		if err != nil {
-			fmt.Fprintf(&r, "| %d | %v | |\n", n, err)
+			fmt.Fprintf(r, "| %d | %v | |\n", n, err)
 			continue
 		}
-		fmt.Fprintf(&r, "| %d | %.1f MiB | %.1f MiB |\n", n, float64(rss)/1024, float64(pss)/1024)
+		fmt.Fprintf(r, "| %d | %.1f MiB | %.1f MiB |\n", n, float64(rss)/1024, float64(pss)/1024)
 	}
-	if b.only == "" || strings.HasPrefix("rc-service", b.only) {
-		b.openrcSection(&r)
-	}
-	return r.String()
 }
 
 func row(r *strings.Builder, name string, st stats, base *time.Duration) {

@@ -93,7 +93,7 @@ func (b *bench) openrc() (map[string]*rcRow, error) {
 
 // openrcSection writes the rc-service table.
 func (b *bench) openrcSection(r *strings.Builder) {
-	fmt.Fprintf(r, "\n## rc-service start and stop\n\n")
+	fmt.Fprintf(r, "## rc-service start and stop\n\n")
 	fmt.Fprintf(r, "`rc-service X start` then `rc-service X stop`, wall time, with the real OpenRC in a private mount namespace and the scanner already running; X is `sv.NAME` (/etc/init.d/supervision) on each of our backends with the default settle time (10ms after the daemon's exec), and an init script using OpenRC's own `supervisor=` for the others. The daemon is `sleep`. The last row is OpenRC's floor: an init script whose start() and stop() do nothing. \"exit at once\" says whether `start` reports failure for a daemon that exits 1 immediately. Ratios are against OpenRC's supervise-daemon.\n\n")
 	rows, err := b.openrc()
 	if err != nil {
