@@ -410,18 +410,27 @@ func slug(s string) string {
 	}, strings.ToLower(s))
 }
 
-// section is one part of the report.
+// section is one part of the report. Each file of the bench registers its
+// own (register, from an init function); order places it in the report.
 type section struct {
+	order   int
 	name    string
 	measure func(b *bench, r *strings.Builder)
 }
 
-// sections are the report's parts, in its order.
-var sections = []section{
-	{"link", (*bench).linkSection},
-	{"kill", (*bench).killSection},
-	{"memory", (*bench).memorySection},
-	{"rc-service", (*bench).openrcSection},
+// sections are the report's parts, in their order.
+var sections []section
+
+func register(s section) {
+	sections = append(sections, s)
+	sort.SliceStable(sections, func(i, j int) bool { return sections[i].order < sections[j].order })
+}
+
+func init() {
+	register(section{10, "link", (*bench).linkSection})
+	register(section{30, "kill", (*bench).killSection})
+	register(section{50, "memory", (*bench).memorySection})
+	register(section{80, "rc-service", (*bench).openrcSection})
 }
 
 func sectionNames() []string {
