@@ -264,7 +264,12 @@ func (l *Logger) writeSegsLocked(segs []segment) (int, error) {
 	first := 0 // index of the first segment in buf
 	var buf []byte
 	for i, seg := range segs {
-		if seg.start && !l.diskMid && l.cfg.Size > 0 && l.size+int64(len(buf)+len(seg.b)) > l.cfg.Size && l.size+int64(len(buf)) > 0 {
+		// A line may start a new file only where the file ends a line:
+		// on disk for the first segment, and after any earlier segment
+		// of this chunk, since a segment that starts a line follows one
+		// that ended the last.
+		atLineEnd := i > first || !l.diskMid
+		if seg.start && atLineEnd && l.cfg.Size > 0 && l.size+int64(len(buf)+len(seg.b)) > l.cfg.Size && l.size+int64(len(buf)) > 0 {
 			if n, err := l.flushLocked(buf, segs[first:i]); err != nil {
 				return first + n, err
 			}

@@ -90,6 +90,39 @@ func TestRotation(t *testing.T) {
 	}
 }
 
+// Output that comes in blocks which cut lines (stdio into a pipe) still
+// rotates at the size: a chunk that begins by ending a line may rotate
+// before any later line of it.
+func TestRotationWithCutLines(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(Config{Dir: dir, Size: 100, Files: 100}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := time.Unix(1700000000, 0)
+	l.now = func() time.Time { tick = tick.Add(time.Second); return tick }
+	var all strings.Builder
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&all, "line %03d\n", i) // 9 bytes
+	}
+	text := all.String()
+	for len(text) > 0 { // 64-byte blocks: each but the first begins mid-line
+		n := min(64, len(text))
+		l.Write([]byte(text[:n]))
+		text = text[n:]
+	}
+	l.Close()
+	old, _ := Rotated(dir)
+	if len(old) < 15 {
+		t.Fatalf("%d rotated files for 1800 bytes at 100 a file", len(old))
+	}
+	for _, f := range old {
+		if data := read(t, f); len(data) > 100 {
+			t.Errorf("%s holds %d bytes, over the size", f, len(data))
+		}
+	}
+}
+
 func TestLongLineIsSplitNotLost(t *testing.T) {
 	dir := t.TempDir()
 	l, _ := Open(Config{Dir: dir, Size: 1 << 20, Files: 1}, nil)

@@ -355,41 +355,6 @@ func isDescendant(pid, ancestor int) bool {
 	return pid == ancestor
 }
 
-// memory measures sv-scan supervising n generated services with builtin
-// logging: its RSS and PSS (the daemons are not counted).
-func (b *bench) memory(n int) (rss, pss int, err error) {
-	root := filepath.Join(b.work, fmt.Sprintf("mem-%d", n))
-	env := append(os.Environ(), "SV_ROOT="+root)
-	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("s%03d", i)
-		gen := exec.Command(filepath.Join(b.bin, "sv-gen"), "add", name, "--enable", "--",
-			"/bin/sh", "-c", "echo $$ >"+filepath.Join(root, name+".marker")+"; exec sleep 100000")
-		gen.Env = env
-		if out, err := gen.CombinedOutput(); err != nil {
-			return 0, 0, fmt.Errorf("sv-gen: %v: %s", err, out)
-		}
-	}
-	scan := filepath.Join(root, "run/sv/service")
-	cmd := exec.Command(filepath.Join(b.bin, "sv-scan"), scan)
-	cmd.Env, cmd.Dir = env, b.work
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return 0, 0, err
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		cmd.Wait()
-	}()
-	for i := 0; i < n; i++ {
-		if _, _, err := waitMarker(filepath.Join(root, fmt.Sprintf("s%03d.marker", i)), 0, 60*time.Second); err != nil {
-			return 0, 0, err
-		}
-	}
-	runtime.GC()
-	time.Sleep(time.Second) // let it settle: start-up garbage is collected
-	return procKB(cmd.Process.Pid, "/status", "VmRSS:"), procKB(cmd.Process.Pid, "/smaps_rollup", "Pss:"), nil
-}
-
 func procKB(pid int, file, key string) int {
 	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d%s", pid, file))
 	for _, line := range strings.Split(string(data), "\n") {
@@ -429,7 +394,6 @@ func register(s section) {
 func init() {
 	register(section{10, "link", (*bench).linkSection})
 	register(section{30, "kill", (*bench).killSection})
-	register(section{50, "memory", (*bench).memorySection})
 	register(section{80, "rc-service", (*bench).openrcSection})
 }
 
@@ -500,20 +464,6 @@ func (b *bench) killSection(r *strings.Builder) {
 	}
 	if len(faster) > 0 {
 		fmt.Fprintf(r, "\nBehind: %s restart faster than sv-scan here, by about a millisecond or two. Traced inside sv-scan, a restart is: kill to the exit reaped 1.3-2 ms (the kernel ending the process; the same for every supervisor), sv-scan's own work from the exit to the fork 0.3-0.7 ms (recording the exit, rereading the service's config), then the spawn, 1-5 ms with a wide spread, most of it the child's execve of `./run`, which Go's os.StartProcess waits for. What would close the gap: keeping the parsed config until the OPTIONS file changes, and a lighter spawn path than os.StartProcess.\n", strings.Join(faster, ", "))
-	}
-}
-
-func (b *bench) memorySection(r *strings.Builder) {
-	fmt.Fprintf(r, "## sv-scan's memory\n\n")
-	fmt.Fprintf(r, "sv-scan supervising N generated services (through sv-exec), each with builtin logging (its log written by sv-scan itself), all up. The daemons are not counted.\n\n")
-	fmt.Fprintf(r, "| services | RSS | PSS |\n| --- | --- | --- |\n")
-	for _, n := range []int{1, 10, 100} {
-		rss, pss, err := b.memory(n)
-		if err != nil {
-			fmt.Fprintf(r, "| %d | %v | |\n", n, err)
-			continue
-		}
-		fmt.Fprintf(r, "| %d | %.1f MiB | %.1f MiB |\n", n, float64(rss)/1024, float64(pss)/1024)
 	}
 }
 
