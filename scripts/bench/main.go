@@ -88,7 +88,8 @@ type supervisor struct {
 	name    string
 	cmd     []string // the scanner, given the scan dir as last argument
 	rescan  func(scan string) error
-	needsNS bool // run as PID 1 of a PID namespace, so it ends with all it started
+	needsNS bool          // run as PID 1 of a PID namespace, so it ends with all it started
+	limit   time.Duration // how long to wait for a linked service (0: 20 s)
 }
 
 func (b *bench) supervisors() []supervisor {
@@ -261,13 +262,48 @@ func (b *bench) linkToRunning(s supervisor, reps int) stats {
 		if s.rescan != nil {
 			s.rescan(scan)
 		}
-		_, at, err := waitMarker(marker, 0, 20*time.Second)
+		limit := s.limit
+		if limit == 0 {
+			limit = 20 * time.Second
+		}
+		_, at, err := waitMarker(marker, 0, limit)
 		if err != nil {
-			return stats{err: err.Error()}
+			return stats{err: fmt.Sprintf("not running after %s", limit)}
 		}
 		ds = append(ds, at.Sub(t0))
 	}
 	return summarize(ds)
+}
+
+// linkVariants are the scanners of linkSection told and not told where
+// they can be: sv-scan watches its scan dir (inotify) and also reads `a`;
+// s6-svscan reads `a` and, not told, looks again only when asked to.
+func (b *bench) linkVariants() []supervisor {
+	var out []supervisor
+	for _, s := range b.supervisors() {
+		out = append(out, s)
+		switch {
+		case s.name == "sv-scan":
+			told := s
+			told.name = "sv-scan, told (`a` on its control FIFO)"
+			told.rescan = func(scan string) error {
+				f, err := os.OpenFile(filepath.Join(scan, ".sv-scan", "control"), os.O_WRONLY, 0)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				_, err = f.WriteString("a")
+				return err
+			}
+			out = append(out, told)
+		case strings.HasPrefix(s.name, "s6"):
+			untold := s
+			untold.name = s.name + ", not told"
+			untold.rescan, untold.limit = nil, 6*time.Second
+			out = append(out, untold)
+		}
+	}
+	return out
 }
 
 // killToNewPid: from kill -9 of a daemon that has run a while to the new
@@ -435,13 +471,13 @@ func (b *bench) run() string {
 
 func (b *bench) linkSection(r *strings.Builder) {
 	fmt.Fprintf(r, "## Link into the scan dir to the daemon running\n\n")
-	fmt.Fprintf(r, "A service dir whose `./run` execs the daemon is linked into a running scanner's scan dir (s6 is told to rescan: `s6-svscanctl -a`; runit and daemontools have no such trigger: runsvdir rescans every second, svscan every 5 s), until the daemon has written its pid. The daemon is `./run` itself, a shell that writes its pid with a builtin and then execs sleep; the last row is the floor: the bench forking and executing `./run` with no supervisor between.\n\n")
+	fmt.Fprintf(r, "A service dir whose `./run` execs the daemon is linked into a running scanner's scan dir, until the daemon has written its pid: with the scanner's rescan trigger where it has one (sv-scan: `a` on its control FIFO; s6: `s6-svscanctl -a`) and without (sv-scan sees the link by inotify; runit and daemontools have no trigger: runsvdir looks every second, svscan every 5 s; s6-svscan, not told, looks only when asked or when one of its processes ends). The daemon is `./run` itself, a shell that writes its pid with a builtin and then execs sleep; the last row is the floor: the bench forking and executing `./run` with no supervisor between.\n\n")
 	fmt.Fprintf(r, "| supervisor | runs | median | min | max | ratio |\n| --- | --- | --- | --- | --- | --- |\n")
 	var base time.Duration
-	for _, s := range b.supervisors() {
+	for _, s := range b.linkVariants() {
 		reps := b.reps
-		if s.rescan == nil && s.name != "sv-scan" {
-			reps = 5 // up to 5 s each
+		if s.rescan == nil && !strings.HasPrefix(s.name, "sv-scan") {
+			reps = 3 // up to 5 s each
 		}
 		st := b.linkToRunning(s, reps)
 		row(r, s.name, st, &base)
