@@ -498,6 +498,11 @@ func (b *bench) killSection(r *strings.Builder) {
 			faster = append(faster, fmt.Sprintf("%s (%.1fx)", s.name, float64(st.med)/float64(base)))
 		}
 	}
+	if b.root && b.only == "" {
+		if _, err := exec.LookPath("supervisord"); err == nil {
+			row(r, "supervisord", b.killTree("supervisord", b.reps), &base)
+		}
+	}
 	if len(faster) > 0 {
 		fmt.Fprintf(r, "\nBehind: %s restart faster than sv-scan here, by about a millisecond or two. Traced inside sv-scan, a restart is: kill to the exit reaped 1.3-2 ms (the kernel ending the process; the same for every supervisor), sv-scan's own work from the exit to the fork 0.3-0.7 ms (recording the exit, rereading the service's config), then the spawn, 1-5 ms with a wide spread, most of it the child's execve of `./run`, which Go's os.StartProcess waits for. What would close the gap: keeping the parsed config until the OPTIONS file changes, and a lighter spawn path than os.StartProcess.\n", strings.Join(faster, ", "))
 	}

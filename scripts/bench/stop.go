@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -104,4 +105,35 @@ func (t *tree) control(letter string) error {
 	defer f.Close()
 	_, err = f.WriteString(letter)
 	return err
+}
+
+// killTree is killToNewPid for a family the scanner-based bench does not
+// drive (supervisord): reps services, each killed once after a second up.
+func (b *bench) killTree(fam string, reps int) stats {
+	dir := filepath.Join(b.work, "kill-tree-"+fam)
+	defer os.RemoveAll(dir)
+	t, err := b.buildTree(fam, dir, reps, daemonSpec{}, 0)
+	if err != nil {
+		return stats{err: err.Error()}
+	}
+	defer t.stop()
+	time.Sleep(1100 * time.Millisecond)
+	var ds []time.Duration
+	for _, m := range t.markers {
+		nsPid, _, err := waitMarker(m, 0, time.Second)
+		if err != nil {
+			return stats{err: err.Error()}
+		}
+		pid := t.hostPidOf(nsPid)
+		t0 := time.Now()
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			return stats{err: err.Error()}
+		}
+		_, at, err := waitMarker(m, nsPid, 20*time.Second)
+		if err != nil {
+			return stats{err: err.Error()}
+		}
+		ds = append(ds, at.Sub(t0))
+	}
+	return summarize(ds)
 }
