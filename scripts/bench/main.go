@@ -549,7 +549,7 @@ func cpuModel() string {
 
 func peerVersions() string {
 	var out []string
-	for _, pkg := range []string{"runit", "s6", "daemontools"} {
+	for _, pkg := range []string{"runit", "s6", "daemontools", "supervisor", "openrc"} {
 		v, err := exec.Command("dpkg-query", "-W", "-f=${Version}", pkg).Output()
 		if err == nil && len(v) > 0 {
 			out = append(out, pkg+" "+string(v))
