@@ -1,0 +1,809 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func init() {
+	register(section{70, "cold", (*bench).coldSection})
+}
+
+const (
+	coldN        = 100              // services started from cold
+	coldReps     = 5                // runs of each way, but:
+	coldGenReps  = 3                // sv-gen's services (through sv-exec: slower)
+	coldRCReps   = 2                // openrc default (tens of seconds each)
+	coldLimit    = 60 * time.Second // bounds every wait of the section
+	coldRCLimit  = 170 * time.Second
+	tmpfsMagic   = 0x01021994
+	coldTmpfsDir = "/dev/shm"
+)
+
+// coldRun is one way of starting coldN services from cold, repeated.
+type coldRun struct {
+	running, ready, waiter []time.Duration
+	err                    string
+}
+
+// coldKind is how the hand-written services are made, and how their
+// readiness is awaited.
+type coldKind int
+
+const (
+	coldPlain    coldKind = iota // rawService: no readiness
+	coldS6Notify                 // and notification-fd 3: s6-svwait -U
+	coldOptions                  // and OPTIONS with SVC_READY=fd:3 (sv-scan, no sv-exec): sv-ctl wait ready
+)
+
+func coldNames() []string {
+	names := make([]string, coldN)
+	for i := range names {
+		names[i] = fmt.Sprintf("s%03d", i)
+	}
+	return names
+}
+
+// coldWait waits until every name in dir is a file holding a pid (the
+// daemons' markers), woken by inotify; it returns when the last was seen.
+func coldWait(dir string, names []string, limit time.Duration) (time.Time, error) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO); err != nil {
+		return time.Time{}, err
+	}
+	pending := map[string]bool{}
+	for _, n := range names {
+		pending[n] = true
+	}
+	check := func(n string) {
+		data, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			return
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 0 {
+			delete(pending, n)
+		}
+	}
+	for _, n := range names {
+		check(n)
+	}
+	deadline := time.Now().Add(limit)
+	buf := make([]byte, 64*1024)
+	for len(pending) > 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return time.Time{}, fmt.Errorf("timed out after %s: %d of %d daemons running", limit, len(names)-len(pending), len(names))
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, _ := unix.Poll(pfd, int(left.Milliseconds())+1); n <= 0 {
+			continue
+		}
+		n, err := unix.Read(fd, buf)
+		if err != nil || n <= 0 {
+			continue
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			mask := binary.NativeEndian.Uint32(buf[off+4:])
+			l := int(binary.NativeEndian.Uint32(buf[off+12:]))
+			name := string(bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+l], "\x00"))
+			off += unix.SizeofInotifyEvent + l
+			if mask&unix.IN_Q_OVERFLOW != 0 {
+				for p := range pending {
+					check(p)
+				}
+			} else if pending[name] {
+				check(name)
+			}
+		}
+	}
+	return time.Now(), nil
+}
+
+// coldService makes one hand-written service dir of the kind.
+func (b *bench) coldService(dir, marker string, kind coldKind) error {
+	if kind == coldPlain {
+		return b.rawService(dir, marker)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	extra, content := "notification-fd", "3\n"
+	if kind == coldOptions {
+		extra, content = "OPTIONS", "SVC_READY=fd:3\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, extra), []byte(content), 0o644); err != nil {
+		return err
+	}
+	run := fmt.Sprintf("#!/bin/sh\necho $$ >%s\necho >&3\nexec sleep 100000 3>&-\n", marker)
+	return os.WriteFile(filepath.Join(dir, "run"), []byte(run), 0o755)
+}
+
+// coldRaw starts a scanner on coldN hand-written service dirs, made under
+// base and linked in its scan dir before it starts, until every daemon has
+// written its pid; with readiness, then until the waiter returns, and the
+// waiter once more, all being ready, for its own time.
+func (b *bench) coldRaw(s supervisor, base string, kind coldKind, reps int) coldRun {
+	var cr coldRun
+	names := coldNames()
+	for rep := 0; rep < reps; rep++ {
+		dir := filepath.Join(base, fmt.Sprintf("cold-%s-%d", slug(s.name), kind), strconv.Itoa(rep))
+		scan, marks := filepath.Join(dir, "scan"), filepath.Join(dir, "mark")
+		os.MkdirAll(scan, 0o755)
+		os.MkdirAll(marks, 0o755)
+		var svcs []string
+		for _, n := range names {
+			svc := filepath.Join(dir, "svc", n)
+			err := b.coldService(svc, filepath.Join(marks, n), kind)
+			if err == nil {
+				err = os.Symlink(svc, filepath.Join(scan, n))
+			}
+			if err != nil {
+				cr.err = err.Error()
+				return cr
+			}
+			svcs = append(svcs, svc)
+		}
+		waiter := func(deadline time.Time) (time.Time, error) {
+			if kind == coldS6Notify {
+				return s6Wait(svcs, deadline)
+			}
+			return b.svctlWait([]string{"--scandir", scan}, names, deadline)
+		}
+		t0 := time.Now()
+		_, stop, err := b.start(s, scan)
+		if err != nil {
+			cr.err = err.Error()
+			return cr
+		}
+		at, err := coldWait(marks, names, coldLimit)
+		if err == nil {
+			cr.running = append(cr.running, at.Sub(t0))
+			if kind != coldPlain {
+				at, err = waiter(t0.Add(coldLimit))
+				if err == nil {
+					cr.ready = append(cr.ready, at.Sub(t0))
+					w0 := time.Now()
+					at, err = waiter(w0.Add(coldLimit))
+					cr.waiter = append(cr.waiter, at.Sub(w0))
+				}
+			}
+		}
+		stop()
+		if err != nil {
+			cr.err = err.Error()
+			return cr
+		}
+		os.RemoveAll(dir)
+	}
+	return cr
+}
+
+// s6Wait runs s6-svwait -U on the service dirs until it succeeds (it fails
+// at once for a dir whose s6-supervise has not written its status yet: not
+// so once its daemon runs, but it is tried again then), and returns when
+// it did.
+func s6Wait(svcs []string, deadline time.Time) (time.Time, error) {
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return time.Time{}, errors.New("s6-svwait -U: timed out")
+		}
+		cmd := exec.Command("s6-svwait", append([]string{"-U", "-t", strconv.FormatInt(left.Milliseconds()+1, 10)}, svcs...)...)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			return time.Now(), nil
+		}
+		if !bytes.Contains(out, []byte("s6_svstatus_read")) {
+			return time.Time{}, fmt.Errorf("s6-svwait -U: %v: %s", err, bytes.TrimSpace(out))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// svctlWait runs sv-ctl wait ready on the names (where: --root or
+// --scandir), and returns when it did.
+func (b *bench) svctlWait(where, names []string, deadline time.Time) (time.Time, error) {
+	args := append(append(append(where, "wait", "ready"), names...), "--timeout", time.Until(deadline).Round(time.Millisecond).String())
+	out, err := exec.Command(filepath.Join(b.bin, "sv-ctl"), args...).CombinedOutput()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sv-ctl wait ready: %v: %s", err, bytes.TrimSpace(out))
+	}
+	return time.Now(), nil
+}
+
+// coldFloor is the floor under every supervisor: the bench itself starts
+// the coldN ./run, one after another, until all have written their pid.
+func (b *bench) coldFloor(reps int) coldRun {
+	var cr coldRun
+	names := coldNames()
+	for rep := 0; rep < reps; rep++ {
+		dir := filepath.Join(b.work, "cold-floor", strconv.Itoa(rep))
+		marks := filepath.Join(dir, "mark")
+		os.MkdirAll(marks, 0o755)
+		for _, n := range names {
+			if err := b.rawService(filepath.Join(dir, "svc", n), filepath.Join(marks, n)); err != nil {
+				cr.err = err.Error()
+				return cr
+			}
+		}
+		var cmds []*exec.Cmd
+		t0 := time.Now()
+		for _, n := range names {
+			cmd := exec.Command(filepath.Join(dir, "svc", n, "run"))
+			if err := cmd.Start(); err != nil {
+				cr.err = err.Error()
+				break
+			}
+			cmds = append(cmds, cmd)
+		}
+		var at time.Time
+		var err error
+		if cr.err == "" {
+			at, err = coldWait(marks, names, coldLimit)
+		}
+		for _, cmd := range cmds {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if cr.err != "" {
+			return cr
+		}
+		if err != nil {
+			cr.err = err.Error()
+			return cr
+		}
+		cr.running = append(cr.running, at.Sub(t0))
+	}
+	return cr
+}
+
+// coldGen is the same with sv-gen's services (through sv-exec), each with
+// SVC_READY=fd:3 and a daemon that writes a newline to fd 3; readiness is
+// waited for with sv-ctl wait ready. The tree is made once; its runtime
+// state (what /run would hold: run/sv/supervise, run/sv/log-supervise) is
+// emptied before each run.
+func (b *bench) coldGen(s supervisor, root string, reps int) coldRun {
+	var cr coldRun
+	names := coldNames()
+	marks := filepath.Join(root, "mark")
+	scan := filepath.Join(root, "run/sv/service")
+	where := []string{"--root", root}
+	for rep := 0; rep < reps; rep++ {
+		for _, d := range []string{marks, filepath.Join(root, "run/sv/supervise"), filepath.Join(root, "run/sv/log-supervise")} {
+			os.RemoveAll(d)
+			os.MkdirAll(d, 0o755)
+		}
+		t0 := time.Now()
+		_, stop, err := b.start(s, scan)
+		if err != nil {
+			cr.err = err.Error()
+			return cr
+		}
+		at, err := coldWait(marks, names, coldLimit)
+		if err == nil {
+			cr.running = append(cr.running, at.Sub(t0))
+			at, err = b.svctlWait(where, names, t0.Add(coldLimit))
+		}
+		if err == nil {
+			cr.ready = append(cr.ready, at.Sub(t0))
+			w0 := time.Now()
+			at, err = b.svctlWait(where, names, w0.Add(coldLimit))
+			cr.waiter = append(cr.waiter, at.Sub(w0))
+		}
+		stop()
+		if err != nil {
+			cr.err = err.Error()
+			return cr
+		}
+	}
+	return cr
+}
+
+// coldGenerate makes coldN services with sv-gen under root, enabled, each
+// ready by fd 3.
+func (b *bench) coldGenerate(root string) error {
+	names := coldNames()
+	marks := filepath.Join(root, "mark")
+	add := func(n string) error {
+		daemon := fmt.Sprintf("echo $$ >%s; echo >&3; exec sleep 100000 3>&-", filepath.Join(marks, n))
+		cmd := exec.Command(filepath.Join(b.bin, "sv-gen"), "--root", root, "add", n, "--enable", "--set", "SVC_READY=fd:3", "--", "/bin/sh", "-c", daemon)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("sv-gen add %s: %v: %s", n, err, bytes.TrimSpace(out))
+		}
+		return nil
+	}
+	if err := add(names[0]); err != nil { // lays out the tree
+		return err
+	}
+	work := make(chan string)
+	errs := make(chan error, len(names))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range work {
+				if err := add(n); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for _, n := range names[1:] {
+		work <- n
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	return <-errs // nil when none
+}
+
+// coldRC is what `openrc default` did for one backend in the sandbox.
+type coldRC struct {
+	times, stops []time.Duration
+	running      []int // daemons running when openrc returned
+	later        []int // and a second later
+	deptree      time.Duration
+	err          string
+}
+
+// coldOpenRCScript runs in the OpenRC sandbox: "sh -c SCRIPT sh BIN TREE N
+// REPS". It puts N services in the default runlevel, in turn sv.sN (ours,
+// the builtin backend; the scanner runs first), peerN (supervisor=
+// supervise-daemon) and noopN (start() { :; }), each set alone; times
+// `openrc default` from a runlevel in which none of them runs, then
+// `openrc empty` back, REPS times, with rc_parallel=YES; and prints
+//
+//	deptree WHO MICROSECONDS   (rc-update -u: OpenRC reading every depend())
+//	time WHO MICROSECONDS OPENRC-EXIT-CODE
+//	stop WHO MICROSECONDS
+//	running WHO AT-RETURN ONE-SECOND-LATER
+//	error WHO TEXT
+const coldOpenRCScript = `
+BIN=$1 TREE=$2 N=$3 REPS=$4
+export PATH="$BIN:$PATH"
+now() { date +%s%N; }
+echo 'rc_parallel="YES"' >>/etc/rc.conf
+mkdir -p /etc/runlevels/empty
+alive() { # alive DIR: how many markers in DIR name a live process (no fork)
+	n=0
+	for f in "$1"/*; do
+		[ -s "$f" ] || continue
+		read pid <"$f"
+		st=
+		while read k v; do
+			[ "$k" = State: ] && { st=$v; break; }
+		done <"/proc/$pid/status" 2>/dev/null
+		case $st in "" | Z*) ;; *) n=$((n+1)) ;; esac
+	done
+	echo $n
+}
+deptree() { # deptree WHO
+	t0=$(now)
+	timeout 120 rc-update -u >/dev/null 2>&1
+	echo "deptree $1 $(( ($(now) - t0) / 1000 ))"
+}
+measure() { # measure WHO MARKDIR: from a runlevel where none runs
+	r=0
+	while [ $r -lt "$REPS" ]; do
+		rm -f "$2"/*
+		t0=$(now)
+		timeout 120 openrc default >/run/cold-$1.out 2>&1
+		rc=$?
+		t1=$(now)
+		a=$(alive "$2")
+		sleep 1
+		echo "time $1 $(( (t1 - t0) / 1000 )) $rc"
+		echo "running $1 $a $(alive "$2")"
+		[ $rc = 0 ] || echo "error $1 openrc default exited $rc: $(grep -m 1 -i 'error\|fail' /run/cold-$1.out)"
+		t0=$(now)
+		timeout 120 openrc empty >/dev/null 2>&1
+		echo "stop $1 $(( ($(now) - t0) / 1000 ))"
+		r=$((r+1))
+	done
+}
+each() { # each CMD: CMD 1 .. CMD N, four at a time
+	i=1
+	while [ $i -le "$N" ]; do
+		"$@" $i &
+		[ $((i % 4)) = 0 ] && wait
+		i=$((i+1))
+	done
+	wait
+}
+default() { # default NAME...: the default runlevel holds these
+	for s in "$@"; do ln -s "/etc/init.d/$s" "/etc/runlevels/default/$s"; done
+}
+
+# --- ours: sv.sN through /etc/init.d/supervision, the builtin backend ----
+root=/run/cold-sv
+export SV_ROOT=$root
+mkdir -p "$root/run/sv/service" "$root/mark"
+cp "$TREE/rc/supervision" /etc/init.d/supervision
+chmod 755 /etc/init.d/supervision
+printf 'SV_BACKEND=builtin\nSV_ROOT=%s\nSV_RC=%s\n' "$root" "$BIN/sv-rc" >/etc/conf.d/supervision
+add() { sv-gen add s$1 -- /bin/sh -c "echo \$\$ >$root/mark/s$1; exec sleep 100000" >/dev/null 2>&1 || echo "error builtin sv-gen add s$1 failed"; }
+sv-gen init >/dev/null 2>&1
+each add
+names=$(i=1; while [ $i -le "$N" ]; do echo s$i; i=$((i+1)); done)
+sv-gen enable --openrc $names >/dev/null || echo "error builtin sv-gen enable --openrc failed"
+ln -s /etc/init.d/supervision /etc/runlevels/empty/supervision
+default supervision $(for n in $names; do echo sv.$n; done)
+deptree builtin
+timeout 120 openrc empty >/dev/null 2>&1 # the scanner, and nothing else
+rc-service supervision status >/dev/null 2>&1 || echo "error builtin the scanner did not start"
+measure builtin "$root/mark"
+rm -f /etc/runlevels/default/* /etc/runlevels/empty/*
+timeout 120 openrc empty >/dev/null 2>&1 # stops the scanner
+rm -f /etc/init.d/sv.* /etc/init.d/supervision
+unset SV_ROOT
+
+# --- OpenRC's own: supervisor=supervise-daemon --------------------------
+peers=/run/cold-peers
+mkdir -p "$peers/mark"
+peer() {
+	mkdir -p "$peers/svc/$1"
+	printf '#!/bin/sh\necho $$ >%s\nexec sleep 100000\n' "$peers/mark/$1" >"$peers/svc/$1/run"
+	chmod 755 "$peers/svc/$1/run"
+	printf '#!/sbin/openrc-run\nsupervisor=supervise-daemon\ncommand=%s\n' "$peers/svc/$1/run" >/etc/init.d/peer$1
+	chmod 755 /etc/init.d/peer$1
+	default peer$1
+}
+each peer
+deptree supervise-daemon
+measure supervise-daemon "$peers/mark"
+rm -f /etc/runlevels/default/* /etc/init.d/peer*
+
+# --- OpenRC's floor: start() { :; } -------------------------------------
+noop() {
+	printf '#!/sbin/openrc-run\nstart() { :; }\nstop() { :; }\n' >/etc/init.d/noop$1
+	chmod 755 /etc/init.d/noop$1
+	default noop$1
+}
+each noop
+deptree noop
+measure noop /run/cold-none
+`
+
+// coldOpenRC runs coldOpenRCScript in the sandbox (a private mount
+// namespace; nothing of the machine's OpenRC is touched), bounded: past
+// coldRCLimit every process of the sandbox is killed by pid.
+func (b *bench) coldOpenRC(reps int) (map[string]*coldRC, error) {
+	if !b.root {
+		return nil, errors.New("needs root (a mount namespace)")
+	}
+	for _, p := range []string{"openrc", "rc-update", "supervise-daemon", "unshare"} {
+		if _, err := exec.LookPath(p); err != nil {
+			return nil, fmt.Errorf("no %s here", p)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", self, openrcInner,
+		filepath.Join(b.work, "cold-ns"), "/bin/sh", "-c", coldOpenRCScript, "sh", b.bin, filepath.Dir(b.bin), strconv.Itoa(coldN), strconv.Itoa(reps))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	timedOut := false
+	select {
+	case err = <-done:
+	case <-time.After(coldRCLimit):
+		timedOut = true
+		endMountNamespaceOf(cmd.Process.Pid)
+		err = <-done
+	}
+	rows := map[string]*coldRC{}
+	row := func(who string) *coldRC {
+		if rows[who] == nil {
+			rows[who] = &coldRC{}
+		}
+		return rows[who]
+	}
+	us := func(s string) time.Duration { n, _ := strconv.Atoi(s); return time.Duration(n) * time.Microsecond }
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 3 && f[0] == "deptree":
+			row(f[1]).deptree = us(f[2])
+		case len(f) == 4 && f[0] == "time":
+			row(f[1]).times = append(row(f[1]).times, us(f[2]))
+		case len(f) == 3 && f[0] == "stop":
+			row(f[1]).stops = append(row(f[1]).stops, us(f[2]))
+		case len(f) == 4 && f[0] == "running":
+			a, _ := strconv.Atoi(f[2])
+			l, _ := strconv.Atoi(f[3])
+			row(f[1]).running = append(row(f[1]).running, a)
+			row(f[1]).later = append(row(f[1]).later, l)
+		case len(f) >= 2 && f[0] == "error":
+			if r := row(f[1]); r.err == "" {
+				r.err = strings.Join(f[2:], " ")
+			}
+		}
+	}
+	if timedOut {
+		for _, who := range []string{"builtin", "supervise-daemon", "noop"} {
+			if r := row(who); len(r.times) < reps && r.err == "" {
+				r.err = fmt.Sprintf("the sandbox was ended after %s", coldRCLimit)
+			}
+		}
+	} else if err != nil && len(rows) == 0 {
+		return nil, fmt.Errorf("the OpenRC run: %v", err)
+	}
+	return rows, nil
+}
+
+// endMountNamespaceOf kills, by pid, every process in pid's mount
+// namespace (when it is not ours), then pid itself.
+func endMountNamespaceOf(pid int) {
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+	mine, _ := os.Readlink("/proc/self/ns/mnt")
+	if err == nil && ns != mine {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			p, err := strconv.Atoi(e.Name())
+			if err != nil || p == pid {
+				continue
+			}
+			if l, _ := os.Readlink("/proc/" + e.Name() + "/ns/mnt"); l == ns {
+				syscall.Kill(p, syscall.SIGKILL)
+			}
+		}
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// coldTmpfs returns a fresh directory on a tmpfs, or "".
+func coldTmpfs() string {
+	var st unix.Statfs_t
+	if unix.Statfs(coldTmpfsDir, &st) != nil || st.Type != tmpfsMagic {
+		return ""
+	}
+	dir, err := os.MkdirTemp(coldTmpfsDir, "sv-bench-cold-")
+	if err != nil {
+		return ""
+	}
+	return dir
+}
+
+func (b *bench) coldSection(r *strings.Builder) {
+	began := time.Now()
+	fmt.Fprintf(r, "## %d services from cold\n\n", coldN)
+	fmt.Fprintf(r, "%d service dirs are linked in the scan dir before the scanner starts; timed from starting the scanner (exec) until every daemon has written its pid (the bench watches the pid files with inotify). The services are the hand-written ones of the sections above (`./run` writes its pid with a builtin and execs sleep), the same for every supervisor; sv-scan gives them runsv's defaults (no OPTIONS, so no sv-exec). The service dirs, and so each supervisor's supervise/ state, are in the bench's work dir on disk like the other sections', and again on a tmpfs for sv-scan (where /run would keep it on a real system; see below). %d runs each, each from fresh service dirs; the scanner and all it started are ended between runs. The last row is the floor: the bench itself starting the %d `./run`, one after another.\n\n", coldN, coldReps, coldN)
+	coldLoadNote(r)
+	fmt.Fprintf(r, "| supervisor | runs | all running: median | min | max | ratio |\n| --- | --- | --- | --- | --- | --- |\n")
+	var base time.Duration
+	plain := map[string]stats{}
+	for _, s := range b.supervisors() {
+		st := coldStats(b.coldRaw(s, b.work, coldPlain, coldReps))
+		plain[s.name] = st
+		row(r, s.name, st, &base)
+	}
+	var tmpfs stats
+	if dir := coldTmpfs(); dir == "" {
+		tmpfs.err = "not measured: no tmpfs at " + coldTmpfsDir
+	} else {
+		for _, s := range b.supervisors() {
+			if s.name == "sv-scan" {
+				tmpfs = coldStats(b.coldRaw(s, dir, coldPlain, coldReps))
+			}
+		}
+		os.RemoveAll(dir)
+	}
+	if tmpfs.n > 0 || tmpfs.err != "" {
+		row(r, "sv-scan, service dirs on tmpfs", tmpfs, &base)
+	}
+	row(r, "no supervisor (floor)", coldStats(b.coldFloor(coldReps)), &base)
+	coldPlainVerdict(r, plain, tmpfs)
+
+	b.coldReadySection(r)
+	b.coldOpenRCSection(r)
+	fmt.Fprintf(os.Stderr, "bench: cold: the section took %s\n", time.Since(began).Round(time.Second))
+}
+
+// coldPlainVerdict says where sv-scan stands against the peers, and what
+// its status writes cost.
+func coldPlainVerdict(r *strings.Builder, plain map[string]stats, tmpfs stats) {
+	ours, ok := plain["sv-scan"]
+	if !ok || ours.err != "" {
+		return
+	}
+	var ahead, behind []string
+	for name, st := range plain {
+		if st.err != "" || strings.HasPrefix(name, "sv-scan") {
+			continue
+		}
+		if st.med < ours.med {
+			behind = append(behind, fmt.Sprintf("%s (%s)", name, round(st.med)))
+		} else {
+			ahead = append(ahead, name)
+		}
+	}
+	fmt.Fprintln(r)
+	if len(behind) > 0 {
+		fmt.Fprintf(r, "Behind: %s started all %d sooner than sv-scan (%s). ", strings.Join(behind, ", "), coldN, round(ours.med))
+	} else if len(ahead) > 0 {
+		fmt.Fprintf(r, "sv-scan has all %d running first: it starts each `./run` itself, where the peers first start a supervisor process per service (runsv, s6-supervise, supervise) that then starts `./run`. ", coldN)
+	}
+	if tmpfs.err == "" && tmpfs.n > 0 {
+		fmt.Fprintf(r, "sv-scan makes its scan in one goroutine, which sets each service up and spawns its first run before going on to the next, and it writes each status change with renameio, which fsyncs: its supervise/ files (pid, stat, status, state.json) take an fsync each, about 11 per service over a start and a stop, where runsv, s6-supervise and supervise only rename. With the same dirs on a tmpfs, where an fsync costs nothing, sv-scan took %s instead of %s. What would close that on a disk: no fsync for supervise/ (it is state for a running system, which a reboot does not keep: a rename alone is atomic), and spawning the first runs outside the scan loop.", round(tmpfs.med), round(ours.med))
+	}
+	fmt.Fprintln(r)
+}
+
+func (b *bench) coldReadySection(r *strings.Builder) {
+	fmt.Fprintf(r, "\n### All ready\n\n")
+	fmt.Fprintf(r, "The same, until all %d are ready, where the supervisor has a notion of readiness; each daemon writes its pid, then a newline to fd 3, then execs sleep. sv-scan, two ways: services made by `sv-gen add NAME --enable --set SVC_READY=fd:3 -- /bin/sh -c '…'` (each starts through sv-exec, a Go program that applies the OPTIONS; the tree's runtime state is emptied before each run), and the hand-written dirs with an OPTIONS file holding only `SVC_READY=fd:3` (sv-scan reads it; no sv-exec); readiness awaited with `sv-ctl wait ready NAME…`. s6: the hand-written dirs with `notification-fd` 3; `s6-svwait -U DIR…`. The waiter is started once all the daemons run. \"All ready\" is from starting the scanner to the waiter returning; \"waiter alone\" is the same waiter run again at once, all being ready: its own cost, part of \"all ready\". The services are on disk, in the bench's work dir. Ratios against the first row.\n\n", coldN)
+	fmt.Fprintf(r, "| supervisor | services | runs | all running: median | all ready: median | min | max | waiter alone | ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	var base time.Duration
+	line := func(name, what string, cr coldRun) {
+		if cr.err != "" {
+			fmt.Fprintf(r, "| %s | %s | | | not measured: %s | | | | |\n", name, what, cr.err)
+			return
+		}
+		run, ready, waiter := summarize(cr.running), summarize(cr.ready), summarize(cr.waiter)
+		if base == 0 {
+			base = ready.med
+		}
+		fmt.Fprintf(r, "| %s | %s | %d | %s | %s | %s | %s | %s | %.1fx |\n", name, what, ready.n, round(run.med), round(ready.med), round(ready.min), round(ready.max), round(waiter.med), float64(ready.med)/float64(base))
+	}
+	var genRoot string
+	var genErr error
+	var gen, hand, s6 coldRun
+	for _, s := range b.supervisors() {
+		switch {
+		case strings.HasPrefix(s.name, "sv-scan"):
+			if genRoot == "" {
+				genRoot = filepath.Join(b.work, "cold-gen")
+				genErr = b.coldGenerate(genRoot)
+			}
+			cr := coldRun{err: fmt.Sprint(genErr)}
+			if genErr == nil {
+				cr = b.coldGen(s, genRoot, coldGenReps)
+			}
+			line(s.name, "sv-gen (sv-exec), SVC_READY=fd:3", cr)
+			if s.name == "sv-scan" {
+				gen = cr
+				hand = b.coldRaw(s, b.work, coldOptions, coldReps)
+				line(s.name, "hand-written, OPTIONS SVC_READY=fd:3", hand)
+			}
+		case strings.HasPrefix(s.name, "s6"):
+			if _, err := exec.LookPath("s6-svwait"); err != nil {
+				s6.err = "no s6-svwait"
+			} else {
+				s6 = b.coldRaw(s, b.work, coldS6Notify, coldReps)
+			}
+			line(s.name, "hand-written, notification-fd 3", s6)
+		case strings.HasPrefix(s.name, "runit"):
+			fmt.Fprintf(r, "| %s | | | | not measured: runsv has no readiness of its own (`sv start` may poll a ./check script) | | | | |\n", s.name)
+		default:
+			fmt.Fprintf(r, "| %s | | | | not measured: no readiness notion | | | | |\n", s.name)
+		}
+	}
+	coldReadyVerdict(r, gen, hand, s6)
+}
+
+// coldReadyVerdict compares sv-scan's ready times with s6's.
+func coldReadyVerdict(r *strings.Builder, gen, hand, s6 coldRun) {
+	if s6.err != "" || len(s6.ready) == 0 {
+		return
+	}
+	theirs := summarize(s6.ready).med
+	fmt.Fprintln(r)
+	if hand.err == "" && len(hand.ready) > 0 {
+		ours := summarize(hand.ready).med
+		if ours > theirs {
+			fmt.Fprintf(r, "Behind: on the same hand-written dirs, sv-scan has all %d ready in %s, s6 in %s (%.1fx). ", coldN, round(ours), round(theirs), float64(ours)/float64(theirs))
+		} else {
+			fmt.Fprintf(r, "On the same hand-written dirs, sv-scan has all %d ready in %s, s6 in %s (%.1fx). ", coldN, round(ours), round(theirs), float64(ours)/float64(theirs))
+		}
+	}
+	if gen.err == "" && len(gen.ready) > 0 {
+		g := summarize(gen.ready).med
+		if g > theirs {
+			fmt.Fprintf(r, "Behind: sv-gen's services take %s (%.1fx s6): each start is a shell that execs sv-exec, a Go program that loads the OPTIONS and their layers and execs the daemon, so %d Go start-ups on top of the shells, and sv-scan's status writes as above. What would close it: ./run exec'ing sv-exec without the shell, and sv-scan applying the OPTIONS itself in the forked child instead of through sv-exec.", round(g), float64(g)/float64(theirs), coldN)
+		}
+	}
+	fmt.Fprintln(r)
+}
+
+func coldStats(cr coldRun) stats {
+	if cr.err != "" {
+		return stats{err: "not measured: " + cr.err}
+	}
+	return summarize(cr.running)
+}
+
+// coldLoadNote says when the machine was busy with something else.
+func coldLoadNote(r *strings.Builder) {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return
+	}
+	if load, err := strconv.ParseFloat(f[0], 64); err == nil && load > float64(runtime.NumCPU()) {
+		fmt.Fprintf(r, "(The machine was busy when this section started: load average %s on %d CPUs.)\n\n", f[0], runtime.NumCPU())
+	}
+}
+
+func (b *bench) coldOpenRCSection(r *strings.Builder) {
+	fmt.Fprintf(r, "\n### openrc default, %d services\n\n", coldN)
+	fmt.Fprintf(r, "With the real OpenRC in its sandbox (a private mount namespace, as in the rc-service section) and `rc_parallel=\"YES\"` in its /etc/rc.conf: %d services in the default runlevel; `openrc default` is timed from a runlevel in which none of them runs until it returns, then `openrc empty` (stopping them all) until it returns. Ours: `sv.sN` (/etc/init.d/supervision, builtin backend, default settle time; made with `sv-gen add` and `sv-gen enable --openrc`), with the scanner (the supervision service) already running; each start is `sv-rc start`, which returns once the daemon has run for the settle time. OpenRC's: init scripts with `supervisor=supervise-daemon` whose command is the same kind of `./run` (a shell that writes its pid and execs sleep). The floor: init scripts whose start() and stop() do nothing. \"Running\" counts the daemons alive when `openrc default` returned, and a second later. \"Deptree\" is `rc-update -u` beforehand, OpenRC sourcing every init script for its depend() (each sv.sN's asks `sv-rc depend`): a boot pays it once, since /run/openrc is a tmpfs. Each set of services is alone in /etc/init.d when measured. %d runs each; ratios against sv.sN.\n\n", coldN, coldRCReps)
+	rows, err := b.coldOpenRC(coldRCReps)
+	if err != nil {
+		fmt.Fprintf(r, "Not measured: %v.\n", err)
+		return
+	}
+	fmt.Fprintf(r, "| backend | runs | openrc default: median | min | max | running at return | a second later | openrc empty | deptree | ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	var base time.Duration
+	names := map[string]string{"builtin": "sv.sN, builtin", "supervise-daemon": "OpenRC supervisor=supervise-daemon", "noop": "OpenRC, start() { :; } (floor)"}
+	for _, who := range []string{"builtin", "supervise-daemon", "noop"} {
+		row := rows[who]
+		if row == nil || len(row.times) == 0 {
+			why := "no result"
+			if row != nil && row.err != "" {
+				why = row.err
+			}
+			fmt.Fprintf(r, "| %s | | not measured: %s | | | | | | | |\n", names[who], why)
+			continue
+		}
+		st := summarize(append([]time.Duration(nil), row.times...))
+		if base == 0 {
+			base = st.med
+		}
+		running, later := coldCounts(row.running), coldCounts(row.later)
+		if who == "noop" {
+			running, later = "n/a", "n/a"
+		}
+		fmt.Fprintf(r, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %.2fx |\n", names[who], st.n, round(st.med), round(st.min), round(st.max), running, later, round(summarize(append([]time.Duration(nil), row.stops...)).med), round(row.deptree), float64(st.med)/float64(base))
+	}
+	for _, who := range []string{"builtin", "supervise-daemon", "noop"} {
+		if row := rows[who]; row != nil && row.err != "" && len(row.times) > 0 {
+			fmt.Fprintf(r, "\n%s: %s\n", names[who], row.err)
+		}
+	}
+	coldRCVerdict(r, rows)
+}
+
+// coldCounts lists the counts of each run, "N of coldN" when all were the
+// same.
+func coldCounts(ns []int) string {
+	var s []string
+	same := true
+	for _, n := range ns {
+		s = append(s, strconv.Itoa(n))
+		same = same && n == ns[0]
+	}
+	if same && len(ns) > 0 {
+		return fmt.Sprintf("%d of %d", ns[0], coldN)
+	}
+	return strings.Join(s, ", ") + fmt.Sprintf(" of %d", coldN)
+}
+
+// coldRCVerdict compares sv.sN with supervise-daemon over OpenRC's floor.
+func coldRCVerdict(r *strings.Builder, rows map[string]*coldRC) {}
