@@ -28,9 +28,15 @@ func waitSupervised(ctx context.Context, dir string) error {
 		if !running || err != nil {
 			return false, err
 		}
-		// A supervisor opens its FIFOs before it writes its first status.
+		// A supervisor opens its FIFOs before it writes its first status;
+		// but a status left by an earlier supervisor may be there while
+		// the new one, holding the lock already, has yet to open its
+		// control FIFO: `u` needs someone reading it.
 		_, err = svctl.Status(svctl.Service{Name: filepath.Base(dir), Dir: dir})
-		return !errors.Is(err, svctl.ErrNoStatus), nil
+		if errors.Is(err, svctl.ErrNoStatus) {
+			return false, nil
+		}
+		return controlFIFOReady(filepath.Join(dir, "supervise", "control")), nil
 	})
 }
 
