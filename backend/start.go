@@ -50,6 +50,14 @@ type Failure struct {
 
 func (f *Failure) Error() string { return f.Service + ": " + f.Reason }
 
+// takeUpWait bounds the wait for a scanner that answers to take a new
+// service up. It is long because it costs nothing when all is well: a
+// scanner that does not answer fails the start at once (Rescan, or
+// ScannerReady during the wait), and one that answers does take the
+// service up, but may take seconds to on a loaded machine (50 parallel
+// starts under CI took over 5 s for some).
+const takeUpWait = 30 * time.Second
+
 // logLines is how many lines of the log a failure shows.
 const logLines = 5
 
@@ -75,13 +83,15 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 	if err := sup.Rescan(svc.ScanDir); err != nil && !errors.Is(err, ErrNoRescan) {
 		return fmt.Errorf("%s: %w", svc.Name, err)
 	}
-	wait := sup.NoticeDelay() + 5*time.Second
+	wait := sup.NoticeDelay() + takeUpWait
 	wctx, cancel := context.WithTimeout(ctx, wait)
-	err := waitSupervised(wctx, svc.link())
+	err := waitSupervised(wctx, svc.link(), func() bool { return sup.ScannerReady(svc.ScanDir) })
 	cancel()
 	switch {
+	case errors.Is(err, errScannerGone):
+		return &Failure{Service: svc.Name, Reason: fmt.Sprintf("the %s scanner on %s stopped answering before it took the service up", sup.Name(), svc.ScanDir)}
 	case errors.Is(err, context.DeadlineExceeded):
-		return &Failure{Service: svc.Name, Reason: fmt.Sprintf("no %s supervisor took it up within %s: is the scanner running on %s?", sup.Name(), wait.Round(time.Second), svc.ScanDir)}
+		return &Failure{Service: svc.Name, Reason: fmt.Sprintf("no %s supervisor took it up within %s: is the scanner running on %s, and what does its log say?", sup.Name(), wait.Round(time.Second), svc.ScanDir)}
 	case err != nil:
 		return fmt.Errorf("%s: waiting for its %s supervisor: %w", svc.Name, sup.Name(), err)
 	}

@@ -1,11 +1,15 @@
 package backend
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/svctl"
 	"github.com/supervision-suite/supervision/internal/svdir"
@@ -123,5 +127,48 @@ func TestGet(t *testing.T) {
 	}
 	if _, err := Get("systemd"); err == nil || !strings.Contains(err.Error(), "builtin") {
 		t.Errorf("Get(systemd): %v, want an error listing the backends", err)
+	}
+}
+
+// A scanner that answers (its control FIFO has a reader) but leaves before
+// it takes the service up fails the start at once, long before the
+// take-up wait ends, with a reason that says so.
+func TestStartScannerGone(t *testing.T) {
+	dir := t.TempDir()
+	scan, svc := filepath.Join(dir, "scan"), filepath.Join(dir, "sv", "web")
+	for _, d := range []string{filepath.Join(scan, ".sv-scan"), svc} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	control := filepath.Join(scan, ".sv-scan", "control")
+	if err := unix.Mkfifo(control, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	scanner, err := os.OpenFile(control, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup, _ := Get("builtin")
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- Start(context.Background(), sup, Service{Name: "web", Dir: svc, ScanDir: scan}) }()
+	// The rescan reaches the "scanner": the start is waiting now.
+	buf := make([]byte, 1)
+	if _, err := scanner.Read(buf); err != nil || buf[0] != 'a' {
+		t.Fatalf("scanner read %q, %v; want a", buf, err)
+	}
+	scanner.Close()
+	select {
+	case err := <-done:
+		var f *Failure
+		if !errors.As(err, &f) || !strings.Contains(f.Reason, "stopped answering") {
+			t.Fatalf("Start: %v, want a failure saying the scanner stopped answering", err)
+		}
+		if took := time.Since(start); took >= takeUpWait {
+			t.Fatalf("Start took %s: it waited out the take-up bound", took)
+		}
+	case <-time.After(takeUpWait):
+		t.Fatalf("Start still waits %s after the scanner left", takeUpWait)
 	}
 }

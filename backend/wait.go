@@ -18,15 +18,27 @@ import (
 // and the watch being set costs at most this long, never a hang.
 const recheck = 250 * time.Millisecond
 
+// errScannerGone: the scanner stopped answering while a service waited
+// for it.
+var errScannerGone = errors.New("the scanner stopped answering")
+
 // waitSupervised returns once a supervisor runs dir (it holds supervise/ok
-// open or, for s6, the lock) and has written its status. Woken by inotify on the supervise directory
-// (a supervisor creates or opens its files there) and on its parent (where
-// the supervisor creates the directory a dangling supervise link names).
-func waitSupervised(ctx context.Context, dir string) error {
+// open or, for s6, the lock) and has written its status, or fails with
+// errScannerGone once scannerUp says the scanner no longer answers. Woken
+// by inotify on the supervise directory (a supervisor creates or opens its
+// files there) and on its parent (where the supervisor creates the
+// directory a dangling supervise link names).
+func waitSupervised(ctx context.Context, dir string, scannerUp func() bool) error {
 	return waitUntil(ctx, dir, svdir.StatusEvents, func() (bool, error) {
 		running, err := svctl.Running(dir)
-		if !running || err != nil {
+		if err != nil {
 			return false, err
+		}
+		if !running {
+			if !scannerUp() {
+				return false, errScannerGone
+			}
+			return false, nil
 		}
 		// A supervisor opens its FIFOs before it writes its first status;
 		// but a status left by an earlier supervisor may be there while

@@ -225,6 +225,8 @@ func (s *Scanner) scan() {
 		s.logf("cannot read %s: %v", s.dir, err)
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	present := map[string]string{}
 	for _, e := range ents {
 		name := e.Name()
@@ -232,6 +234,13 @@ func (s *Scanner) scan() {
 			continue
 		}
 		link := filepath.Join(s.dir, name)
+		target, _ := os.Readlink(link) // "" for a directory in the scan dir
+		if svc, ok := s.services[name]; ok && svc.target == target {
+			// Supervised already, through the same link: skip resolving
+			// it again, path element by element, at every rescan.
+			present[name] = svc.dir
+			continue
+		}
 		dir, err := filepath.EvalSymlinks(link)
 		if err != nil {
 			s.logf("%s: %v", name, err)
@@ -242,8 +251,6 @@ func (s *Scanner) scan() {
 		}
 		present[name] = dir
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for name, svc := range s.services {
 		if dir, ok := present[name]; !ok || dir != svc.dir {
 			s.vlogf("%s: out of the scan dir: stopping it", name)

@@ -47,6 +47,7 @@ type service struct {
 	sc     *Scanner
 	name   string
 	link   string // the scan dir entry
+	target string // what that entry links to as written ("" for a directory)
 	dir    string // the service dir it resolves to
 	cfg    config
 	main   *unit
@@ -66,7 +67,8 @@ type service struct {
 // logger, cgroups; then adopts a daemon a previous sv-scan left running,
 // or starts it unless it is to stay down.
 func newService(sc *Scanner, name, link, dir string) (*service, error) {
-	s := &service{sc: sc, name: name, link: link, dir: dir, cfg: loadConfig(dir),
+	target, _ := os.Readlink(link)
+	s := &service{sc: sc, name: name, link: link, target: target, dir: dir, cfg: loadConfig(dir),
 		events: make(chan event, 32), done: make(chan struct{})}
 	ok := false
 	defer func() {
