@@ -47,13 +47,12 @@ testscript:
 # Fuzz each target for a while (not part of make test): make fuzz FUZZTIME=5m
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./internal/options -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/options -run XXX -fuzz FuzzValueParsers -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/waitfor -run XXX -fuzz FuzzMountPoints -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/tai -run XXX -fuzz FuzzParseLabel -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/svdir -run XXX -fuzz FuzzDecodeStatus -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/svdir -run XXX -fuzz FuzzStatusEvents -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/svlog -run XXX -fuzz FuzzChunking -fuzztime $(FUZZTIME)
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "$$pkg $$f"; \
+			$(GO) test $$pkg -run XXX -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
 
 docs:
 	$(GO) run ./internal/docgen docs/OPTIONS.md

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/atomicfile"
+	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/svctl"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -177,7 +178,15 @@ func (w *watch) untilReady(ctx context.Context) error {
 }
 
 // settle watches the daemon until it has run for Settle: ending by the
-// deadline is success.
+// deadline is success. On a loaded machine (or a slow one, where a shell
+// takes tens of milliseconds of CPU to start) a daemon may not have got
+// far by then, and one about to exit 1 would count as started; so the
+// watch goes on past the deadline until the daemon, and what it started,
+// waits for something (proc.Settle): every thread sleeps, or has been busy
+// on the CPU for settleBusy, the mark of a daemon that computes rather
+// than one still starting. At most settleGrace more. Nothing signals that
+// a process went to sleep: /proc is looked at every settlePoll, while the
+// status is watched for its exit as before.
 func (w *watch) settle(ctx context.Context) error {
 	if w.svc.Settle <= 0 {
 		return nil
@@ -185,7 +194,30 @@ func (w *watch) settle(ctx context.Context) error {
 	// The daemon must have run for Settle from its exec (its supervisor's
 	// start time is earlier: sv-exec ran first), and at least until ready.
 	until := w.execAt.Add(w.svc.Settle)
-	sctx, cancel := context.WithDeadline(ctx, until)
+	giveUp := until.Add(settleGrace)
+	tree := proc.NewSettle(w.pid)
+	for {
+		if err := w.watchUntil(ctx, until); err != nil {
+			return err
+		}
+		if tree.Done(settleBusy) || time.Now().After(giveUp) {
+			return nil
+		}
+		until = time.Now().Add(settlePoll)
+	}
+}
+
+const (
+	settleBusy  = time.Second
+	settleGrace = 5 * time.Second
+	settlePoll  = 5 * time.Millisecond
+)
+
+// watchUntil watches the status until the deadline and then looks once
+// more (the wait ends at its deadline, not on news); the daemon gone or
+// restarted meanwhile is a *died.
+func (w *watch) watchUntil(ctx context.Context, deadline time.Time) error {
+	sctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	_, err := svctl.WaitFor(sctx, w.service(), "settled", func(info svctl.Info) (bool, error) {
 		w.last = info
@@ -195,7 +227,6 @@ func (w *watch) settle(ctx context.Context) error {
 	if errors.As(err, &d) || ctx.Err() != nil {
 		return err
 	}
-	// A last look: the wait ends at its deadline, not on news.
 	info, err := svctl.Status(w.service())
 	if err != nil {
 		return err

@@ -26,7 +26,8 @@ sv-init's stage scripts use it too: 'scan' as stage 2, 'stop-all -v' and
 start syncs the service from its OPTIONS, links it into the scan dir marked
 down, has the scanner look, sends up, and waits until the daemon runs, is
 ready (SVC_READY) and has run for the settle time since sv-exec exec'd it
-(its mark in supervise/exec). A daemon that exits, restarts or is not
+(its mark in supervise/exec), and has had the CPU (on a busy machine the
+wait goes on until it waits for something, up to 5s more). A daemon that exits, restarts or is not
 ready in time is a failure: the reason and the last lines of its log go
 to stderr, and the service is left stopped.
 

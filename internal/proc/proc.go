@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -225,23 +224,11 @@ func GroupAlive(pgid int) bool {
 // StartTime reads a process's start time from /proc/PID/stat (field 22),
 // which tells a process from a later one that reuses its pid. 0 if unknown.
 func StartTime(pid int) uint64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := readStat("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0
 	}
-	// The command name (field 2) may hold spaces and parentheses: count
-	// fields after the last ')'.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return 0
-	}
-	n, _ := strconv.ParseUint(fields[19], 10, 64)
-	return n
+	return st.Start
 }
 
 // ErrNotSame is returned by Adopt when the pid now belongs to another

@@ -1,0 +1,141 @@
+package proc
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Stat is what this package reads of /proc/PID/stat (see proc(5)).
+type Stat struct {
+	State byte   // R running or runnable, S sleeping, D disk wait, Z zombie, T stopped...
+	Utime uint64 // CPU time in user mode, in clock ticks
+	Stime uint64 // CPU time in kernel mode, in clock ticks
+	Start uint64 // start time, in clock ticks since boot
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
+// Linux architecture (sysconf(_SC_CLK_TCK) reports it, and it is fixed).
+const clockTicks = 100
+
+var errStat = errors.New("malformed /proc stat line")
+
+// ParseStat reads a /proc/PID/stat line. The command name (field 2) may
+// hold spaces and parentheses, so fields are counted after the last ')'.
+func ParseStat(data []byte) (Stat, error) {
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return Stat{}, errStat
+	}
+	f := strings.Fields(s[i+1:])
+	// f[0] is field 3 (state); utime, stime and starttime are fields 14,
+	// 15 and 22.
+	if len(f) < 20 || len(f[0]) != 1 {
+		return Stat{}, errStat
+	}
+	st := Stat{State: f[0][0]}
+	for _, p := range []struct {
+		dst   *uint64
+		field int
+	}{{&st.Utime, 14}, {&st.Stime, 15}, {&st.Start, 22}} {
+		n, err := strconv.ParseUint(f[p.field-3], 10, 64)
+		if err != nil {
+			return Stat{}, errStat
+		}
+		*p.dst = n
+	}
+	return st, nil
+}
+
+// Settle follows a process tree (a daemon and what it started) to tell
+// when it has run long enough to be judged: each of its threads sleeps
+// until something happens (a socket, a timer, a child; or it is stopped),
+// or has been busy on the CPU for a while since Settle first saw it. A thread
+// that is runnable but has not had the CPU, as on a loaded machine right
+// after an exec, has not settled: a daemon that is going to exit at once
+// may not have got that far. Nor has one in disk wait (D): it is reading
+// its program or its files, and runs again as soon as they are in.
+//
+// CPU time is counted from Settle's first look, not from the thread's
+// start: a process's counters go on across exec, so the daemon's would
+// include what ran before it (sv-exec).
+type Settle struct {
+	procfs string
+	pid    int
+	base   map[int]uint64 // each busy thread's CPU ticks when first seen busy
+}
+
+// NewSettle follows the tree of pid.
+func NewSettle(pid int) *Settle {
+	return &Settle{procfs: "/proc", pid: pid, base: map[int]uint64{}}
+}
+
+// Done reports whether the tree has settled, a busy thread counting once
+// it has used busy of CPU time since first seen busy. The daemon gone (or a
+// zombie) has not settled: its supervisor has yet to say how it ended
+// (a pid of another PID namespace looks gone too: the caller bounds its
+// wait). No /proc at all counts as settled: nothing can be learnt there.
+func (s *Settle) Done(busy time.Duration) bool {
+	if _, err := os.Stat(filepath.Join(s.procfs, "self")); err != nil {
+		return true // no /proc to look in
+	}
+	if !s.alive() {
+		return false
+	}
+	need := uint64((busy*clockTicks + time.Second - 1) / time.Second) // in ticks, rounded up
+	settled := true
+	seen := map[int]bool{}
+	var walk func(pid int)
+	walk = func(pid int) {
+		if seen[pid] {
+			return
+		}
+		seen[pid] = true
+		tasks, _ := filepath.Glob(filepath.Join(s.procfs, strconv.Itoa(pid), "task", "*"))
+		for _, task := range tasks {
+			st, err := readStat(filepath.Join(task, "stat"))
+			if err != nil {
+				continue // a thread that ended meanwhile
+			}
+			if st.State == 'R' || st.State == 'D' {
+				tid, _ := strconv.Atoi(filepath.Base(task))
+				ticks := st.Utime + st.Stime
+				base, ok := s.base[tid]
+				if !ok {
+					s.base[tid] = ticks
+				}
+				if !ok || ticks < base+need {
+					settled = false
+				}
+			}
+			children, _ := os.ReadFile(filepath.Join(task, "children"))
+			for _, c := range strings.Fields(string(children)) {
+				if n, err := strconv.Atoi(c); err == nil {
+					walk(n)
+				}
+			}
+		}
+	}
+	walk(s.pid)
+	// A thread that could not be read may be the daemon's, ending: look
+	// again, now that every thread has been read.
+	return settled && s.alive()
+}
+
+// alive: the daemon runs, neither gone nor a zombie.
+func (s *Settle) alive() bool {
+	st, err := readStat(filepath.Join(s.procfs, strconv.Itoa(s.pid), "stat"))
+	return err == nil && st.State != 'Z' && st.State != 'X'
+}
+
+func readStat(path string) (Stat, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Stat{}, err
+	}
+	return ParseStat(data)
+}
