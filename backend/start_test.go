@@ -23,6 +23,7 @@ func TestWatchCheck(t *testing.T) {
 	t0 := time.Now().Add(-time.Minute)
 	sent := t0.Add(30 * time.Second)
 	self := os.Getpid() // a live process, for the supervisors whose pid is checked
+	other := livePid(t) // another one, for a restart
 	down := svctl.Info{State: svdir.PhaseDown, Want: "down", Since: t0, Supervisor: "runit"}
 	cases := []struct {
 		name    string
@@ -43,7 +44,7 @@ func TestWatchCheck(t *testing.T) {
 		{name: "restarted with a new pid", before: down,
 			seen: []svctl.Info{
 				{State: svdir.PhaseUp, Want: "up", Pid: self, Since: sent.Add(time.Millisecond), Supervisor: "runit"},
-				{State: svdir.PhaseUp, Want: "up", Pid: self + 1, Since: sent.Add(time.Second), Supervisor: "runit"}},
+				{State: svdir.PhaseUp, Want: "up", Pid: other, Since: sent.Add(time.Second), Supervisor: "runit"}},
 			wantPid: self, died: "restarted as pid"},
 		{name: "sv-scan counts a restart", before: svctl.Info{State: svdir.PhaseDown, Want: "down", Since: t0, Restarts: intp(0), Supervisor: "sv-scan"},
 			seen: []svctl.Info{{State: svdir.PhaseUp, Want: "up", Pid: self, Since: sent.Add(time.Second), Restarts: intp(1), Supervisor: "sv-scan",
@@ -74,6 +75,16 @@ func TestWatchCheck(t *testing.T) {
 			t.Errorf("%s: pid = %d, want %d", c.name, w.pid, c.wantPid)
 		}
 	}
+}
+
+// livePid is the pid of a process that runs until the test ends.
+func livePid(t *testing.T) int {
+	p, err := os.StartProcess("/bin/sleep", []string{"sleep", "100000"}, &os.ProcAttr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Kill(); p.Wait() })
+	return p.Pid
 }
 
 // deadPid is the pid of a process that has ended and been reaped.
