@@ -4,6 +4,7 @@
 package gen
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -112,9 +113,26 @@ func (g *Generator) kindOf(name string) string {
 		}
 		return KindCustom
 	case exists(filepath.Join(dir, "OPTIONS")):
-		return KindDefinition
+		if g.forInstances(name) {
+			return KindDefinition
+		}
+		// OPTIONS written by hand, the service not generated yet: sync
+		// makes it, as the one file a user writes is all it needs.
+		return KindService
 	}
 	return ""
+}
+
+// forInstances reports whether the OPTIONS-only directory name is a
+// definition for NAME@INSTANCE services rather than a service: instances
+// of it exist, or its OPTIONS mention SVC_INSTANCE (sv-gen add writes the
+// catalog entry it builds on into them, as comments).
+func (g *Generator) forInstances(name string) bool {
+	if m, _ := filepath.Glob(filepath.Join(g.Layout.SvDir, name+"@*")); len(m) > 0 {
+		return true
+	}
+	data, err := os.ReadFile(filepath.Join(g.Layout.ServiceDir(name), "OPTIONS"))
+	return err != nil || bytes.Contains(data, []byte("SVC_INSTANCE"))
 }
 
 func exists(p string) bool {

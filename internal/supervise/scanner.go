@@ -48,9 +48,13 @@ type Scanner struct {
 
 	mu       sync.Mutex
 	services map[string]*service
-	console  *svlog.Console
-	rescan   chan struct{}
-	retry    retry // only the scan loop touches it
+	// live holds every service until it is done, also one that left the
+	// scan dir or is stopping with sv-scan: its leftovers, without a
+	// cgroup, are known gone only through the orphans reaped (orphan).
+	live    map[*service]bool
+	console *svlog.Console
+	rescan  chan struct{}
+	retry   retry // only the scan loop touches it
 }
 
 // retry has the scan loop look again at entries it could not supervise (a
@@ -93,7 +97,7 @@ func New(cfg Config) (*Scanner, error) {
 	h := fnv.New64a()
 	h.Write([]byte(dir))
 	s := &Scanner{cfg: cfg, dir: dir, key: fmt.Sprintf("%016x", h.Sum64()),
-		services: map[string]*service{}, rescan: make(chan struct{}, 1),
+		services: map[string]*service{}, live: map[*service]bool{}, rescan: make(chan struct{}, 1),
 		console: svlog.NewConsole(cfg.Console)}
 	ctl := filepath.Join(dir, ".sv-scan")
 	if err := os.MkdirAll(ctl, 0o755); err != nil {
@@ -278,6 +282,7 @@ func (s *Scanner) scan() {
 		}
 		s.vlogf("%s: supervising %s", name, present[name])
 		s.services[name] = svc
+		s.live[svc] = true
 		go s.forgetWhenDone(name, svc)
 	}
 }
@@ -307,6 +312,7 @@ func (s *Scanner) forgetWhenDone(name string, svc *service) {
 	if s.services[name] == svc {
 		delete(s.services, name)
 	}
+	delete(s.live, svc)
 	s.mu.Unlock()
 }
 
@@ -338,7 +344,7 @@ func (s *Scanner) stopAll() {
 func (s *Scanner) orphan(proc.Exit) {
 	s.mu.Lock()
 	var draining []*service
-	for _, svc := range s.services {
+	for svc := range s.live {
 		if svc.cg == nil {
 			draining = append(draining, svc)
 		}

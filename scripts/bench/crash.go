@@ -22,7 +22,7 @@ func init() {
 // crashWindow is how long every scanner runs its service that exits at
 // once. They run side by side in the same window: they are idle but for
 // the restarts. Long enough to show a backoff's tenth step.
-const crashWindow = 60 * time.Second
+const crashWindow = 30 * time.Second
 
 // crashStagger separates the scanners' starts.
 const crashStagger = 300 * time.Millisecond
@@ -355,7 +355,7 @@ func crashVerdict(r *strings.Builder, loops []*crashLoop, window time.Duration) 
 		fmt.Fprintf(r, "\nThe work around one restart, pause aside, is sv-scan's first gap (%s: the run itself, the exit noticed, the next spawn), against runsv's shortest gap less the one second it sleeps after the run exits (%s). (s6-supervise and supervise count their second from the start instead, so their gaps do not show it.)\n", round(gs[0]), round(w))
 		return
 	}
-	fmt.Fprintf(r, "\nBehind: the work around one restart, pause aside, is longer in sv-scan: its first gap is %s (the run itself, the exit noticed, the next spawn), against runsv's shortest gap less the one second it sleeps after the run exits, %s (s6-supervise and supervise count their second from the start instead, so their gaps do not show it). Traced here (strace, perf's sched events): between reaping the exit and forking the next run, sv-scan writes its supervise/ files, each with an fsync (three on that path, about 2ms on this disk); its fork to exec, about 1ms, is no slower than runsv's. What would close it: no fsync for supervise/ (see the cold start below), and on an immediate restart the status written after the spawn rather than before.\n", round(gs[0]), round(w))
+	fmt.Fprintf(r, "\nBehind: the work around one restart, pause aside, is longer in sv-scan: its first gap is %s (the run itself, the exit noticed, the next spawn), against runsv's shortest gap less the one second it sleeps after the run exits, %s (s6-supervise and supervise count their second from the start instead, so their gaps do not show it). Between reaping the exit and forking the next run, sv-scan checks that the service's cgroup is empty (cgroup.events), looks for a finish script, and reads and parses the service's OPTIONS again (so that a restart picks up an edited file); it no longer fsyncs its supervise/ files, which an earlier trace found on this path. Candidates to close it, not measured one by one: reading OPTIONS again only when its files changed (their mtimes), and spawning before checking the cgroup when the exit was the cgroup's only process\n", round(gs[0]), round(w))
 }
 
 // runsvWork is runsv's shortest gap less the second it sleeps.

@@ -58,7 +58,7 @@ func (b *bench) openrc() (map[string]*rcRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	reps := min(b.reps, 11)
+	reps := min(b.reps, 7)
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", self, openrcInner,
 		filepath.Join(b.work, "ns"), "/bin/sh", script, b.bin, filepath.Dir(b.bin), strconv.Itoa(reps))
 	cmd.Stderr = os.Stderr

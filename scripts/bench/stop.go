@@ -21,7 +21,7 @@ const stopTimeout = 2 * time.Second
 // stopSection: from asking a supervisor to stop a service to its daemon
 // gone, for a daemon that exits on TERM and for one that ignores it.
 func (b *bench) stopSection(r *strings.Builder) {
-	const limit = 8 * time.Second
+	const limit = 5 * time.Second
 	fmt.Fprintf(r, "## Stopping a service\n\n")
 	fmt.Fprintf(r, "From asking the supervisor to stop one service (`d` written to supervise/control, as `sv down`, `s6-svc -d` and `svc -d` do; `supervisorctl stop` for supervisord, whose client takes part of the time) to its daemon gone (a pidfd of the daemon becoming readable). The first daemon exits on TERM; the second ignores TERM. Each family is given a stop timeout of %s where it has one: SVC_STOP_TIMEOUT for sv-scan, `timeout-kill` for s6-supervise, `stopwaitsecs` for supervisord; runsv and daemontools' supervise have none (they send TERM and CONT, and wait; runit's `sv force-stop` kills from the client after its -w timeout). A daemon still running after %s is reported so. Each stop comes a second after the daemon started (daemontools' supervise takes no command for a second after a start).\n\n", stopTimeout, limit)
 	fmt.Fprintf(r, "| supervisor | exits on TERM: runs | median | min | max | ratio | ignores TERM: runs | median |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
