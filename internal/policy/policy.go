@@ -36,6 +36,11 @@ func FromOptions(s *options.Set) Policy {
 // Default is the policy of a service with no OPTIONS: restart always.
 var Default = Policy{Restart: "always", MaxDelay: 60 * time.Second}
 
+// Logger is the policy of a log program (log/run): restart always, and
+// never wait more than a second, as runsv does: while it is down, the
+// daemon's output fills the pipe, and then the daemon blocks on it.
+var Logger = Policy{Restart: "always", MaxDelay: time.Second}
+
 // StayDown returns why the service must not restart after exiting with
 // code (-1 when killed by a signal), or "".
 func (p Policy) StayDown(code int) string {

@@ -80,3 +80,21 @@ func TestLimit(t *testing.T) {
 		}
 	}
 }
+
+// A log program's restarts never wait more than a second, however long it
+// has been failing; a daemon's grow to its cap.
+func TestLoggerPolicy(t *testing.T) {
+	var logger, daemon Tracker
+	now := time.Now()
+	var lastLog, lastDaemon time.Duration
+	for range 20 {
+		lastLog, _ = logger.Next(Logger, 0, now)
+		lastDaemon, _ = daemon.Next(Default, 0, now)
+		if lastLog > time.Second {
+			t.Fatalf("a log program waits %s before a restart", lastLog)
+		}
+	}
+	if lastLog < 800*time.Millisecond || lastDaemon < 40*time.Second {
+		t.Fatalf("after 20 quick exits: logger waits %s, daemon %s; want about 1s and 60s", lastLog, lastDaemon)
+	}
+}

@@ -413,7 +413,7 @@ func (u *unit) down() {
 	if u.lastExit != nil {
 		code = u.lastExit.Code
 	}
-	pol := policy.Default
+	pol := policy.Logger
 	if !u.isLog {
 		pol = u.cfg().policy
 	}
