@@ -3,6 +3,7 @@
 package testscript_test
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -141,6 +143,25 @@ func endLeftovers(work string) {
 				}
 			}
 		}
+		removeCgroup(st.Cgroup)
 		return nil
 	})
+}
+
+// removeCgroup removes a service's cgroup that a killed sv-scan left (it
+// keeps them on purpose, for the next sv-scan to find its daemons in), and
+// its scanner's tree once that is empty. The processes just killed may
+// take a moment to leave it: it is tried again for up to two seconds.
+func removeCgroup(path string) {
+	if !strings.HasPrefix(path, "/sys/fs/cgroup/") || !strings.HasPrefix(filepath.Base(filepath.Dir(path)), "supervision-") {
+		return
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		err := os.Remove(path)
+		if err == nil || errors.Is(err, fs.ErrNotExist) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // no event says a cgroup emptied once it is not ours
+	}
+	os.Remove(filepath.Dir(path)) // fails while another service's is there
 }

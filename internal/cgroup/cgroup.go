@@ -87,8 +87,19 @@ func Open(key string) (*Tree, error) {
 	return &Tree{Path: dir}, nil
 }
 
-// Remove removes the tree if it is empty.
+// Remove removes the tree, with the services' cgroups left in it that are
+// empty (one let go while its last process was still being reaped). A
+// cgroup with a process in it stays, and so does the tree then.
 func (t *Tree) Remove() error {
+	ents, err := os.ReadDir(t.Path)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			os.Remove(filepath.Join(t.Path, e.Name())) // EBUSY when in use
+		}
+	}
 	return os.Remove(t.Path)
 }
 
