@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -63,7 +64,7 @@ func (b *bench) crashLoops(window time.Duration) []*crashLoop {
 	logs := filepath.Join(dir, "starts")
 	var loops []*crashLoop
 	fail := func(err error) []*crashLoop {
-		for _, s := range b.supervisors() {
+		for _, s := range b.crashSupervisors() {
 			loops = append(loops, &crashLoop{sup: s, err: err.Error()})
 		}
 		return loops
@@ -98,7 +99,7 @@ func (b *bench) crashLoops(window time.Duration) []*crashLoop {
 		scan string
 	}
 	var todo []scanner
-	for i, s := range b.supervisors() {
+	for i, s := range b.crashSupervisors() {
 		c := &crashLoop{sup: s}
 		loops = append(loops, c)
 		name := strconv.Itoa(i)
@@ -250,6 +251,7 @@ func (b *bench) crashSection(r *strings.Builder) {
 		fmt.Fprintf(r, "- %s\n", crashPolicy(c, crashWindow))
 	}
 	crashVerdict(r, loops, crashWindow)
+	crashGaveUp(r, loops, crashWindow)
 }
 
 func maxDuration(ds []time.Duration) time.Duration {
@@ -266,6 +268,34 @@ func minDuration(ds []time.Duration) time.Duration {
 		m = min(m, d)
 	}
 	return m
+}
+
+// crashSupervisors are the scanners of the section, and supervisord: it
+// has no scan dir, so a wrapper writes a config with a [program:] for each
+// service dir of the scan dir, with supervisord's default settings, and
+// execs it.
+func (b *bench) crashSupervisors() []supervisor {
+	sups := b.supervisors()
+	p, err := exec.LookPath("supervisord")
+	if err != nil || !b.root || b.only != "" && !strings.HasPrefix("supervisord", b.only) {
+		return sups
+	}
+	wrapper := filepath.Join(b.work, "supervisord-scan")
+	script := `#!/bin/sh
+# supervisord-scan SCAN: supervisord running each service dir of SCAN
+d=$(dirname "$1")
+{
+	printf '[supervisord]\nnodaemon=true\nlogfile=%s/supervisord.log\npidfile=%s/supervisord.pid\nchildlogdir=%s\n' "$d" "$d" "$d"
+	for s in "$1"/*; do
+		printf '[program:%s]\ncommand=%s/run\ndirectory=%s\n' "$(basename "$s")" "$s" "$s"
+	done
+} >"$d/supervisord.conf"
+exec ` + p + ` -n -c "$d/supervisord.conf"
+`
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		return sups
+	}
+	return append(sups, supervisor{name: "supervisord", cmd: []string{"/bin/sh", wrapper}, needsNS: true})
 }
 
 // crashPolicy says, from what was measured, how the supervisor spaces the
@@ -289,6 +319,8 @@ func crashPolicy(c *crashLoop, window time.Duration) string {
 		doc = "s6-supervise keeps at least a second between two starts of `./run`"
 	case strings.HasPrefix(c.sup.name, "daemontools"):
 		doc = "supervise sleeps a second after every start"
+	case strings.HasPrefix(c.sup.name, "supervisord"):
+		doc = "supervisord's defaults: a process that exits within startsecs=1 failed to start; it is tried again after 1s, 2s, 3s..., and after startretries=3 such failures it is FATAL and never started again"
 	}
 	lo, hi := minDuration(gs), maxDuration(gs)
 	tail := c.begin.Add(window).Sub(c.starts[len(c.starts)-1])
@@ -312,6 +344,22 @@ func crashPolicy(c *crashLoop, window time.Duration) string {
 		return name + measured + "."
 	}
 	return name + measured + " (" + doc + ")."
+}
+
+// crashGaveUp tells of the supervisors that stopped restarting within the
+// window (supervisord, by default): there, a daemon whose cause of failure
+// goes away stays down until someone starts it by hand.
+func crashGaveUp(r *strings.Builder, loops []*crashLoop, window time.Duration) {
+	for _, c := range loops {
+		gs := c.gaps()
+		if c.err != "" || len(gs) == 0 || !strings.HasPrefix(c.sup.name, "supervisord") {
+			continue
+		}
+		tail := c.begin.Add(window).Sub(c.starts[len(c.starts)-1])
+		if tail > 3*maxDuration(gs) {
+			fmt.Fprintf(r, "\n%s gave up after %d starts and did not start `./run` again in the last %s of the window: a daemon whose cause of failure goes away stays down there until `supervisorctl start`; sv-scan never gives up unless SVC_RESTART_LIMIT says so.\n", c.sup.name, len(c.starts), round(tail))
+		}
+	}
 }
 
 // crashVerdict compares sv-scan with the peers: how soon a daemon whose
