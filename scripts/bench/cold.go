@@ -595,13 +595,13 @@ func coldTmpfs() string {
 func (b *bench) coldSection(r *strings.Builder) {
 	began := time.Now()
 	fmt.Fprintf(r, "## %d services from cold\n\n", coldN)
-	fmt.Fprintf(r, "%d service dirs are linked in the scan dir before the scanner starts; timed from starting the scanner (exec) until every daemon has written its pid (the bench watches the pid files with inotify). The services are the hand-written ones of the sections above (`./run` writes its pid with a builtin and execs sleep), the same for every supervisor; sv-scan gives them runsv's defaults (no OPTIONS, so no sv-exec). The service dirs, and so each supervisor's supervise/ state, are in the bench's work dir on disk like the other sections', and again on a tmpfs for sv-scan (where /run would keep it on a real system; see below). %d runs each, each from fresh service dirs; the scanner and all it started are ended between runs. The last row is the floor: the bench itself starting the %d `./run`, one after another.\n\n", coldN, coldReps, coldN)
+	fmt.Fprintf(r, "%d service dirs are linked in the scan dir before the scanner starts; timed from starting the scanner (exec) until every daemon has written its pid (the bench watches the pid files with inotify). The services are the hand-written ones of the sections above (`./run` writes its pid with a builtin and execs sleep), the same for every supervisor; sv-scan gives them runsv's defaults (no OPTIONS, so no sv-exec). The service dirs, and so each supervisor's supervise/ state, are in the bench's work dir on disk like the other sections', and again on a tmpfs for sv-scan (where /run would keep it on a real system; see below). %d runs each, each from fresh service dirs; the scanner and all it started are ended between runs. The last row is the floor: the bench itself starting the %d `./run`, one after another. supervisord has no scan dir: a wrapper writes its config, a `[program:]` with default settings for each service dir of the scan dir, and execs it; its time includes that.\n\n", coldN, coldReps, coldN)
 	coldLoadNote(r)
 	fmt.Fprintf(r, "| supervisor | runs | all running: median | min | max | ratio |\n| --- | --- | --- | --- | --- | --- |\n")
 	var base time.Duration
 	plain := map[string]stats{}
 	var order []string
-	for _, s := range b.supervisors() {
+	for _, s := range b.withSupervisord() {
 		st := coldStats(b.coldRaw(s, b.work, coldPlain, coldReps))
 		plain[s.name] = st
 		order = append(order, s.name)
@@ -653,7 +653,7 @@ func coldPlainVerdict(r *strings.Builder, order []string, plain map[string]stats
 	if len(behind) > 0 {
 		fmt.Fprintf(r, "Behind: %s started all %d sooner than sv-scan (%s). ", strings.Join(behind, ", "), coldN, round(ours.med))
 	} else if len(ahead) > 0 {
-		fmt.Fprintf(r, "sv-scan has all %d running first: it starts each `./run` itself, where the peers first start a supervisor process per service (runsv, s6-supervise, supervise) that then starts `./run`. ", coldN)
+		fmt.Fprintf(r, "sv-scan has all %d running first: it starts each `./run` itself, where the daemontools family first starts a supervisor process per service (runsv, s6-supervise, supervise) that then starts `./run`. ", coldN)
 	}
 	if tmpfs.err == "" && tmpfs.n > 0 {
 		fmt.Fprintf(r, "sv-scan writes its supervise/ files (pid, stat, status, state.json) as runsv does, into a temporary file renamed over the old one, with no fsync (state of the running system, which a reboot does not keep). With the same dirs on a tmpfs sv-scan took %s instead of %s", round(tmpfs.med), round(ours.med))

@@ -64,7 +64,7 @@ func (b *bench) crashLoops(window time.Duration) []*crashLoop {
 	logs := filepath.Join(dir, "starts")
 	var loops []*crashLoop
 	fail := func(err error) []*crashLoop {
-		for _, s := range b.crashSupervisors() {
+		for _, s := range b.withSupervisord() {
 			loops = append(loops, &crashLoop{sup: s, err: err.Error()})
 		}
 		return loops
@@ -99,7 +99,7 @@ func (b *bench) crashLoops(window time.Duration) []*crashLoop {
 		scan string
 	}
 	var todo []scanner
-	for i, s := range b.crashSupervisors() {
+	for i, s := range b.withSupervisord() {
 		c := &crashLoop{sup: s}
 		loops = append(loops, c)
 		name := strconv.Itoa(i)
@@ -270,11 +270,12 @@ func minDuration(ds []time.Duration) time.Duration {
 	return m
 }
 
-// crashSupervisors are the scanners of the section, and supervisord: it
-// has no scan dir, so a wrapper writes a config with a [program:] for each
+// withSupervisord are the scanners, and supervisord for the sections that
+// start a scan dir's services as they are (crash loop, cold start): it has
+// no scan dir, so a wrapper writes a config with a [program:] for each
 // service dir of the scan dir, with supervisord's default settings, and
 // execs it.
-func (b *bench) crashSupervisors() []supervisor {
+func (b *bench) withSupervisord() []supervisor {
 	sups := b.supervisors()
 	p, err := exec.LookPath("supervisord")
 	if err != nil || !b.root || b.only != "" && !strings.HasPrefix("supervisord", b.only) {
