@@ -344,30 +344,40 @@ func (b *bench) builtinRun(root string) (time.Duration, string, error) {
 		return 0, "", err
 	}
 	defer stop()
-	// The gate opens for writing once the service has it open for reading.
+	took, err := openGateUntil(gate, func() bool { return dirBytes(logDir) >= tpBytes() })
+	if err != nil {
+		return 0, logDir, fmt.Errorf("%v: %d of %d bytes logged", err, dirBytes(logDir), tpBytes())
+	}
+	return took, logDir, nil
+}
+
+// tpBytes is what a throughput run writes.
+func tpBytes() int64 { return int64(tpLines) * int64(len(tpLine(1))+1) }
+
+// openGateUntil waits for the producer to open its gate FIFO for reading
+// (its service started), opens it, and returns how long it then took until
+// logged says every byte is on disk (polled every 2 ms, at most 60 s).
+func openGateUntil(gate string, logged func() bool) (time.Duration, error) {
 	var fd int
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		fd, err = unix.Open(gate, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		if err == nil {
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		if fd, err = unix.Open(gate, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
 			break
 		}
 		if !errors.Is(err, unix.ENXIO) || time.Now().After(deadline) {
-			return 0, "", fmt.Errorf("the service did not start: %v", err)
+			return 0, fmt.Errorf("the producer did not start: %v", err)
 		}
-		time.Sleep(time.Millisecond)
 	}
-	want := int64(tpLines) * int64(len(tpLine(1))+1)
 	t0 := time.Now()
 	unix.Write(fd, []byte("go\n"))
 	unix.Close(fd)
-	for dirBytes(logDir) < want {
+	for !logged() {
 		if time.Since(t0) > 60*time.Second {
-			return 0, logDir, fmt.Errorf("timed out: %d of %d bytes logged", dirBytes(logDir), want)
+			return 0, errors.New("timed out")
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	return time.Since(t0), logDir, nil
+	return time.Since(t0), nil
 }
 
 // supervisordLogger names supervisord's own log files in the tables.
@@ -409,22 +419,6 @@ func (b *bench) supervisordRun(root string) (time.Duration, string, error) {
 		return 0, "", err
 	}
 	defer stop()
-	var fd int
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		fd, err = unix.Open(gate, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, unix.ENXIO) || time.Now().After(deadline) {
-			return 0, "", fmt.Errorf("the program did not start: %v", err)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	want := int64(tpLines) * int64(len(tpLine(1))+1)
-	t0 := time.Now()
-	unix.Write(fd, []byte("go\n"))
-	unix.Close(fd)
 	size := func() int64 {
 		var n int64
 		files, _ := filepath.Glob(filepath.Join(logDir, "prod.log*"))
@@ -435,13 +429,10 @@ func (b *bench) supervisordRun(root string) (time.Duration, string, error) {
 		}
 		return n
 	}
-	for size() < want {
-		if time.Since(t0) > 60*time.Second {
-			return 0, logDir, fmt.Errorf("timed out: %d of %d bytes logged", size(), want)
-		}
-		time.Sleep(2 * time.Millisecond)
+	took, err := openGateUntil(gate, func() bool { return size() >= tpBytes() })
+	if err != nil {
+		return 0, logDir, fmt.Errorf("%v: %d of %d bytes logged", err, size(), tpBytes())
 	}
-	took := time.Since(t0)
 	stop()
 	for i := tpFiles; i >= 1; i-- {
 		os.Rename(filepath.Join(logDir, fmt.Sprintf("prod.log.%d", i)), filepath.Join(logDir, fmt.Sprintf("@%04d.s", tpFiles-i)))
