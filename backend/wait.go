@@ -3,13 +3,13 @@ package backend
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/inotify"
 	"github.com/supervision-suite/supervision/internal/svctl"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -63,11 +63,11 @@ func waitUnsupervised(ctx context.Context, dir string) error {
 // waitUntil checks done again at each event that wake accepts (and at
 // least every recheck), until it holds.
 func waitUntil(ctx context.Context, dir string, wake func([]byte) bool, done func() (bool, error)) error {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	w, err := inotify.New()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
+	defer w.Close()
 	// A supervisor starting creates supervise/ (an event on the parent,
 	// whose name is the service's) and writes status; a supervisor leaving
 	// is seen at the recheck (the lock and FIFOs go silently).
@@ -75,17 +75,18 @@ func waitUntil(ctx context.Context, dir string, wake func([]byte) bool, done fun
 	sup := filepath.Join(dir, "supervise")
 	for {
 		// Watch first, then look: what happens after the look wakes us.
+		// (What cannot be watched yet is seen at the recheck.)
 		if target, err := filepath.EvalSymlinks(sup); err == nil {
-			unix.InotifyAddWatch(fd, target, mask)
+			w.Add(target, mask)
 		} else if t, err := os.Readlink(sup); err == nil {
-			unix.InotifyAddWatch(fd, filepath.Dir(absTarget(sup, t)), mask)
+			w.Add(filepath.Dir(absTarget(sup, t)), mask)
 		}
-		unix.InotifyAddWatch(fd, dir, mask)
+		w.Add(dir, mask)
 		ok, err := done()
 		if ok || err != nil {
 			return err
 		}
-		if err := sleepOnEvents(ctx, fd, wake); err != nil {
+		if err := sleepOnEvents(ctx, w, wake); err != nil {
 			return err
 		}
 	}
@@ -98,63 +99,29 @@ func absTarget(link, target string) string {
 	return filepath.Join(filepath.Dir(link), target)
 }
 
-// sleepOn waits for an event on the inotify fd, at most recheck, and
-// drains it; it fails only when ctx ends.
-func sleepOn(ctx context.Context, fd int) error {
-	timeout := recheck
-	if dl, ok := ctx.Deadline(); ok {
-		left := time.Until(dl)
-		if left <= 0 {
-			return ctx.Err()
-		}
-		timeout = min(timeout, left)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	if _, err := unix.Poll(pfd, int(timeout.Milliseconds())+1); err != nil && !errors.Is(err, unix.EINTR) {
-		return fmt.Errorf("poll: %w", err)
-	}
-	buf := make([]byte, 4096)
-	for {
-		if n, err := unix.Read(fd, buf); n <= 0 || err != nil {
-			return nil
-		}
-	}
+// sleepOn waits for an event, at most recheck; it fails only when ctx
+// ends.
+func sleepOn(ctx context.Context, w *inotify.Watch) error {
+	return sleepOnEvents(ctx, w, func([]byte) bool { return true })
 }
 
 // sleepOnEvents is sleepOn that wakes early only for events wake accepts:
 // not for the FIFO opens that checking causes itself.
-func sleepOnEvents(ctx context.Context, fd int, wake func([]byte) bool) error {
+func sleepOnEvents(ctx context.Context, w *inotify.Watch, wake func([]byte) bool) error {
 	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		timeout := recheck
 		if dl, ok := ctx.Deadline(); ok {
 			timeout = min(timeout, time.Until(dl))
 		}
 		if timeout <= 0 {
-			return ctx.Err()
+			return context.DeadlineExceeded
 		}
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(pfd, int(timeout.Milliseconds())+1)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return fmt.Errorf("poll: %w", err)
+		ev, err := w.Next(ctx, timeout)
+		if err != nil {
+			return err
 		}
-		if n == 0 {
+		if len(ev) == 0 || wake(ev) {
 			return nil
-		}
-		buf := make([]byte, 4096)
-		for {
-			k, _ := unix.Read(fd, buf)
-			if k <= 0 {
-				break
-			}
-			if wake(buf[:k]) {
-				return nil
-			}
 		}
 	}
 }
@@ -162,21 +129,21 @@ func sleepOnEvents(ctx context.Context, fd int, wake func([]byte) bool) error {
 // WaitScanner returns once the scanner of scanDir answers (see
 // Supervisor.ScannerReady), woken by what it creates in scanDir.
 func WaitScanner(ctx context.Context, sup Supervisor, scanDir string) error {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	w, err := inotify.New()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
+	defer w.Close()
 	const mask = unix.IN_CREATE | unix.IN_OPEN | unix.IN_MOVED_TO
 	for {
-		unix.InotifyAddWatch(fd, scanDir, mask)
+		w.Add(scanDir, mask)
 		for _, d := range []string{".sv-scan", ".s6-svscan"} {
-			unix.InotifyAddWatch(fd, filepath.Join(scanDir, d), mask)
+			w.Add(filepath.Join(scanDir, d), mask)
 		}
 		if sup.ScannerReady(scanDir) {
 			return nil
 		}
-		if err := sleepOn(ctx, fd); err != nil {
+		if err := sleepOn(ctx, w); err != nil {
 			return err
 		}
 	}
@@ -186,21 +153,21 @@ func WaitScanner(ctx context.Context, sup Supervisor, scanDir string) error {
 // (each service within its own stop timeout), and returns once it no
 // longer answers. A scanner that is not running is stopped already.
 func StopScanner(ctx context.Context, sup Supervisor, scanDir string) error {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	w, err := inotify.New()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
+	defer w.Close()
 	// It lets go of its control FIFO last, as it exits.
 	const mask = unix.IN_CLOSE_WRITE | unix.IN_CLOSE_NOWRITE | unix.IN_DELETE_SELF
 	for _, d := range []string{".sv-scan", ".s6-svscan"} {
-		unix.InotifyAddWatch(fd, filepath.Join(scanDir, d, "control"), mask)
+		w.Add(filepath.Join(scanDir, d, "control"), mask)
 	}
 	if err := sup.ExitScanner(scanDir); err != nil {
 		return err
 	}
 	for sup.ScannerReady(scanDir) {
-		if err := sleepOn(ctx, fd); err != nil {
+		if err := sleepOn(ctx, w); err != nil {
 			return err
 		}
 	}

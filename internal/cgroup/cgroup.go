@@ -21,9 +21,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/inotify"
 )
 
 // ErrNoHierarchy means no cgroup v2 hierarchy is mounted.
@@ -212,32 +213,22 @@ func populated(r io.Reader) (bool, error) {
 // WaitEmpty returns once the cgroup has no process. The kernel signals a
 // change of cgroup.events with an inotify modify event.
 func (g *Group) WaitEmpty(ctx context.Context) error {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	w, err := inotify.New()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	if _, err := unix.InotifyAddWatch(fd, filepath.Join(g.Path, "cgroup.events"), unix.IN_MODIFY); err != nil {
+	defer w.Close()
+	if err := w.Add(filepath.Join(g.Path, "cgroup.events"), unix.IN_MODIFY); err != nil {
 		return err
 	}
-	buf := make([]byte, 4096)
 	for {
 		busy, err := g.Populated()
 		if err != nil || !busy {
 			return err
 		}
-		timeout := -1
-		if dl, ok := ctx.Deadline(); ok {
-			timeout = int(time.Until(dl).Milliseconds()) + 1
-			if timeout <= 0 {
-				return ctx.Err()
-			}
-		}
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(pfd, timeout); err != nil && !errors.Is(err, unix.EINTR) {
+		if _, err := w.Next(ctx, -1); err != nil {
 			return err
 		}
-		unix.Read(fd, buf)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/inotify"
+
 	"github.com/supervision-suite/supervision/internal/catalog"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/options"
@@ -84,13 +86,13 @@ func Tail(dir string, n int, w io.Writer) error {
 // Follow writes what is appended to the log from now on, across rotations,
 // until ctx ends. It waits on inotify, not on a timer.
 func Follow(ctx context.Context, dir string, w io.Writer) error {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	watch, err := inotify.New()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_MODIFY|unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM); err != nil {
-		return fmt.Errorf("watch %s: %w", dir, err)
+	defer watch.Close()
+	if err := watch.Add(dir, unix.IN_MODIFY|unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM); err != nil {
+		return err
 	}
 	cur, err := os.Open(filepath.Join(dir, "current"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -100,22 +102,6 @@ func Follow(ctx context.Context, dir string, w io.Writer) error {
 		cur.Seek(0, io.SeekEnd)
 		defer func() { cur.Close() }()
 	}
-	// ctx ending wakes the poll below through a pipe.
-	var pipe [2]int
-	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
-		return err
-	}
-	defer unix.Close(pipe[0])
-	defer unix.Close(pipe[1])
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		select {
-		case <-ctx.Done():
-			unix.Write(pipe[1], []byte{1})
-		case <-stop:
-		}
-	}()
 	for {
 		if cur != nil {
 			if _, err := io.Copy(w, cur); err != nil {
@@ -135,15 +121,9 @@ func Follow(ctx context.Context, dir string, w io.Writer) error {
 				continue
 			}
 		}
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pipe[0]), Events: unix.POLLIN}}
-		if _, err := unix.Poll(pfd, -1); err != nil && !errors.Is(err, unix.EINTR) {
-			return err
+		if _, err := watch.Next(ctx, -1); err != nil {
+			return nil // ctx ended: the follow is over
 		}
-		if pfd[1].Revents != 0 {
-			return nil
-		}
-		buf := make([]byte, 4096)
-		unix.Read(fd, buf)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/inotify"
 	"github.com/supervision-suite/supervision/internal/svdir"
 	"github.com/supervision-suite/supervision/internal/waitfor"
 )
@@ -51,13 +52,13 @@ func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (boo
 	if err := waitfor.Paths(ctx, []string{filepath.Join(sup, "status")}); err != nil {
 		return unsupervised, fmt.Errorf("%s: not %s after the timeout: %w (no %s)", svc.Name, what, ErrUnsupervised, filepath.Join(sup, "status"))
 	}
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	w, err := inotify.New()
 	if err != nil {
 		return Info{}, err
 	}
-	defer unix.Close(fd)
-	if _, err := unix.InotifyAddWatch(fd, sup, unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE|unix.IN_CREATE); err != nil {
-		return Info{}, fmt.Errorf("%s: watch %s: %w", svc.Name, sup, err)
+	defer w.Close()
+	if err := w.Add(sup, unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE|unix.IN_CREATE); err != nil {
+		return Info{}, fmt.Errorf("%s: %w", svc.Name, err)
 	}
 	var last Info
 	for {
@@ -78,12 +79,12 @@ func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (boo
 		}
 		// Where readiness is a check script, it is run again every so often;
 		// otherwise only a status change can make the condition true.
-		timeout := -1
+		timeout := time.Duration(-1)
 		if what != WaitDown && info.Up() && info.Ready == nil {
-			timeout = 250 // a check script is run again this often
+			timeout = 250 * time.Millisecond // a check script is run again this often
 		}
 		if dl, ok := ctx.Deadline(); ok {
-			left := int(time.Until(dl).Milliseconds()) + 1
+			left := time.Until(dl)
 			if left <= 0 {
 				if last.State == StateUnsupervised {
 					return last, fmt.Errorf("%s: not %s after the timeout: %w", svc.Name, what, ErrUnsupervised)
@@ -94,40 +95,26 @@ func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (boo
 				timeout = left
 			}
 		}
-		if err := waitStatusEvent(fd, timeout); err != nil {
-			return last, err
+		if err := waitStatusEvent(ctx, w, timeout); err != nil {
+			if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+				continue // the look above says what was not met
+			}
+			return last, fmt.Errorf("%s: not %s: %w", svc.Name, what, err)
 		}
 	}
 }
 
-// waitStatusEvent waits up to timeout ms (-1: no limit) for inotify events
-// that may mean a new status (see svdir.StatusEvents).
-func waitStatusEvent(fd, timeout int) error {
-	var deadline time.Time
-	if timeout >= 0 {
-		deadline = time.Now().Add(time.Duration(timeout) * time.Millisecond)
-	}
-	buf := make([]byte, 4096)
+// waitStatusEvent waits up to timeout (negative: no limit) for inotify
+// events that may mean a new status (see svdir.StatusEvents).
+func waitStatusEvent(ctx context.Context, w *inotify.Watch, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for {
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(pfd, timeout)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return err
-		}
-		if n == 0 {
-			return nil // timed out: look again
-		}
-		for {
-			k, _ := unix.Read(fd, buf)
-			if k <= 0 {
-				break
-			}
-			if svdir.StatusEvents(buf[:k]) {
-				return nil
-			}
+		ev, err := w.Next(ctx, timeout)
+		if err != nil || len(ev) == 0 || svdir.StatusEvents(ev) {
+			return err // news, or the time is up: look again
 		}
 		if timeout >= 0 {
-			if timeout = int(time.Until(deadline).Milliseconds()); timeout <= 0 {
+			if timeout = time.Until(deadline); timeout <= 0 {
 				return nil
 			}
 		}

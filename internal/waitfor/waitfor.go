@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/inotify"
 )
 
 // Paths returns once every path exists, or with an error naming the first
@@ -23,11 +24,11 @@ func Paths(ctx context.Context, paths []string) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	w, err := inotify.New()
 	if err != nil {
-		return fmt.Errorf("inotify: %w", err)
+		return err
 	}
-	defer unix.Close(fd)
+	defer w.Close()
 	watched := map[string]bool{}
 	for {
 		missing := ""
@@ -47,16 +48,15 @@ func Paths(ctx context.Context, paths []string) error {
 		dir := deepestExisting(missing)
 		if !watched[dir] {
 			const mask = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
-			if _, err := unix.InotifyAddWatch(fd, dir, mask); err != nil {
-				return fmt.Errorf("inotify watch %s: %w", dir, err)
+			if err := w.Add(dir, mask); err != nil {
+				return err
 			}
 			watched[dir] = true
 			continue // the path may have appeared before the watch existed
 		}
-		if err := waitReadable(ctx, fd, unix.POLLIN); err != nil {
+		if _, err := w.Next(ctx, -1); err != nil {
 			return &NotYetError{What: missing + " does not exist", Err: err}
 		}
-		drain(fd)
 	}
 }
 
@@ -106,15 +106,6 @@ func deepestExisting(p string) string {
 		}
 	}
 	return "/" // a symlink loop: the deadline still bounds the wait
-}
-
-func drain(fd int) {
-	buf := make([]byte, 64*1024)
-	for {
-		if n, err := unix.Read(fd, buf); n <= 0 || err != nil {
-			return
-		}
-	}
 }
 
 // waitReadable polls fd for the given events until ctx ends: by its
