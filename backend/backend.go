@@ -51,7 +51,8 @@ type Supervisor interface {
 	// Release makes the service's own supervisor exit, once the service
 	// is unlinked from the scan dir and down.
 	Release(ctx context.Context, dir, scanDir string) error
-	// Prepare readies an unsupervised service dir for this supervisor.
+	// Prepare readies the service dir for this supervisor, where nothing
+	// supervises it yet; a supervised one it leaves alone.
 	Prepare(dir string) error
 	// EndsSupervisors reports whether stopping the scanner ends the
 	// services' supervisors too.
@@ -93,7 +94,12 @@ func Get(name string) (Supervisor, error) {
 // and sv-ctl's reading of them.
 type family struct{}
 
-func (family) Supervised(dir string) (bool, error) { return svctl.Running(dir) }
+// Supervised: runsv, supervise and sv-scan hold supervise/ok open for
+// reading while they run. (They open it an instant after taking their
+// lock, as they start; the kernel's lock table would tell that instant
+// too, but each look at it costs an RCU grace period, ~10 ms, and a start
+// or stop looks often.)
+func (family) Supervised(dir string) (bool, error) { return svdir.Supervised(dir) }
 
 func (family) Send(dir, letters string) error {
 	return svctl.Send(svctl.Service{Name: filepath.Base(dir), Dir: dir}, letters)
@@ -106,7 +112,7 @@ func (family) Status(dir string) (svctl.Info, error) {
 // release sends x to the service and to its log service, and waits until
 // their supervisors are gone: runsv, supervise and s6-supervise exit on x
 // once their service is down.
-func (f family) release(ctx context.Context, dir string) error {
+func (f family) release(ctx context.Context, sup Supervisor, dir string) error {
 	dirs := []string{dir}
 	if _, err := os.Stat(filepath.Join(dir, "log")); err == nil {
 		dirs = append(dirs, filepath.Join(dir, "log"))
@@ -119,7 +125,7 @@ func (f family) release(ctx context.Context, dir string) error {
 			return err
 		}
 	}
-	if err := waitUnsupervised(ctx, dir); err != nil {
+	if err := waitUnsupervised(ctx, sup, dir); err != nil {
 		return err
 	}
 	if len(dirs) == 1 {
@@ -128,13 +134,13 @@ func (f family) release(ctx context.Context, dir string) error {
 	// The logger exits at the end of its input; if something still holds
 	// the pipe open after a while, it is stopped instead.
 	lctx, cancel := context.WithTimeout(ctx, logGrace)
-	err := waitUnsupervised(lctx, dirs[1])
+	err := waitUnsupervised(lctx, sup, dirs[1])
 	cancel()
 	if err == nil {
 		return nil
 	}
 	svdir.SendControl(dirs[1], "dx")
-	return waitUnsupervised(ctx, dirs[1])
+	return waitUnsupervised(ctx, sup, dirs[1])
 }
 
 // logGrace is how long a logger has to read the end of its input.

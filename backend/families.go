@@ -72,7 +72,7 @@ func (b builtin) Release(ctx context.Context, dir, scanDir string) error {
 	// The link is gone: a rescan makes sv-scan drop the service, and x
 	// covers a scanner that has not looked yet.
 	b.Rescan(scanDir)
-	return b.release(ctx, dir)
+	return b.release(ctx, b, dir)
 }
 
 // runit is runsvdir and runsv. runsvdir cannot be told to rescan: Debian's
@@ -103,7 +103,7 @@ func (runit) Limits() string {
 	return "runsvdir cannot be told to rescan: a new service waits until it looks again (every 5 seconds, or when one of its runsv exits); runsv does not record how a daemon exited"
 }
 
-func (r runit) Release(ctx context.Context, dir, _ string) error { return r.release(ctx, dir) }
+func (r runit) Release(ctx context.Context, dir, _ string) error { return r.release(ctx, r, dir) }
 
 func (runit) Prepare(string) error { return nil }
 
@@ -148,10 +148,14 @@ func (s s6) Release(ctx context.Context, dir, scanDir string) error {
 	if err := writeControlFIFO(s.control(scanDir), "an"); err != nil {
 		return err
 	}
-	return s.release(ctx, dir)
+	return s.release(ctx, s, dir)
 }
 
 func (s6) EndsSupervisors() bool { return true }
+
+// Supervised: s6-supervise has no supervise/ok; it holds supervise/lock,
+// which the kernel's lock table shows.
+func (s6) Supervised(dir string) (bool, error) { return svctl.Running(dir) }
 
 // Prepare removes what an s6-supervise that is gone left where the
 // service's supervise links point: s6-supervise makes that directory
@@ -221,7 +225,7 @@ func (d daemontools) Release(ctx context.Context, dir, _ string) error {
 	if _, err := os.Stat(logDir); err == nil {
 		d.Send(logDir, "d")
 	}
-	return d.release(ctx, dir)
+	return d.release(ctx, d, dir)
 }
 
 func (daemontools) Prepare(string) error { return nil }

@@ -29,8 +29,11 @@ type Service struct {
 	ReadyTimeout time.Duration // SVC_READY_TIMEOUT
 	StopTimeout  time.Duration // SVC_STOP_TIMEOUT
 	// Settle is how long a started daemon must have run (and be ready) for
-	// the start to count, from the moment sv-exec exec'd it: a daemon that
-	// dies at once is a failure even with no readiness configured.
+	// the start to count, from its exec (the mark in supervise/exec, made
+	// by sv-exec or sv-scan); from then the start waits until the daemon
+	// waits for something (see settle), so that one that dies at once is a
+	// failure even with no readiness configured and a Settle of 0.
+	// Negative: no settle at all.
 	Settle time.Duration
 	// ExecWait is how long sv-exec may wait before it execs the daemon
 	// (SVC_WAIT_TIMEOUT when SVC_WAIT_PATH or SVC_WAIT_MOUNT is set).
@@ -73,10 +76,8 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 	if err := markDown(svc.Dir); err != nil {
 		return err
 	}
-	if running, _ := sup.Supervised(svc.Dir); !running {
-		if err := sup.Prepare(svc.Dir); err != nil {
-			return fmt.Errorf("%s: %w", svc.Name, err)
-		}
+	if err := sup.Prepare(svc.Dir); err != nil {
+		return fmt.Errorf("%s: %w", svc.Name, err)
 	}
 	if err := Link(svc.ScanDir, svc.Name, svc.Dir); err != nil {
 		return fmt.Errorf("%s: link into %s: %w", svc.Name, svc.ScanDir, err)
@@ -86,7 +87,7 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 	}
 	wait := sup.NoticeDelay() + takeUpWait
 	wctx, cancel := context.WithTimeout(ctx, wait)
-	err := waitSupervised(wctx, svc.link(), func() bool { return sup.ScannerReady(svc.ScanDir) })
+	err := waitSupervised(wctx, sup, svc.link(), func() bool { return sup.ScannerReady(svc.ScanDir) })
 	cancel()
 	switch {
 	case errors.Is(err, errScannerGone):
@@ -177,25 +178,24 @@ func (w *watch) untilReady(ctx context.Context) error {
 	return nil
 }
 
-// settle watches the daemon until it has run for Settle: ending by the
-// deadline is success. On a loaded machine (or a slow one, where a shell
-// takes tens of milliseconds of CPU to start) a daemon may not have got
-// far by then, and one about to exit 1 would count as started; so the
-// watch goes on past the deadline until the daemon, and what it started,
-// waits for something (proc.Settle): every thread sleeps, or has been busy
-// on the CPU for settleBusy, the mark of a daemon that computes rather
-// than one still starting. At most settleGrace more. Nothing signals that
-// a process went to sleep: /proc is looked at every settlePoll, while the
-// status is watched for its exit as before.
+// settle watches the daemon until it has run for Settle from its exec
+// and, from then, until it waits for something (proc.Settle): every
+// thread of it, and of what it started, sleeps, or has been busy on the
+// CPU for settleBusy (a daemon that computes rather than one still
+// starting). A daemon that exits at once never sleeps: it runs until it
+// exits, however long the machine makes it wait for the CPU. At most
+// settleGrace more. Nothing signals that a process went to sleep, so
+// /proc is looked at, at once and then at growing intervals (a daemon
+// usually waits within a millisecond of its exec), while the status is
+// watched for its exit.
 func (w *watch) settle(ctx context.Context) error {
-	if w.svc.Settle <= 0 {
+	if w.svc.Settle < 0 {
 		return nil
 	}
-	// The daemon must have run for Settle from its exec (its supervisor's
-	// start time is earlier: sv-exec ran first), and at least until ready.
 	until := w.execAt.Add(w.svc.Settle)
 	giveUp := until.Add(settleGrace)
 	tree := proc.NewSettle(w.pid)
+	poll := settleFirstPoll
 	for {
 		if err := w.watchUntil(ctx, until); err != nil {
 			return err
@@ -203,29 +203,33 @@ func (w *watch) settle(ctx context.Context) error {
 		if tree.Done(settleBusy) || time.Now().After(giveUp) {
 			return nil
 		}
-		until = time.Now().Add(settlePoll)
+		until = time.Now().Add(poll)
+		poll = min(2*poll, settlePoll)
 	}
 }
 
 const (
-	settleBusy  = time.Second
-	settleGrace = 5 * time.Second
-	settlePoll  = 5 * time.Millisecond
+	settleBusy      = time.Second
+	settleGrace     = 5 * time.Second
+	settleFirstPoll = 250 * time.Microsecond
+	settlePoll      = 5 * time.Millisecond
 )
 
 // watchUntil watches the status until the deadline and then looks once
 // more (the wait ends at its deadline, not on news); the daemon gone or
 // restarted meanwhile is a *died.
 func (w *watch) watchUntil(ctx context.Context, deadline time.Time) error {
-	sctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	_, err := svctl.WaitFor(sctx, w.service(), "settled", func(info svctl.Info) (bool, error) {
-		w.last = info
-		return false, w.check(info)
-	})
-	var d *died
-	if errors.As(err, &d) || ctx.Err() != nil {
-		return err
+	if time.Until(deadline) > 0 {
+		sctx, cancel := context.WithDeadline(ctx, deadline)
+		_, err := svctl.WaitFor(sctx, w.service(), "settled", func(info svctl.Info) (bool, error) {
+			w.last = info
+			return false, w.check(info)
+		})
+		cancel()
+		var d *died
+		if errors.As(err, &d) || ctx.Err() != nil {
+			return err
+		}
 	}
 	info, err := svctl.Status(w.service())
 	if err != nil {

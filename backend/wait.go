@@ -28,9 +28,9 @@ var errScannerGone = errors.New("the scanner stopped answering")
 // by inotify on the supervise directory (a supervisor creates or opens its
 // files there) and on its parent (where the supervisor creates the
 // directory a dangling supervise link names).
-func waitSupervised(ctx context.Context, dir string, scannerUp func() bool) error {
+func waitSupervised(ctx context.Context, sup Supervisor, dir string, scannerUp func() bool) error {
 	return waitUntil(ctx, dir, svdir.StatusEvents, func() (bool, error) {
-		running, err := svctl.Running(dir)
+		running, err := sup.Supervised(dir)
 		if err != nil {
 			return false, err
 		}
@@ -53,9 +53,9 @@ func waitSupervised(ctx context.Context, dir string, scannerUp func() bool) erro
 }
 
 // waitUnsupervised returns once no supervisor runs dir any more.
-func waitUnsupervised(ctx context.Context, dir string) error {
+func waitUnsupervised(ctx context.Context, sup Supervisor, dir string) error {
 	return waitUntil(ctx, dir, svdir.SupervisorEvents, func() (bool, error) {
-		running, err := svctl.Running(dir)
+		running, err := sup.Supervised(dir)
 		return !running, err
 	})
 }

@@ -25,11 +25,12 @@ sv-init's stage scripts use it too: 'scan' as stage 2, 'stop-all -v' and
 
 start syncs the service from its OPTIONS, links it into the scan dir marked
 down, has the scanner look, sends up, and waits until the daemon runs, is
-ready (SVC_READY) and has run for the settle time since sv-exec exec'd it
-(its mark in supervise/exec), and has had the CPU (on a busy machine the
-wait goes on until it waits for something, up to 5s more). A daemon that exits, restarts or is not
-ready in time is a failure: the reason and the last lines of its log go
-to stderr, and the service is left stopped.
+ready (SVC_READY), has run for the settle time since sv-exec exec'd it
+(its mark in supervise/exec; none by default), and then waits for
+something: every thread of it sleeps (read from /proc; up to 5s more). A
+daemon that exits at once never does. A daemon that exits, restarts or is
+not ready in time is a failure: the reason and the last lines of its log
+go to stderr, and the service is left stopped.
 
 The backend, the tree and the settle time come from the flags, else from
 the environment that /etc/conf.d/supervision sets: SV_BACKEND (builtin,
@@ -94,7 +95,7 @@ func newRCCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&o.backend, "backend", "", "the supervisor: builtin, runit, s6 or daemontools (default $SV_BACKEND, else builtin)")
 	cmd.PersistentFlags().StringVar(&o.root, "root", "", "relocate the whole tree under `DIR` (default $SV_ROOT, else /)")
-	cmd.PersistentFlags().DurationVar(&o.settle, "settle", -1, "how long a started daemon must stay up after its exec (default $SV_SETTLE, else 10ms)")
+	cmd.PersistentFlags().DurationVar(&o.settle, "settle", -1, "how long a started daemon must stay up after its exec before it first waits for something (default $SV_SETTLE, else 0)")
 	cmd.AddCommand(rcStartCmd(o), rcStopCmd(o), rcStatusCmd(o), rcReloadCmd(o), rcDependCmd(o),
 		rcScanCmd(o), rcScanReadyCmd(o), rcScanStopCmd(o), rcStopAllCmd(o), rcBackendsCmd())
 	return cmd

@@ -26,10 +26,12 @@ import (
 const Prefix = "sv."
 
 // DefaultSettle is how long a started daemon must stay up after its exec,
-// when conf.d does not say (SV_SETTLE): long enough to catch one that
-// exits at once on a bad flag, a missing library or file, short enough
-// not to slow a boot. A daemon that fails later is what SVC_READY is for.
-const DefaultSettle = 10 * time.Millisecond
+// when conf.d does not say (SV_SETTLE): none more than it takes to first
+// wait for something (a socket, a timer, a child), which is what tells a
+// daemon that runs from one that exits at once on a bad flag, a missing
+// library or file (it never waits: it runs until it exits). A daemon that
+// fails later is what SVC_READY, or a settle time, is for.
+const DefaultSettle = 0
 
 // Status codes, as OpenRC's status() reports them.
 const (
@@ -256,8 +258,8 @@ func Config(backendFlag string, settleFlag time.Duration) (backend.Supervisor, t
 	if settle < 0 {
 		settle = DefaultSettle
 		if v := os.Getenv("SV_SETTLE"); v != "" {
-			if settle, err = time.ParseDuration(v); err != nil {
-				return nil, 0, fmt.Errorf("SV_SETTLE=%s: want a duration such as 10ms", v)
+			if settle, err = time.ParseDuration(v); err != nil || settle < 0 {
+				return nil, 0, fmt.Errorf("SV_SETTLE=%s: want a duration such as 0 or 100ms", v)
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -126,6 +127,8 @@ type Spec struct {
 	// CgroupFD, if >= 0, starts the child directly in that cgroup (clone3
 	// CLONE_INTO_CGROUP): it never runs, or forks, anywhere else.
 	CgroupFD int
+	// Cred, if not nil, is the user and groups the child becomes.
+	Cred *syscall.Credential
 }
 
 // Process is a started child.
@@ -140,7 +143,7 @@ type Process struct {
 // a process group that can be signalled as one) and registers it before the
 // reaper can see it exit.
 func (r *Reaper) Start(s Spec) (*Process, error) {
-	attr := &os.ProcAttr{Dir: s.Dir, Env: s.Env, Files: s.Files, Sys: &syscall.SysProcAttr{Setsid: true}}
+	attr := &os.ProcAttr{Dir: s.Dir, Env: s.Env, Files: s.Files, Sys: &syscall.SysProcAttr{Setsid: true, Credential: s.Cred}}
 	if s.CgroupFD >= 0 {
 		attr.Sys.UseCgroupFD = true
 		attr.Sys.CgroupFD = s.CgroupFD
@@ -265,4 +268,27 @@ func Adopt(pid int, start uint64) (*Process, error) {
 		ch <- Exit{Pid: pid, At: time.Now(), Unknown: true}
 	}()
 	return &Process{Pid: pid, Start: start, Exit: ch, proc: p}, nil
+}
+
+// Umask is this process's file creation mask, read from /proc (setting it
+// to learn it would change it for every thread meanwhile); -1 when /proc
+// does not say.
+func Umask() int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	return umaskIn(string(data))
+}
+
+// umaskIn reads the "Umask:\t0022" line of a /proc/PID/status.
+func umaskIn(status string) int {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil && n <= 0o777 {
+				return int(n)
+			}
+		}
+	}
+	return -1
 }

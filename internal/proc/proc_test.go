@@ -212,3 +212,35 @@ func TestAdopt(t *testing.T) {
 		t.Errorf("adopted exit %+v", e)
 	}
 }
+
+func TestUmaskIn(t *testing.T) {
+	for _, tc := range []struct {
+		status string
+		want   int
+	}{
+		{"Name:\tsv-scan\nUmask:\t0022\nState:\tS (sleeping)\n", 0o022},
+		{"Umask:\t0777\n", 0o777},
+		{"Umask:\t0\n", 0},
+		{"Name:\tx\n", -1},     // a kernel before 4.7 has no Umask line
+		{"Umask:\t1777\n", -1}, // not a umask
+		{"Umask:\t0099\n", -1}, // not octal
+		{"Umask:\n", -1},
+	} {
+		if got := umaskIn(tc.status); got != tc.want {
+			t.Errorf("umaskIn(%q) = %#o, want %#o", tc.status, got, tc.want)
+		}
+	}
+	if got := Umask(); got < 0 {
+		t.Fatalf("Umask() = %d: this kernel's /proc/self/status has a Umask line", got)
+	}
+}
+
+func FuzzUmaskIn(f *testing.F) {
+	f.Add("Umask:\t0022\n")
+	f.Add("Umask: 7\nUmask: 1\n")
+	f.Fuzz(func(t *testing.T, status string) {
+		if got := umaskIn(status); got < -1 || got > 0o777 {
+			t.Fatalf("umaskIn(%q) = %d, outside -1..0777", status, got)
+		}
+	})
+}

@@ -37,8 +37,9 @@ type config struct {
 	policy       policy.Policy
 	log          string
 	logCfg       svlog.Config
-	console      bool // LOG=console: logBuiltin's lines go to sv-scan's stdout
-	finCmd       bool // FIN_CMD is set: our shared finish must run
+	console      bool             // LOG=console: logBuiltin's lines go to sv-scan's stdout
+	finCmd       bool             // FIN_CMD is set: our shared finish must run
+	svc          *options.Service // the loaded OPTIONS; nil without
 }
 
 func defaultConfig() config {
@@ -74,6 +75,7 @@ func loadConfig(dir string) config {
 		return c
 	}
 	s := svc.Set
+	c.svc = svc
 	c.ready = s.Ready()
 	c.readyTimeout = s.Duration("SVC_READY_TIMEOUT")
 	c.stopSignal = s.Signal("SVC_STOP_SIGNAL")

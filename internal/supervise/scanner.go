@@ -43,6 +43,8 @@ type Scanner struct {
 	cgroups *cgroup.Tree
 	devnull *os.File
 	environ []string
+	self    string // this program, whose sv-exec run scripts may exec (see spawnDirect)
+	umask   int    // this process's, which its children inherit; -1 unknown
 	lock    *os.File
 	control *os.File
 
@@ -133,6 +135,8 @@ func New(cfg Config) (*Scanner, error) {
 			s.environ = append(s.environ, kv)
 		}
 	}
+	s.self, _ = os.Executable()
+	s.umask = proc.Umask()
 	// sv-exec's finish reads this: under sv-scan, which applies the
 	// restart policy itself, it only runs FIN_CMD.
 	s.environ = append(s.environ, "SV_SUPERVISOR=sv-scan")

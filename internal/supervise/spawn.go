@@ -64,9 +64,15 @@ func (s *service) spawnRun(u *unit) (*proc.Process, *os.File, error) {
 			env = append(append([]string(nil), env...), "NOTIFY_SOCKET="+s.notify.addr)
 		}
 	}
+	cg := cgroupFD(u)
+	if !u.isLog {
+		if p, ok := s.spawnDirect(u, files, env, cg); ok {
+			return p, readyRead, nil
+		}
+	}
 	p, err := s.sc.reaper.Start(proc.Spec{
 		Path: filepath.Join(u.dir, "run"), Argv: []string{"./run"}, Env: env, Dir: u.dir,
-		Files: files, CgroupFD: cgroupFD(u),
+		Files: files, CgroupFD: cg,
 	})
 	if err != nil && readyRead != nil {
 		readyRead.Close()

@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -188,6 +189,10 @@ func (u *unit) start() {
 	}
 	p, readyPipe, err := u.svc.spawnRun(u)
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) { // "fork/exec DIR/run: why": the path is said once
+			err = pe.Err
+		}
 		u.errMsg = fmt.Sprintf("cannot start %s/run: %v", u.dir, err)
 		u.svc.sc.logf("%s: %s", u.name, u.errMsg)
 		u.failedRun = true

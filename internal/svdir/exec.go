@@ -17,7 +17,8 @@ import (
 const ExecFile = "exec"
 
 // MarkExec records that the process pid is about to exec the daemon of
-// the service whose supervise directory is dir.
+// the service whose supervise directory is dir (sv-exec), or has just
+// done so (sv-scan, starting the daemon itself).
 func MarkExec(dir string, pid int) error {
 	return renameio.Symlink(strconv.Itoa(pid), filepath.Join(dir, ExecFile))
 }

@@ -73,6 +73,27 @@ func Exec(sp *Spec) error {
 	return execve(sp)
 }
 
+// Direct reports whether the spec asks nothing of the daemon's process
+// before its exec that a supervisor's spawn cannot do itself (a new
+// session, the files, the working directory, the user and groups, the
+// environment): no waits, no PRE_CMD, no limits or nice, and a umask
+// that is the spawner's own (umask), which the daemon inherits. sv-scan
+// then starts such a daemon itself, without ./run's shell and sv-exec.
+func (sp *Spec) Direct(umask int) bool {
+	return len(sp.WaitPaths)+len(sp.WaitMounts)+len(sp.PreCmd)+len(sp.Limits) == 0 &&
+		sp.Nice == nil && (sp.Umask < 0 || sp.Umask == umask)
+}
+
+// Credential is the user and groups a spawn of the daemon takes, as
+// setCred would make them: nil when nothing is to change (no SVC_USER, or
+// not root, where BuildSpec made sure the user is this one).
+func (sp *Spec) Credential() *syscall.Credential {
+	if sp.Cred == nil || os.Geteuid() != 0 {
+		return nil
+	}
+	return &syscall.Credential{Uid: sp.Cred.Uid, Gid: sp.Cred.Gid, Groups: sp.Cred.Groups}
+}
+
 // markExec tells whoever waits on the start (sv-rc) that the daemon is
 // being exec'd now, while sv-exec still has its supervisor's rights to
 // supervise/. A mark that cannot be made is said in the log; the start

@@ -1,0 +1,149 @@
+package supervise
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/supervision-suite/supervision/internal/layout"
+	"github.com/supervision-suite/supervision/internal/proc"
+	"github.com/supervision-suite/supervision/internal/svdir"
+	"github.com/supervision-suite/supervision/internal/svexec"
+)
+
+// spawnDirect starts the daemon itself, in place of ./run, when ./run is
+// sv-gen's shared run script execing this program's own sv-exec on the
+// tree whose OPTIONS sv-scan read, and the OPTIONS ask nothing that only
+// sv-exec's own process can do (svexec.Spec.Direct). It then does just
+// what the shell and sv-exec would, without their start-up (about 3 ms
+// here, at every start and restart), and marks the exec as sv-exec does.
+// Anything else, or any problem, is not ok: ./run runs, and says what is
+// wrong in the log as ever.
+func (s *service) spawnDirect(u *unit, files []*os.File, env []string, cgroupFD int) (*proc.Process, bool) {
+	spec := s.directSpec(u, env)
+	if spec == nil {
+		return nil, false
+	}
+	files = append([]*os.File(nil), files...)
+	if spec.JoinStderr {
+		files[2] = files[1]
+	}
+	p, err := s.sc.reaper.Start(proc.Spec{
+		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
+		Files: files, Cred: spec.Credential(), CgroupFD: cgroupFD,
+	})
+	if err != nil {
+		return nil, false
+	}
+	if err := svdir.MarkExec(u.sup.Dir, p.Pid); err != nil {
+		s.sc.logf("%s: cannot mark the exec in %s: %v", u.name, u.sup.Dir, err)
+	}
+	return p, true
+}
+
+// directSpec is the daemon's spec when spawnDirect may start it; else nil.
+func (s *service) directSpec(u *unit, env []string) *svexec.Spec {
+	run := filepath.Join(u.dir, "run")
+	if s.cfg.svc == nil || !isShared(run, "run") {
+		return nil
+	}
+	text, err := os.ReadFile(run)
+	if err != nil {
+		return nil
+	}
+	words, ok := parseRunScript(string(text))
+	if !ok {
+		return nil
+	}
+	root, ok := s.sc.ownExec(words)
+	if !ok || root != layout.RootOf(filepath.Dir(s.dir)) {
+		return nil
+	}
+	spec, err := svexec.BuildSpec(s.cfg.svc, env)
+	if err != nil || !spec.Direct(s.sc.umask) {
+		return nil
+	}
+	return spec
+}
+
+// ownExec reads the words a shared run script execs: this program's
+// sv-exec (installed beside it, or this program as `supervision exec`),
+// `run`, and an optional `--root DIR`. It returns the root.
+func (sc *Scanner) ownExec(words []string) (string, bool) {
+	if len(words) == 0 || sc.self == "" {
+		return "", false
+	}
+	if words[0] != filepath.Join(filepath.Dir(sc.self), "sv-exec") && !sameFile(words[0], sc.self) {
+		return "", false
+	}
+	rest := words[1:]
+	if filepath.Base(words[0]) != "sv-exec" { // supervision exec run
+		if len(rest) == 0 || rest[0] != "exec" {
+			return "", false
+		}
+		rest = rest[1:]
+	}
+	switch {
+	case len(rest) == 1 && rest[0] == "run":
+		return "", true
+	case len(rest) == 3 && rest[0] == "run" && rest[1] == "--root" && rest[2] != "":
+		return rest[2], true
+	}
+	return "", false
+}
+
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}
+
+// parseRunScript reads a run script that does nothing but exec one
+// command: "#!/bin/sh", comments and blank lines, and one line
+// "exec WORD...", each word bare (no character the shell treats
+// specially) or single-quoted with no quote inside. It returns the
+// words after exec; a script that does anything else is not ok.
+func parseRunScript(text string) ([]string, bool) {
+	lines := strings.Split(text, "\n")
+	if lines[0] != "#!/bin/sh" {
+		return nil, false
+	}
+	var words []string
+	for _, line := range lines[1:] {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if words != nil {
+			return nil, false // a second command
+		}
+		w, ok := shellWords(line)
+		if !ok || len(w) < 2 || w[0] != "exec" {
+			return nil, false
+		}
+		words = w[1:]
+	}
+	return words, words != nil
+}
+
+// bare are the characters a word may hold unquoted without the shell
+// doing anything with it.
+const bare = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+,:@%-"
+
+func shellWords(line string) ([]string, bool) {
+	var out []string
+	for _, f := range strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' }) {
+		switch {
+		case len(f) >= 2 && f[0] == '\'' && f[len(f)-1] == '\'' && !strings.Contains(f[1:len(f)-1], "'"):
+			out = append(out, f[1:len(f)-1])
+		case strings.Trim(f, bare) == "":
+			out = append(out, f)
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
