@@ -25,8 +25,8 @@ sv-init's stage scripts use it too: 'scan' as stage 2, 'stop-all -v' and
 
 start syncs the service from its OPTIONS, links it into the scan dir marked
 down, has the scanner look, sends up, and waits until the daemon runs, is
-ready (SVC_READY), has run for the settle time since sv-exec exec'd it
-(its mark in supervise/exec; none by default), and then waits for
+ready (SVC_READY), has run for the settle time since the daemon's exec
+(the mark in supervise/exec; none by default), and then waits for
 something: every thread of it sleeps (read from /proc; up to 5s more). A
 daemon that exits at once never does. A daemon that exits, restarts or is
 not ready in time is a failure: the reason and the last lines of its log
