@@ -29,7 +29,7 @@ var errScannerGone = errors.New("the scanner stopped answering")
 // files there) and on its parent (where the supervisor creates the
 // directory a dangling supervise link names).
 func waitSupervised(ctx context.Context, sup Supervisor, dir string, scannerUp func() bool) error {
-	return waitUntil(ctx, dir, svdir.StatusEvents, func() (bool, error) {
+	return waitUntil(ctx, dir, nil, svdir.StatusEvents, func() (bool, error) {
 		running, err := sup.Supervised(dir)
 		if err != nil {
 			return false, err
@@ -54,7 +54,19 @@ func waitSupervised(ctx context.Context, sup Supervisor, dir string, scannerUp f
 
 // waitUnsupervised returns once no supervisor runs dir any more.
 func waitUnsupervised(ctx context.Context, sup Supervisor, dir string) error {
-	return waitUntil(ctx, dir, svdir.SupervisorEvents, func() (bool, error) {
+	var also []string
+	wake := svdir.SupervisorEvents
+	if _, ok := sup.(s6); ok {
+		// s6-supervise leaves no trace in supervise/ as it exits: it says
+		// so to the listeners of its event directory.
+		eventDir, stop := s6Listen(dir)
+		defer stop()
+		if eventDir != "" {
+			also = append(also, eventDir)
+			wake = func(buf []byte) bool { return svdir.SupervisorEvents(buf) || s6Events(buf) }
+		}
+	}
+	return waitUntil(ctx, dir, also, wake, func() (bool, error) {
 		running, err := sup.Supervised(dir)
 		return !running, err
 	})
@@ -62,7 +74,7 @@ func waitUnsupervised(ctx context.Context, sup Supervisor, dir string) error {
 
 // waitUntil checks done again at each event that wake accepts (and at
 // least every recheck), until it holds.
-func waitUntil(ctx context.Context, dir string, wake func([]byte) bool, done func() (bool, error)) error {
+func waitUntil(ctx context.Context, dir string, also []string, wake func([]byte) bool, done func() (bool, error)) error {
 	w, err := inotify.New()
 	if err != nil {
 		return err
@@ -82,6 +94,9 @@ func waitUntil(ctx context.Context, dir string, wake func([]byte) bool, done fun
 			w.Add(filepath.Dir(absTarget(sup, t)), mask)
 		}
 		w.Add(dir, mask)
+		for _, d := range also {
+			w.Add(d, mask)
+		}
 		ok, err := done()
 		if ok || err != nil {
 			return err
