@@ -2,19 +2,15 @@ package backend
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/supervision-suite/supervision/internal/inotify"
 )
 
-// s6Listen subscribes to an s6-supervise'd service's events the way s6's
+// listenExit subscribes to an s6-supervise'd service's events the way s6's
 // own clients (s6-svwait) do: a FIFO in DIR/event with a name of theirs,
 // to which s6-supervise writes a letter at each event (x as it exits).
 // The write, closed, is an inotify event on DIR/event, which the caller
@@ -22,7 +18,7 @@ import (
 // wakes the wait at once instead of at its recheck. It returns the event
 // directory and what undoes the subscription; "" when it cannot be made
 // (no event directory): the recheck still bounds the wait.
-func s6Listen(dir string) (string, func()) {
+func (s6) listenExit(dir string) (string, func()) {
 	eventDir := filepath.Join(dir, "event")
 	name := s6FifoName(time.Now())
 	hidden := filepath.Join(eventDir, "."+name)
@@ -67,17 +63,4 @@ func s6FifoName(now time.Time) string {
 		b[i] = chars[int(b[i])%len(chars)]
 	}
 	return fmt.Sprintf("ftrig1:@%016x%08x:%s", uint64(1)<<62+uint64(now.Unix())+10, now.Nanosecond(), b[:])
-}
-
-// s6Events reports whether inotify events say s6-supervise wrote to a
-// listener's FIFO (it closes each after writing).
-func s6Events(buf []byte) bool {
-	for _, rec := range inotify.Records(buf) {
-		mask := binary.NativeEndian.Uint32(rec[4:])
-		name := unix.ByteSliceToString(rec[unix.SizeofInotifyEvent:])
-		if mask&unix.IN_CLOSE_WRITE != 0 && strings.HasPrefix(name, "ftrig1:") {
-			return true
-		}
-	}
-	return false
 }

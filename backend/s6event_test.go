@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/inotify"
+	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
 func TestS6FifoName(t *testing.T) {
@@ -28,7 +29,7 @@ func TestS6FifoName(t *testing.T) {
 }
 
 // s6-supervise, told to exit, writes to a listener's FIFO; the write shows
-// as an inotify event that s6Events recognises, and the listener's FIFO
+// as an inotify event that svdir.FifodirEvents recognises, and the listener's FIFO
 // goes with stop.
 func TestS6ListenSeesSupervisorExit(t *testing.T) {
 	supervise, err := lookPathS6("s6-supervise")
@@ -69,9 +70,9 @@ func TestS6ListenSeesSupervisorExit(t *testing.T) {
 		t.Fatalf("s6-supervise did not make its event directory and control FIFO: %v", err)
 	}
 
-	eventDir, stop := s6Listen(dir)
+	eventDir, stop := s6{}.listenExit(dir)
 	if eventDir == "" {
-		t.Fatal("s6Listen made no FIFO in the event directory")
+		t.Fatal("listenExit made no FIFO in the event directory")
 	}
 	w, err := inotify.New()
 	if err != nil {
@@ -89,7 +90,7 @@ func TestS6ListenSeesSupervisorExit(t *testing.T) {
 		if err != nil {
 			t.Fatalf("no write to the listener's FIFO as s6-supervise exited: %v", err)
 		}
-		seen = s6Events(ev)
+		seen = svdir.FifodirEvents(ev)
 	}
 	stop()
 	ents, _ := os.ReadDir(eventDir)

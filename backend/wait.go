@@ -56,20 +56,26 @@ func waitSupervised(ctx context.Context, sup Supervisor, dir string, scannerUp f
 func waitUnsupervised(ctx context.Context, sup Supervisor, dir string) error {
 	var also []string
 	wake := svdir.SupervisorEvents
-	if _, ok := sup.(s6); ok {
-		// s6-supervise leaves no trace in supervise/ as it exits: it says
-		// so to the listeners of its event directory.
-		eventDir, stop := s6Listen(dir)
+	if l, ok := sup.(exitListener); ok {
+		eventDir, stop := l.listenExit(dir)
 		defer stop()
 		if eventDir != "" {
 			also = append(also, eventDir)
-			wake = func(buf []byte) bool { return svdir.SupervisorEvents(buf) || s6Events(buf) }
+			wake = func(buf []byte) bool { return svdir.SupervisorEvents(buf) || svdir.FifodirEvents(buf) }
 		}
 	}
 	return waitUntil(ctx, dir, also, wake, func() (bool, error) {
 		running, err := sup.Supervised(dir)
 		return !running, err
 	})
+}
+
+// exitListener is a supervisor whose leaving shows nowhere in supervise/
+// (s6-supervise's lock goes silently) but that tells listeners of an
+// event directory: listenExit subscribes, and returns the directory to
+// watch ("" when it cannot) and what undoes the subscription.
+type exitListener interface {
+	listenExit(dir string) (eventDir string, stop func())
 }
 
 // waitUntil checks done again at each event that wake accepts (and at

@@ -201,6 +201,28 @@ func (w *Watch) deliver(rec []byte) {
 	}
 }
 
+// Event is one inotify event, read.
+type Event struct {
+	Wd   int32
+	Mask uint32
+	Name string // in the watched directory; "" for the watched file itself
+}
+
+// Events reads the events of a buffer of records; whole is false when the
+// buffer ends in a record cut short (some event may be missing).
+func Events(buf []byte) (evs []Event, whole bool) {
+	n := 0
+	for _, rec := range Records(buf) {
+		evs = append(evs, Event{
+			Wd:   int32(binary.NativeEndian.Uint32(rec[0:])),
+			Mask: binary.NativeEndian.Uint32(rec[4:]),
+			Name: unix.ByteSliceToString(rec[unix.SizeofInotifyEvent:]),
+		})
+		n += len(rec)
+	}
+	return evs, n == len(buf)
+}
+
 // Records splits a buffer read from an inotify instance into its struct
 // inotify_event records (wd, mask, cookie, len, then len bytes of
 // NUL-padded name). A record cut short ends the list.

@@ -24,9 +24,9 @@ type event struct {
 
 func events(buf []byte) []event {
 	var out []event
-	for _, rec := range Records(buf) {
-		name := unix.ByteSliceToString(rec[unix.SizeofInotifyEvent:])
-		out = append(out, event{binary.NativeEndian.Uint32(rec[4:]), name})
+	evs, _ := Events(buf)
+	for _, e := range evs {
+		out = append(out, event{e.Mask, e.Name})
 	}
 	return out
 }
@@ -214,6 +214,13 @@ func TestRecords(t *testing.T) {
 	}
 	if got := Records(buf[:len(a)+3]); len(got) != 1 {
 		t.Fatalf("a record cut short: Records gave %d, want the one whole record", len(got))
+	}
+	evs, whole := Events(buf)
+	if !whole || len(evs) != 2 || evs[0] != (Event{1, unix.IN_CREATE, "status"}) || evs[1] != (Event{2, unix.IN_IGNORED, ""}) {
+		t.Fatalf("Events = %+v, %v", evs, whole)
+	}
+	if _, whole := Events(buf[:len(a)+3]); whole {
+		t.Fatal("Events of a buffer cut short says it is whole")
 	}
 	long := record(3, unix.IN_CREATE, "x")
 	binary.NativeEndian.PutUint32(long[12:], 1<<31) // a length past the buffer

@@ -4,12 +4,14 @@
 package svdir
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/inotify"
 )
 
 // Supervised reports whether a supervisor is running for the service dir.
@@ -51,21 +53,23 @@ func SupervisorEvents(buf []byte) bool {
 	})
 }
 
+// FifodirEvents reports whether inotify events on an s6 fifodir (a
+// service's event/) say its supervisor wrote to a listener's FIFO: it
+// closes each one after writing. Listeners' FIFOs are named ftrig1:...
+func FifodirEvents(buf []byte) bool {
+	return anyEvent(buf, func(mask uint32, name string) bool {
+		return mask&unix.IN_CLOSE_WRITE != 0 && strings.HasPrefix(name, "ftrig1:")
+	})
+}
+
 // anyEvent reports whether an event of buf satisfies match; a buffer cut
 // short counts as a match (nothing is missed).
 func anyEvent(buf []byte, match func(mask uint32, name string) bool) bool {
-	for len(buf) >= unix.SizeofInotifyEvent {
-		// struct inotify_event: wd int32, mask uint32, cookie uint32,
-		// len uint32, then len bytes of NUL-padded name.
-		mask := binary.NativeEndian.Uint32(buf[4:])
-		end := unix.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(buf[12:]))
-		if end > len(buf) || end < unix.SizeofInotifyEvent {
-			return true // cut short: do not miss anything
-		}
-		if match(mask, unix.ByteSliceToString(buf[unix.SizeofInotifyEvent:end])) {
+	evs, whole := inotify.Events(buf)
+	for _, e := range evs {
+		if match(e.Mask, e.Name) {
 			return true
 		}
-		buf = buf[end:]
 	}
-	return false
+	return !whole
 }
