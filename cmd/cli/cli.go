@@ -66,6 +66,13 @@ func ToolNames() []string {
 	return names
 }
 
+// toolCmds makes each tool's command tree. A tool run by its own name
+// builds only its own: every sv-rc start pays for what it builds.
+var toolCmds = map[string]func() *cobra.Command{
+	"gen": newGenCmd, "exec": newExecCmd, "scan": newScanCmd, "log": newLogCmd,
+	"ctl": newCtlCmd, "rc": newRCCmd, "init": newInitCmd,
+}
+
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "supervision",
@@ -78,7 +85,10 @@ sv-rc, sv-init.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newGenCmd(), newExecCmd(), newScanCmd(), newLogCmd(), newCtlCmd(), newRCCmd(), newInitCmd(), &cobra.Command{
+	for _, sub := range []string{"gen", "exec", "scan", "log", "ctl", "rc", "init"} {
+		root.AddCommand(toolCmds[sub]())
+	}
+	root.AddCommand(&cobra.Command{
 		Use:    "tools",
 		Short:  "List the names this binary answers to (for installation)",
 		Hidden: true,
@@ -99,25 +109,21 @@ sv-rc, sv-init.`,
 // Main runs the tool named by args[0] (or `supervision TOOL ...`) and
 // returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
-	cmd := root
 	name := filepath.Base(args[0])
 	if initAliases[name] {
 		args = append([]string{"sv-init", name}, args[1:]...)
 		name = "sv-init"
 	}
+	var cmd *cobra.Command
 	if sub, ok := tools[name]; ok {
-		for _, c := range root.Commands() {
-			if c.Name() == sub {
-				cmd = c
-			}
-		}
-		root.RemoveCommand(cmd)
+		cmd = toolCmds[sub]()
 		cmd.Use = strings.Replace(cmd.Use, sub, name, 1)
-		cmd.SetOut(stdout)
-		cmd.SetErr(stderr)
 		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	} else {
+		cmd = newRoot(stdout, stderr)
 	}
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
 	cmd.SetArgs(args[1:])
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	ran, err := cmd.ExecuteC()
