@@ -200,6 +200,9 @@ func (r *Runner) Status(name string) (int, string) {
 // Depend is the service's depend() for OpenRC: it needs the scanner, and
 // its SVC_NEED, SVC_USE, SVC_AFTER and SVC_BEFORE, where a name that is a
 // service of this tree becomes sv.NAME and any other is an OpenRC service.
+// Its OPTIONS files are its `config`: OpenRC caches every depend() and
+// runs them again only when init.d, conf.d or a config file changed, and
+// the dependencies are in the OPTIONS.
 func (r *Runner) Depend(name string) ([]string, error) {
 	svc, err := r.Gen.Loader().Load(name)
 	if err != nil {
@@ -222,7 +225,27 @@ func (r *Runner) Depend(name string) ([]string, error) {
 		}
 		lines = append(lines, kw.word+" "+strings.Join(out, " "))
 	}
+	if files := configFiles(svc); len(files) > 0 {
+		lines = append(lines, "config "+strings.Join(files, " "))
+	}
 	return lines, nil
+}
+
+// configFiles are the files on disk the service's OPTIONS were read from,
+// quoted for depend()'s eval. OpenRC keeps config as words: a path with
+// blanks in it cannot be told (the deptree is then refreshed by `rc-update
+// -u`, or by any change in init.d or conf.d).
+func configFiles(svc *options.Service) []string {
+	var files []string
+	for _, f := range svc.Files {
+		if strings.ContainsAny(f.Path, " \t\n") {
+			continue
+		}
+		if st, err := os.Stat(f.Path); err == nil && st.Mode().IsRegular() {
+			files = append(files, options.Quote(f.Path))
+		}
+	}
+	return files
 }
 
 // openrcNameRE is what may reach depend(), which evaluates sv-rc's output.
