@@ -94,7 +94,7 @@ func (b *bench) openrc() (map[string]*rcRow, error) {
 // openrcSection writes the rc-service table.
 func (b *bench) openrcSection(r *strings.Builder) {
 	fmt.Fprintf(r, "## rc-service start and stop\n\n")
-	fmt.Fprintf(r, "`rc-service X start` then `rc-service X stop`, wall time, with the real OpenRC in a private mount namespace and the scanner already running; X is `sv.NAME` (/etc/init.d/supervision) on each of our backends with the default settle (the start succeeds once the daemon, after its exec, first waits for something, read from /proc), and an init script using OpenRC's own `supervisor=` for the others. The daemon is `sleep`. The last row is OpenRC's floor: an init script whose start() and stop() do nothing. \"exit at once\" says whether `start` reports failure for a daemon that exits 1 immediately. Ratios are against OpenRC's supervise-daemon.\n\n")
+	fmt.Fprintf(r, "`rc-service X start` then `rc-service X stop`, wall time, with the real OpenRC in a private mount namespace and the scanner already running; X is `sv.NAME` (/etc/init.d/supervision) on each of our backends with the default settle (the start succeeds once the daemon, after its exec, first waits for something, read from /proc), and an init script using OpenRC's own `supervisor=` for the others. The daemon is `sleep`. The last three rows are what any start pays: OpenRC's floor, an init script whose start() and stop() do nothing; the same printing the messages every start prints (ebegin, eend); and the same running, between them, one of our Go programs that does next to nothing (`sv-rc status` of a service that is not started), as sv.NAME's start runs `sv-rc start`. \"exit at once\" says whether `start` reports failure for a daemon that exits 1 immediately. Ratios are against OpenRC's supervise-daemon.\n\n")
 	rows, err := b.openrc()
 	if err != nil {
 		fmt.Fprintf(r, "Not measured: %v.\n", err)
@@ -102,7 +102,7 @@ func (b *bench) openrcSection(r *strings.Builder) {
 	}
 	fmt.Fprintf(r, "| backend | runs | start median | min | max | stop median | exit at once fails start | start ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	base := summarize(rows["openrc-supervise-daemon"].start).med
-	for _, who := range []string{"builtin", "runit", "s6", "daemontools", "openrc-supervise-daemon", "openrc-s6", "openrc-runit", "openrc-noop"} {
+	for _, who := range []string{"builtin", "runit", "s6", "daemontools", "openrc-supervise-daemon", "openrc-s6", "openrc-runit", "openrc-noop", "openrc-messages", "openrc-goprog"} {
 		row := rows[who]
 		if row == nil || len(row.start) == 0 {
 			fmt.Fprintf(r, "| %s | | not measured | | | | | |\n", who)
@@ -117,6 +117,10 @@ func (b *bench) openrcSection(r *strings.Builder) {
 		switch {
 		case who == "openrc-noop":
 			name, row.fails = "OpenRC, start() { :; } (floor)", "n/a"
+		case who == "openrc-messages":
+			name, row.fails = "OpenRC, start() { ebegin; eend; }", "n/a"
+		case who == "openrc-goprog":
+			name, row.fails = "OpenRC, start() { ebegin; sv-rc status; eend; }", "n/a"
 		case strings.HasPrefix(who, "openrc-"):
 			name = "OpenRC supervisor=" + strings.TrimPrefix(who, "openrc-")
 		}
@@ -157,7 +161,21 @@ func (b *bench) openrcVerdict(r *strings.Builder, rows map[string]*rcRow, base t
 	fmt.Fprintf(r, "\nsv.NAME (builtin) starts in %.2fx supervise-daemon's time (target: within 1.2x) and reports a daemon that exits at once as a failure, which supervise-daemon does not. OpenRC's own work is the floor row (%s of it for an init script that does nothing); supervise-daemon adds %s to it, sv.NAME %s. In that time sv-rc (a Go program) syncs the service dir from OPTIONS, links it, has sv-scan take it up and sends `u`; sv-scan starts the daemon (itself, without ./run's shell and sv-exec, when the OPTIONS need nothing only sv-exec can do); then sv-rc looks in /proc until the daemon first waits for something.",
 		float64(med)/float64(base), round(floor), round(base-floor), round(med-floor))
 	if float64(med) > 1.2*float64(base) {
-		fmt.Fprintf(r, " Behind the target in this run: supervise-daemon's own time, and OpenRC's floor, move by several milliseconds from run to run on this machine.")
+		fmt.Fprintf(r, " Behind the target in this run.")
 	}
+	openrcBudget(r, rows, base, med)
 	fmt.Fprintln(r)
+}
+
+// openrcBudget says what 1.2x of supervise-daemon leaves for sv.NAME's
+// own work once the messages and a Go program are paid for.
+func openrcBudget(r *strings.Builder, rows map[string]*rcRow, base, ours time.Duration) {
+	msg, gop := rows["openrc-messages"], rows["openrc-goprog"]
+	if msg == nil || gop == nil || len(msg.start) == 0 || len(gop.start) == 0 {
+		return
+	}
+	m, g := summarize(msg.start).med, summarize(gop.start).med
+	target := time.Duration(1.2 * float64(base))
+	fmt.Fprintf(r, " The messages alone take %s (supervise-daemon's whole start: %s); with one run of a Go program of ours between them, %s. So the target, %s, leaves %s for everything sv.NAME does beyond starting a Go program (sync, link, take-up, `u`, the daemon's exec, the check that it runs), which took %s here.",
+		round(m), round(base), round(g), round(target), round(target-g), round(ours-g))
 }

@@ -6,7 +6,10 @@
 #   time WHO start|stop MILLISECONDS
 #   fails WHO yes|no
 # WHO: builtin, runit, s6, daemontools, openrc-supervise-daemon,
-# openrc-s6, openrc-runit, openrc-noop (an init script that does nothing). REPS starts and stops each (daemontools: 3).
+# openrc-s6, openrc-runit, openrc-noop (an init script that does nothing),
+# openrc-messages (ebegin and eend only), openrc-goprog (those and one
+# sv-rc run that does next to nothing). REPS starts and stops each
+# (daemontools: 3).
 BIN=$1 TREE=$2 REPS=$3
 export PATH="$BIN:$PATH"
 
@@ -106,3 +109,13 @@ done
 printf '#!/sbin/openrc-run\nstart() { :; }\nstop() { :; }\n' >/etc/init.d/noop
 chmod 755 /etc/init.d/noop
 reps openrc-noop noop "$REPS"
+
+# --- what every start pays over the floor: its messages, and a Go program --
+# ebegin/eend, as supervise-daemon's start prints them; then the same with
+# one run of sv-rc that does next to nothing (the status of a service that
+# is not started), as sv.NAME's start runs it.
+printf '#!/sbin/openrc-run\nstart() { ebegin "Starting x"; eend 0; }\nstop() { :; }\n' >/etc/init.d/messages
+printf '#!/sbin/openrc-run\nstart() { ebegin "Starting x"; _out=$(exec %s --backend builtin --root /run/bench-builtin status bench 2>&1); eend 0; }\nstop() { :; }\n' "$BIN/sv-rc" >/etc/init.d/goprog
+chmod 755 /etc/init.d/messages /etc/init.d/goprog
+reps openrc-messages messages "$REPS"
+reps openrc-goprog goprog "$REPS"
