@@ -9,7 +9,10 @@
 # openrc-s6, openrc-runit, openrc-noop (an init script that does nothing),
 # openrc-messages (ebegin and eend only), openrc-goprog (those and one
 # sv-rc run that does next to nothing). REPS starts and stops each
-# (daemontools: 3).
+# (daemontools: 3), except builtin, supervise-daemon and the last three:
+# 3*REPS rounds of one start and stop of each in turn, so that a machine
+# that gets slower or faster during the run moves them alike (their ratios
+# are the point).
 BIN=$1 TREE=$2 REPS=$3
 export PATH="$BIN:$PATH"
 
@@ -38,6 +41,52 @@ fails() { # fails WHO SERVICE: is a daemon that exits at once reported?
 	fi
 }
 
+# rounds N WHO:SERVICE...: N rounds of one start and stop of each, after
+# one unmeasured round (the first rc-service after /etc/init.d changed
+# rebuilds OpenRC's deptree).
+rounds() {
+	n=$1
+	shift
+	for ws in "$@"; do rc-service "${ws#*:}" start >/dev/null 2>&1; rc-service "${ws#*:}" stop >/dev/null 2>&1; done
+	i=0
+	while [ $i -lt "$n" ]; do
+		for ws in "$@"; do
+			timed "${ws%%:*}" start "${ws#*:}"
+			timed "${ws%%:*}" stop "${ws#*:}"
+		done
+		i=$((i+1))
+	done
+}
+
+peer() { # peer NAME SUPERVISOR CMD...: an init script for OpenRC's backend
+	name=$1 sup=$2
+	shift 2
+	dir=/run/bench-peers/$name
+	mkdir -p "$dir"
+	printf '#!/bin/sh\nexec %s\n' "$*" >"$dir/run"
+	chmod 755 "$dir/run"
+	{
+		echo '#!/sbin/openrc-run'
+		echo "supervisor=$sup"
+		case $sup in
+		supervise-daemon) echo "command=$1"; shift; echo "command_args=\"$*\""; echo "respawn_delay=1" ;;
+		s6) echo "s6_service_path=$dir"; echo 'depend() { need s6-svscan; }' ;;
+		runit) echo "runit_service=$dir"; echo 'depend() { need runsvdir; }' ;;
+		esac
+	} >"/etc/init.d/$name"
+	chmod 755 "/etc/init.d/$name"
+}
+peer peer-supervise-daemon supervise-daemon /bin/sleep 100000
+peer quits-supervise-daemon supervise-daemon /bin/sh -c "'exit 1'"
+# --- OpenRC's floor rows: an init script whose start() does nothing; what
+# every start prints (ebegin, eend, as supervise-daemon's does); and those
+# with one run of sv-rc that does next to nothing (the status of a service
+# that is not started), as sv.NAME's start runs sv-rc ---------------------
+printf '#!/sbin/openrc-run\nstart() { :; }\nstop() { :; }\n' >/etc/init.d/noop
+printf '#!/sbin/openrc-run\nstart() { ebegin "Starting x"; eend 0; }\nstop() { :; }\n' >/etc/init.d/messages
+printf '#!/sbin/openrc-run\nstart() { ebegin "Starting x"; _out=$(exec %s --backend builtin --root /run/bench-builtin status bench 2>&1); eend 0; }\nstop() { :; }\n' "$BIN/sv-rc" >/etc/init.d/goprog
+chmod 755 /etc/init.d/noop /etc/init.d/messages /etc/init.d/goprog
+
 # --- ours: sv.NAME through /etc/init.d/supervision --------------------------
 cp "$TREE/rc/supervision" /etc/init.d/supervision
 chmod 755 /etc/init.d/supervision
@@ -51,9 +100,15 @@ for B in builtin runit s6 daemontools; do
 	rm -f /etc/init.d/sv.*
 	sv-gen enable --openrc bench quits >/dev/null
 	rc-service supervision start >/dev/null 2>&1 || { echo "error $B: the scanner did not start"; continue; }
-	n=$REPS
-	[ $B = daemontools ] && n=3
-	reps "$B" sv.bench "$n"
+	case $B in
+	builtin)
+		rounds $((3 * REPS)) builtin:sv.bench openrc-supervise-daemon:peer-supervise-daemon \
+			openrc-noop:noop openrc-messages:messages openrc-goprog:goprog
+		fails openrc-supervise-daemon quits-supervise-daemon
+		;;
+	daemontools) reps "$B" sv.bench 3 ;;
+	*) reps "$B" sv.bench "$REPS" ;;
+	esac
 	fails "$B" sv.quits
 	rc-service supervision stop >/dev/null 2>&1
 done
@@ -75,47 +130,15 @@ command_args="-P /run/openrc/sv"
 command_background=yes
 pidfile=/run/runsvdir.pid
 EOF
-peer() { # peer NAME SUPERVISOR CMD...: an init script for OpenRC's backend
-	name=$1 sup=$2
-	shift 2
-	dir=/run/bench-peers/$name
-	mkdir -p "$dir"
-	printf '#!/bin/sh\nexec %s\n' "$*" >"$dir/run"
-	chmod 755 "$dir/run"
-	{
-		echo '#!/sbin/openrc-run'
-		echo "supervisor=$sup"
-		case $sup in
-		supervise-daemon) echo "command=$1"; shift; echo "command_args=\"$*\""; echo "respawn_delay=1" ;;
-		s6) echo "s6_service_path=$dir"; echo 'depend() { need s6-svscan; }' ;;
-		runit) echo "runit_service=$dir"; echo 'depend() { need runsvdir; }' ;;
-		esac
-	} >"/etc/init.d/$name"
-	chmod 755 "/etc/init.d/$name"
-}
-for sup in supervise-daemon s6 runit; do
+for sup in s6 runit; do
 	peer "peer-$sup" $sup /bin/sleep 100000
 	peer "quits-$sup" $sup /bin/sh -c "'exit 1'"
 done
 chmod 755 /etc/init.d/s6-svscan /etc/init.d/runsvdir
 rc-service s6-svscan start >/dev/null 2>&1
 rc-service runsvdir start >/dev/null 2>&1
-for sup in supervise-daemon s6 runit; do
+for sup in s6 runit; do
 	reps "openrc-$sup" "peer-$sup" "$REPS"
 	fails "openrc-$sup" "quits-$sup"
 done
 
-# --- OpenRC's own floor: an init script whose start() does nothing ---------
-printf '#!/sbin/openrc-run\nstart() { :; }\nstop() { :; }\n' >/etc/init.d/noop
-chmod 755 /etc/init.d/noop
-reps openrc-noop noop "$REPS"
-
-# --- what every start pays over the floor: its messages, and a Go program --
-# ebegin/eend, as supervise-daemon's start prints them; then the same with
-# one run of sv-rc that does next to nothing (the status of a service that
-# is not started), as sv.NAME's start runs it.
-printf '#!/sbin/openrc-run\nstart() { ebegin "Starting x"; eend 0; }\nstop() { :; }\n' >/etc/init.d/messages
-printf '#!/sbin/openrc-run\nstart() { ebegin "Starting x"; _out=$(exec %s --backend builtin --root /run/bench-builtin status bench 2>&1); eend 0; }\nstop() { :; }\n' "$BIN/sv-rc" >/etc/init.d/goprog
-chmod 755 /etc/init.d/messages /etc/init.d/goprog
-reps openrc-messages messages "$REPS"
-reps openrc-goprog goprog "$REPS"
