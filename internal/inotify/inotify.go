@@ -1,13 +1,16 @@
 // Package inotify shares one inotify instance among every wait of a
 // process.
 //
-// Closing an inotify instance that has had watches waits for the kernel's
-// fsnotify mark reaper, an SRCU grace period: 10-20 ms on the machines we
-// measured, paid by every wait that made an instance of its own, and once
-// more when the process exits with a watch still set. Adding and removing
-// a watch costs microseconds. So a Watch adds its watches to the one
-// instance of the process and removes them when closed, and one goroutine
-// reads the instance and hands each Watch the events of its own watches.
+// Closing an inotify instance waits for the kernel's fsnotify mark reaper
+// whenever marks were dropped shortly before, by this instance or any
+// other: an SRCU grace period, 10-20 ms on the machines we measured, paid
+// by every wait that made and closed an instance of its own. Adding and
+// removing a watch costs microseconds. So a Watch adds its watches to the
+// one instance of the process and removes them when closed, and one
+// goroutine reads the instance and hands each Watch the events of its own
+// watches. The process still closes the instance as it exits, and waits
+// then if marks were dropped just before (sv-rc stop, about one in three:
+// sv-scan drops a cgroup watch as the service goes).
 package inotify
 
 import (
