@@ -68,6 +68,10 @@ func (builtin) Prepare(string) error { return nil }
 
 func (builtin) EndsSupervisors() bool { return true }
 
+// opensOKLast: sv-scan opens supervise/ok once its lock and control FIFO
+// are held (svdir.Acquire).
+func (builtin) opensOKLast() {}
+
 func (b builtin) Release(ctx context.Context, dir, scanDir string) error {
 	// The link is gone: a rescan makes sv-scan drop the service, and x
 	// covers a scanner that has not looked yet.

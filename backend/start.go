@@ -87,7 +87,16 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 	}
 	wait := sup.NoticeDelay() + takeUpWait
 	wctx, cancel := context.WithTimeout(ctx, wait)
-	err := waitSupervised(wctx, sup, svc.link(), func() bool { return sup.ScannerReady(svc.ScanDir) })
+	scannerUp := func() bool { return sup.ScannerReady(svc.ScanDir) }
+	err := errNoFIFO
+	_, quick := sup.(okLast)
+	if quick {
+		err = waitOKReader(wctx, svc.link(), scannerUp)
+	}
+	if errors.Is(err, errNoFIFO) {
+		quick = false
+		err = waitSupervised(wctx, sup, svc.link(), scannerUp)
+	}
 	cancel()
 	switch {
 	case errors.Is(err, errScannerGone):
@@ -98,11 +107,19 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 		return fmt.Errorf("%s: waiting for its %s supervisor: %w", svc.Name, sup.Name(), err)
 	}
 	before, err := sup.Status(svc.link())
+	if quick && errors.Is(err, svctl.ErrNoStatus) {
+		// Its first supervisor ever, between opening ok and writing its
+		// first status: nothing to compare with.
+		before, err = svctl.Info{Name: svc.Name, Dir: svc.link()}, nil
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", svc.Name, err)
 	}
 	w := &watch{svc: svc, before: before, sent: time.Now()}
-	if !before.Up() {
+	// Woken by ok, the status may still be the last supervisor's, up
+	// included (one killed with its daemon): `u` is sent anyway, and is
+	// nothing to a supervisor whose daemon runs.
+	if !before.Up() || quick {
 		if err := sup.Send(svc.link(), "u"); err != nil {
 			return err
 		}
@@ -185,35 +202,85 @@ func (w *watch) untilReady(ctx context.Context) error {
 // starting). A daemon that exits at once never sleeps: it runs until it
 // exits, however long the machine makes it wait for the CPU. At most
 // settleGrace more. Nothing signals that a process went to sleep, so
-// /proc is looked at, at once and then at growing intervals (a daemon
-// usually waits within a millisecond of its exec), while the status is
-// watched for its exit.
+// /proc is looked at, at once and then every settlePoll for a while (a
+// daemon usually waits within a millisecond of its exec), then less
+// often; in between, a pidfd tells at once if the daemon ends.
 func (w *watch) settle(ctx context.Context) error {
 	if w.svc.Settle < 0 {
 		return nil
 	}
 	until := w.execAt.Add(w.svc.Settle)
+	if err := w.watchUntil(ctx, until); err != nil {
+		return err
+	}
 	giveUp := until.Add(settleGrace)
 	tree := proc.NewSettle(w.pid)
-	poll := settleFirstPoll
-	for {
-		if err := w.watchUntil(ctx, until); err != nil {
+	end := openExit(w.pid)
+	defer end.close()
+	for n := 0; !tree.Done(settleBusy) && time.Now().Before(giveUp); n++ {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if tree.Done(settleBusy) || time.Now().After(giveUp) {
-			return nil
+		interval := settlePoll << max(0, n-settleFastPolls)
+		if end == nil { // no pidfd: the status says when it ends
+			if err := w.watchUntil(ctx, time.Now().Add(min(interval, settleSlowest))); err != nil {
+				return err
+			}
+			continue
 		}
-		until = time.Now().Add(poll)
-		poll = min(2*poll, settlePoll)
+		if end.wait(min(interval, settleSlowest)) {
+			return w.ended(ctx)
+		}
 	}
+	return w.watchUntil(ctx, time.Now()) // a last look: restarted meanwhile?
 }
 
 const (
 	settleBusy      = time.Second
 	settleGrace     = 5 * time.Second
-	settleFirstPoll = 250 * time.Microsecond
-	settlePoll      = 5 * time.Millisecond
+	settlePoll      = 100 * time.Microsecond
+	settleFastPolls = 10 // at settlePoll, then doubling
+	settleSlowest   = 5 * time.Millisecond
+	// exitTold bounds the wait for the supervisor to say how a daemon
+	// that ended during the settle ended (it reaps at once).
+	exitTold = 5 * time.Second
 )
+
+// ended is the failure of a daemon that ended while it settled, with how
+// it ended once its supervisor says.
+func (w *watch) ended(ctx context.Context) error {
+	if err := w.watchUntil(ctx, time.Now().Add(exitTold)); err != nil {
+		return err
+	}
+	return &died{fmt.Sprintf("the daemon (pid %d) stopped at once (%s did not say how within %s)", w.pid, supervisorOf(w.last), exitTold)}
+}
+
+// exit is a pidfd of the daemon: readable once it has ended.
+type exit struct{ fd int }
+
+// openExit returns the daemon's pidfd, or nil where there is none (a
+// kernel before 5.3, a pid of another PID namespace).
+func openExit(pid int) *exit {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil
+	}
+	return &exit{fd}
+}
+
+// wait reports whether the process ended within d.
+func (e *exit) wait(d time.Duration) bool {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	pfd := []unix.PollFd{{Fd: int32(e.fd), Events: unix.POLLIN}}
+	n, err := unix.Ppoll(pfd, &ts, nil)
+	return err == nil && n > 0
+}
+
+func (e *exit) close() {
+	if e != nil {
+		unix.Close(e.fd)
+	}
+}
 
 // watchUntil watches the status until the deadline and then looks once
 // more (the wait ends at its deadline, not on news); the daemon gone or

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -51,6 +52,73 @@ func waitSupervised(ctx context.Context, sup Supervisor, dir string, scannerUp f
 		return controlFIFOReady(filepath.Join(dir, "supervise", "control")), nil
 	})
 }
+
+// okLast is a supervisor that opens supervise/ok for reading last as it
+// takes a service up, once its lock is held and its control FIFO open
+// (sv-scan): an open of ok for writing, which blocks until a reader
+// comes, then says that `u` may be sent, with no wait for any file.
+type okLast interface{ opensOKLast() }
+
+// waitOKReader waits until supervise/ok takes a writer, the DESIGN's own
+// words, by opening it for writing: the open returns the instant the
+// supervisor opens its end. Nothing has to be watched, and `u` goes out
+// while the supervisor is still writing its first status (it reads it
+// next). The scanner is asked every recheck whether it still answers; a
+// wait given up is ended by opening the FIFO's other end ourselves.
+// errNoFIFO: ok is not there yet (a service never supervised before):
+// the caller waits the other way.
+func waitOKReader(ctx context.Context, dir string, scannerUp func() bool) error {
+	path := filepath.Join(dir, "supervise", "ok")
+	if fi, err := os.Stat(path); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		return errNoFIFO
+	}
+	done := make(chan fifoOpen, 1)
+	go func() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		done <- fifoOpen{f, err}
+	}()
+	tick := time.NewTicker(recheck)
+	defer tick.Stop()
+	for {
+		select {
+		case o := <-done:
+			if o.err != nil {
+				return errNoFIFO
+			}
+			o.f.Close()
+			return nil
+		case <-tick.C:
+			if !scannerUp() {
+				endOpen(path, done)
+				return errScannerGone
+			}
+		case <-ctx.Done():
+			endOpen(path, done)
+			return ctx.Err()
+		}
+	}
+}
+
+// fifoOpen is the outcome of an open of a FIFO.
+type fifoOpen struct {
+	f   *os.File
+	err error
+}
+
+// endOpen ends a blocked open of the FIFO at path for writing by opening
+// it for reading (so the open returns), and closes both.
+func endOpen(path string, done <-chan fifoOpen) {
+	r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	o := <-done // returns now, either way: a reader is there
+	if o.f != nil {
+		o.f.Close()
+	}
+	if err == nil {
+		r.Close()
+	}
+}
+
+var errNoFIFO = errors.New("supervise/ok is not a FIFO yet")
 
 // waitUnsupervised returns once no supervisor runs dir any more.
 func waitUnsupervised(ctx context.Context, sup Supervisor, dir string) error {

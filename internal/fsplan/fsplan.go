@@ -36,6 +36,7 @@ type op struct {
 	data   []byte
 	mode   fs.FileMode
 	target string
+	quiet  bool // not reported as a change
 }
 
 // Plan collects changes; nothing touches the disk until Apply.
@@ -46,6 +47,12 @@ type Plan struct {
 // File makes path hold data with the given mode.
 func (p *Plan) File(path string, data []byte, mode fs.FileMode) {
 	p.ops = append(p.ops, op{kind: opFile, path: path, data: data, mode: mode})
+}
+
+// Record is File for the suite's own bookkeeping, which Apply writes with
+// the rest but does not report as a change.
+func (p *Plan) Record(path string, data []byte, mode fs.FileMode) {
+	p.ops = append(p.ops, op{kind: opFile, path: path, data: data, mode: mode, quiet: true})
 }
 
 // FileIfAbsent writes path only when it does not exist: for files the user
@@ -105,7 +112,9 @@ func (p *Plan) Apply() ([]Change, error) {
 		}
 		if what != "" {
 			todo = append(todo, o)
-			changes = append(changes, Change{Path: o.path, What: what})
+			if !o.quiet {
+				changes = append(changes, Change{Path: o.path, What: what})
+			}
 		}
 	}
 	if len(todo) == 0 {

@@ -52,10 +52,19 @@ func (g *Generator) Enableable(name string) (*options.Service, error) {
 	if err != nil {
 		return nil, &InvalidError{asErrors(err)}
 	}
-	if errs, _ := svc.Check(g.Host); len(errs) > 0 {
-		return nil, &InvalidError{errs}
+	if err := g.CheckHost(svc); err != nil {
+		return nil, err
 	}
 	return svc, nil
+}
+
+// CheckHost fails a loaded service with what the host lacks for it (its
+// program, user, ...).
+func (g *Generator) CheckHost(svc *options.Service) error {
+	if errs, _ := svc.Check(g.Host); len(errs) > 0 {
+		return &InvalidError{errs}
+	}
+	return nil
 }
 
 // Disable removes services from the scan dir (the scanner then stops

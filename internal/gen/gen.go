@@ -33,6 +33,10 @@ type Generator struct {
 	// on it (it fails if the target exists). daemontools' supervise cannot,
 	// so its users ask for this.
 	CreateSupervise bool
+	// QuickShared trusts the stamp of the shared scripts (sharedCurrent)
+	// rather than rendering them to compare: sv-rc start, on every start.
+	// sv-gen sync always renders them.
+	QuickShared bool
 }
 
 // New returns a generator for the tree at l, whose scripts run exec.
@@ -186,8 +190,15 @@ func (g *Generator) mustExist(name string) error {
 
 // sharedOps lays out the tree and renders the shared scripts.
 func (g *Generator) sharedOps(p *fsplan.Plan) error {
+	stamp, err := g.sharedStamp()
+	if err != nil {
+		return err
+	}
+	if g.QuickShared && g.sharedCurrent(stamp) {
+		return nil
+	}
 	l := g.Layout
-	for _, d := range []string{l.SvDir, l.OptDir, l.EnabledDir, l.RunDir, l.ScanDir, l.SuperviseDir, l.LogSuperviseDir, l.LogDir} {
+	for _, d := range g.treeDirs() {
 		p.Dir(d, 0o755)
 	}
 	for _, name := range templates.Shared {
@@ -202,7 +213,14 @@ func (g *Generator) sharedOps(p *fsplan.Plan) error {
 		return err
 	}
 	p.FileIfAbsent(filepath.Join(l.OptDir, "SVC_OPTIONS"), data, 0o644)
+	g.stampOp(p, stamp)
 	return nil
+}
+
+// treeDirs are the directories every tree has.
+func (g *Generator) treeDirs() []string {
+	l := g.Layout
+	return []string{l.SvDir, l.OptDir, l.EnabledDir, l.RunDir, l.ScanDir, l.SuperviseDir, l.LogSuperviseDir, l.LogDir}
 }
 
 // Init lays out a tree: directories, shared scripts, site defaults.

@@ -127,6 +127,7 @@ type SyncResult struct {
 	Changes  []fsplan.Change
 	Problems options.Errors // services that could not be synced, and why
 	Warnings options.Errors
+	Loaded   map[string]*options.Service // the services synced, as loaded
 }
 
 // Sync brings the shared scripts and the named services (all when none are
@@ -137,7 +138,7 @@ func (g *Generator) Sync(names []string) (*SyncResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &SyncResult{}
+	res := &SyncResult{Loaded: map[string]*options.Service{}}
 	p := &fsplan.Plan{}
 	if err := g.sharedOps(p); err != nil {
 		return nil, err
@@ -153,6 +154,7 @@ func (g *Generator) Sync(names []string) (*SyncResult, error) {
 			continue
 		}
 		res.Warnings = append(res.Warnings, svc.Set.Warnings...)
+		res.Loaded[name] = svc
 		g.serviceOps(p, svc, svc.Dir)
 		g.runtimeOps(p, svc)
 		if g.isEnabled(name) {

@@ -60,6 +60,7 @@ func (r *Runner) Load(name string) (backend.Service, error) {
 		return backend.Service{}, fmt.Errorf("%s: %w in %s", name, gen.ErrNoService, r.Gen.Layout.SvDir)
 	}
 	r.Gen.CreateSupervise = r.Backend.Name() == "daemontools"
+	r.Gen.QuickShared = true
 	res, err := r.Gen.Sync([]string{name})
 	if err != nil {
 		return backend.Service{}, err
@@ -67,7 +68,13 @@ func (r *Runner) Load(name string) (backend.Service, error) {
 	if len(res.Problems) > 0 {
 		return backend.Service{}, res.Problems
 	}
-	svc, err := r.Gen.Enableable(name)
+	// The service as Sync loaded it: reading it again would cost as much.
+	svc := res.Loaded[name]
+	if svc != nil {
+		err = r.Gen.CheckHost(svc)
+	} else {
+		svc, err = r.Gen.Enableable(name)
+	}
 	if err != nil {
 		return backend.Service{}, err
 	}
@@ -100,11 +107,17 @@ func (r *Runner) service(svc *options.Service) backend.Service {
 // Start starts the service and waits until it runs, is ready and has
 // settled; see backend.Start.
 func (r *Runner) Start(ctx context.Context, name string) error {
+	return r.StartWith(func() context.Context { return ctx }, name)
+}
+
+// StartWith is Start with a context that is asked for only once the
+// service is synced and loaded (what comes before touches no process).
+func (r *Runner) StartWith(ctx func() context.Context, name string) error {
 	svc, err := r.Load(name)
 	if err != nil {
 		return err
 	}
-	if err := backend.Start(ctx, r.Backend, svc); err != nil {
+	if err := backend.Start(ctx(), r.Backend, svc); err != nil {
 		return err
 	}
 	return r.markDaemon(name)

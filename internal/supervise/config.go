@@ -40,6 +40,7 @@ type config struct {
 	console      bool             // LOG=console: logBuiltin's lines go to sv-scan's stdout
 	finCmd       bool             // FIN_CMD is set: our shared finish must run
 	svc          *options.Service // the loaded OPTIONS; nil without
+	stamp        *configStamp     // what it was read from; nil: read again
 }
 
 func defaultConfig() config {
@@ -56,6 +57,7 @@ func defaultConfig() config {
 // loadConfig reads the service in dir (its resolved path). It is read at
 // every start, so an edit of OPTIONS takes effect at the next restart.
 func loadConfig(dir string) config {
+	stamp := stampConfig(dir)
 	c := defaultConfig()
 	c.log = logMode(dir, "")
 	if _, err := os.Stat(filepath.Join(dir, "OPTIONS")); err != nil {
@@ -76,6 +78,8 @@ func loadConfig(dir string) config {
 	}
 	s := svc.Set
 	c.svc = svc
+	stamp.addFiles(svc)
+	c.stamp = stamp
 	c.ready = s.Ready()
 	c.readyTimeout = s.Duration("SVC_READY_TIMEOUT")
 	c.stopSignal = s.Signal("SVC_STOP_SIGNAL")

@@ -7,7 +7,6 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/proc"
-	"github.com/supervision-suite/supervision/internal/svdir"
 	"github.com/supervision-suite/supervision/internal/svexec"
 )
 
@@ -35,7 +34,7 @@ func (s *service) spawnDirect(u *unit, files []*os.File, env []string, cgroupFD 
 	if err != nil {
 		return nil, false
 	}
-	if err := svdir.MarkExec(u.sup.Dir, p.Pid); err != nil {
+	if err := u.sup.MarkExec(p.Pid); err != nil {
 		s.sc.logf("%s: cannot mark the exec in %s: %v", u.name, u.sup.Dir, err)
 	}
 	return p, true

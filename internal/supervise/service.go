@@ -68,7 +68,7 @@ type service struct {
 // or starts it unless it is to stay down.
 func newService(sc *Scanner, name, link, dir string) (*service, error) {
 	target, _ := os.Readlink(link)
-	s := &service{sc: sc, name: name, link: link, target: target, dir: dir, cfg: loadConfig(dir),
+	s := &service{sc: sc, name: name, link: link, target: target, dir: dir,
 		events: make(chan event, 32), done: make(chan struct{})}
 	ok := false
 	defer func() {
@@ -78,9 +78,13 @@ func newService(sc *Scanner, name, link, dir string) (*service, error) {
 	}()
 	s.main = newUnit(s, false)
 	var err error
+	// The supervise dir first: once it is held, with ok open, a start
+	// waiting for it (sv-rc) sends `u`, which is read when the service is
+	// set up, while OPTIONS are read and the rest is made.
 	if s.main.sup, err = svdir.Acquire(filepath.Join(dir, "supervise")); err != nil {
 		return nil, err
 	}
+	s.cfg = loadConfig(dir)
 	if s.cfg.log != logNone {
 		s.log = newUnit(s, true)
 		if s.log.sup, err = svdir.Acquire(filepath.Join(dir, "log", "supervise")); err != nil {
@@ -259,9 +263,13 @@ func (s *service) release() {
 	}
 }
 
-// reloadConfig rereads OPTIONS before a start; the builtin logger follows
-// a change of its settings.
+// reloadConfig rereads OPTIONS before a start, unless nothing they were
+// read from has changed; the builtin logger follows a change of its
+// settings.
 func (s *service) reloadConfig() {
+	if s.cfg.stamp.current() {
+		return // nothing it was read from has changed
+	}
 	old := s.loggerConfig()
 	s.cfg = loadConfig(s.dir)
 	if s.cfg.log == logBuiltin && s.out != nil && s.loggerConfig() != old {

@@ -28,6 +28,11 @@ type Supervise struct {
 	Control *os.File // read end (opened read-write: it never sees EOF)
 	lock    *os.File
 	ok      *os.File
+	// dirFd is the directory itself (O_PATH), which the status files are
+	// written relative to, as runsv writes them relative to its working
+	// directory: no path walk through the supervise link at every write
+	// (a quarter of sv-scan's time taking a service up went to them).
+	dirFd   int
 	lastPid int
 	wrote   bool
 }
@@ -39,7 +44,7 @@ func Acquire(dir string) (*Supervise, error) {
 	if err := makeDir(dir); err != nil {
 		return nil, err
 	}
-	s := &Supervise{Dir: dir}
+	s := &Supervise{Dir: dir, dirFd: -1}
 	ok := false
 	defer func() {
 		if !ok {
@@ -47,6 +52,9 @@ func Acquire(dir string) (*Supervise, error) {
 		}
 	}()
 	var err error
+	if s.dirFd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
 	if s.lock, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
 		return nil, err
 	}
@@ -120,15 +128,15 @@ func (s *Supervise) WriteStatus(st Status, wantExit bool) error {
 		if st.Pid != 0 {
 			text = strconv.Itoa(st.Pid) + "\n"
 		}
-		if err := replace(filepath.Join(s.Dir, "pid"), []byte(text)); err != nil {
+		if err := s.replace("pid", []byte(text)); err != nil {
 			return err
 		}
 		s.lastPid, s.wrote = st.Pid, true
 	}
-	if err := replace(filepath.Join(s.Dir, "stat"), []byte(st.StatText(wantExit))); err != nil {
+	if err := s.replace("stat", []byte(st.StatText(wantExit))); err != nil {
 		return err
 	}
-	return replace(filepath.Join(s.Dir, "status"), st.Encode())
+	return s.replace("status", st.Encode())
 }
 
 // WriteState writes state.json atomically.
@@ -137,34 +145,66 @@ func (s *Supervise) WriteState(st *State) error {
 	if err != nil {
 		return err
 	}
-	return replace(filepath.Join(s.Dir, StateFile), append(data, '\n'))
+	return s.replace(StateFile, append(data, '\n'))
 }
 
-// replace writes a status file the way runsv does: into NAME.new, renamed
-// over NAME, so that a reader sees the old content or the new. Unlike the
-// suite's other files (atomicfile, renameio) it is not fsynced: status
-// files describe processes that a reboot ends anyway, and live in /run.
-// renameio's fsync made each service taken up cost ten syncs, and 50
-// services linked at once on a busy disk waited over 5 s for sv-scan.
-// Only the supervisor holding supervise/lock writes here, so one fixed
-// temporary name is safe, and a crash leaves at most one NAME.new behind.
-func replace(path string, data []byte) error {
-	tmp := path + ".new"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_CLOEXEC, 0o644)
+// replace writes the status file name the way runsv does: into
+// NAME.new, renamed over NAME, so that a reader sees the old content or
+// the new. Unlike the suite's other files (atomicfile, renameio) it is
+// not fsynced: status files describe processes that a reboot ends anyway,
+// and live in /run. renameio's fsync made each service taken up cost ten
+// syncs, and 50 services linked at once on a busy disk waited over 5 s
+// for sv-scan. Only the supervisor holding supervise/lock writes here, so
+// one fixed temporary name is safe, and a crash leaves at most one
+// NAME.new behind. Plain system calls: os.OpenFile would try (and fail)
+// to put a regular file in Go's poller, five more calls per write.
+func (s *Supervise) replace(name string, data []byte) error {
+	tmp := name + ".new"
+	err := writeAt(s.dirFd, tmp, data)
+	if err == nil {
+		err = unix.Renameat(s.dirFd, tmp, s.dirFd, name)
+	}
+	if err != nil {
+		unix.Unlinkat(s.dirFd, tmp, 0)
+		return &os.PathError{Op: "write", Path: filepath.Join(s.Dir, name), Err: err}
+	}
+	return nil
+}
+
+func writeAt(dirFd int, name string, data []byte) error {
+	fd, err := unix.Openat(dirFd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
+	for len(data) > 0 && err == nil {
+		var n int
+		n, err = unix.Write(fd, data)
+		if errors.Is(err, unix.EINTR) {
+			err = nil
+		}
+		data = data[max(n, 0):]
+	}
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+// MarkExec records in the directory that the process pid has just exec'd
+// the daemon (see the package function MarkExec): a symlink made under a
+// temporary name and renamed over the mark, relative to the directory.
+func (s *Supervise) MarkExec(pid int) error {
+	tmp := ExecFile + ".new"
+	unix.Unlinkat(s.dirFd, tmp, 0)
+	err := unix.Symlinkat(strconv.Itoa(pid), s.dirFd, tmp)
 	if err == nil {
-		err = os.Rename(tmp, path)
+		err = unix.Renameat(s.dirFd, tmp, s.dirFd, ExecFile)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		unix.Unlinkat(s.dirFd, tmp, 0)
+		return &os.PathError{Op: "mark exec", Path: filepath.Join(s.Dir, ExecFile), Err: err}
 	}
-	return err
+	return nil
 }
 
 // Close releases the directory: clients see the supervisor gone (the ok
@@ -174,6 +214,10 @@ func (s *Supervise) Close() {
 		if f != nil {
 			f.Close()
 		}
+	}
+	if s.dirFd >= 0 {
+		unix.Close(s.dirFd)
+		s.dirFd = -1
 	}
 }
 

@@ -148,6 +148,28 @@ func TestExecMark(t *testing.T) {
 	}
 }
 
+// The supervisor marks the exec relative to the directory it holds, as
+// sv-exec does by path; no temporary file is left.
+func TestSuperviseMarkExec(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "supervise")
+	s, err := Acquire(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, pid := range []int{42, 43} {
+		if err := s.MarkExec(pid); err != nil {
+			t.Fatal(err)
+		}
+		if !Execed(dir, pid) || Execed(dir, pid-1) {
+			t.Errorf("after MarkExec(%d): Execed(%d) = %v, Execed(%d) = %v", pid, pid, Execed(dir, pid), pid-1, Execed(dir, pid-1))
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, ExecFile+".new")); err == nil {
+		t.Error("the temporary mark was left")
+	}
+}
+
 func FuzzStatusEvents(f *testing.F) {
 	f.Add(inotifyEvent(unix.IN_MOVED_TO, "status"))
 	f.Add(inotifyEvent(unix.IN_CLOSE_WRITE, "ok"))
