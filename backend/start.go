@@ -90,7 +90,11 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 	scannerUp := func() bool { return sup.ScannerReady(svc.ScanDir) }
 	err := errNoFIFO
 	_, quick := sup.(okLast)
+	var before svctl.Info
 	if quick {
+		// What `u` will change is read while the scanner takes the
+		// service up: the last supervisor's word, or this one's first.
+		before = lastStatus(sup, svc)
 		err = waitOKReader(wctx, svc.link(), scannerUp)
 	}
 	if errors.Is(err, errNoFIFO) {
@@ -106,14 +110,10 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 	case err != nil:
 		return fmt.Errorf("%s: waiting for its %s supervisor: %w", svc.Name, sup.Name(), err)
 	}
-	before, err := sup.Status(svc.link())
-	if quick && errors.Is(err, svctl.ErrNoStatus) {
-		// Its first supervisor ever, between opening ok and writing its
-		// first status: nothing to compare with.
-		before, err = svctl.Info{Name: svc.Name, Dir: svc.link()}, nil
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", svc.Name, err)
+	if !quick {
+		if before, err = sup.Status(svc.link()); err != nil {
+			return fmt.Errorf("%s: %w", svc.Name, err)
+		}
 	}
 	w := &watch{svc: svc, before: before, sent: time.Now()}
 	// Woken by ok, the status may still be the last supervisor's, up
@@ -131,6 +131,22 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 		return w.fail(ctx, sup, err)
 	}
 	return nil
+}
+
+// lastStatus is the service's status as it is, or nothing known where it
+// has none yet (never supervised).
+func lastStatus(sup Supervisor, svc Service) svctl.Info {
+	none := svctl.Info{Name: svc.Name, Dir: svc.link()}
+	// Unsupervised yet (the usual case): nothing to read, and Status
+	// would look at the lock too.
+	if ok, err := sup.Supervised(svc.link()); err != nil || !ok {
+		return none
+	}
+	info, err := sup.Status(svc.link())
+	if err != nil {
+		return none
+	}
+	return info
 }
 
 // markDown gives the service dir a `down` file: OpenRC, not the scanner,
@@ -210,8 +226,10 @@ func (w *watch) settle(ctx context.Context) error {
 		return nil
 	}
 	until := w.execAt.Add(w.svc.Settle)
-	if err := w.watchUntil(ctx, until); err != nil {
-		return err
+	if w.svc.Settle > 0 {
+		if err := w.watchUntil(ctx, until); err != nil {
+			return err
+		}
 	}
 	giveUp := until.Add(settleGrace)
 	tree := proc.NewSettle(w.pid)

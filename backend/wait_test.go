@@ -59,8 +59,12 @@ func TestWaitOKReaderGivenUp(t *testing.T) {
 		scannerUp bool
 		want      error
 	}{
-		"deadline":     {func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), 50*time.Millisecond) }, true, context.DeadlineExceeded},
-		"scanner gone": {func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), time.Minute) }, false, errScannerGone},
+		"deadline": {func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 50*time.Millisecond)
+		}, true, context.DeadlineExceeded},
+		"scanner gone": {func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), time.Minute)
+		}, false, errScannerGone},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir, ok := okDir(t)

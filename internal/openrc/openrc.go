@@ -5,6 +5,7 @@
 package openrc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -138,10 +139,14 @@ func (r *Runner) markDaemon(name string) error {
 		return nil // a supervisor that keeps none (s6, daemontools)
 	}
 	dir := filepath.Join(svcDir, "daemons", svcName)
+	path, text := filepath.Join(dir, "001"), []byte("exec=\npidfile="+pidfile+"\n")
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, text) {
+		return nil // there from an earlier start
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(dir, "001"), []byte("exec=\npidfile="+pidfile+"\n"), 0o644)
+	return atomicfile.Write(path, text, 0o644)
 }
 
 // Stop stops the service within its stop timeout and takes it out of the

@@ -135,11 +135,28 @@ func Running(dir string) (bool, error) {
 	// No ok FIFO with a reader: s6-supervise has none, and a supervisor
 	// starting holds its lock before it opens the FIFO. The lock table
 	// tells without taking the lock, which would make that supervisor fail.
+	// Reading it waits for an RCU grace period (milliseconds), so it is
+	// asked only where the FIFO cannot tell: there is none, or s6 wrote
+	// the status (a FIFO left by another supervisor of the same dir).
+	if !lockTells(filepath.Join(dir, "supervise")) {
+		return false, nil
+	}
 	held, err := svdir.WriteLocked(filepath.Join(dir, "supervise", "lock"))
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 		return false, nil
 	}
 	return held, err
+}
+
+// lockTells reports whether only the lock can say whether the supervise
+// directory sup is held: it has no ok FIFO, or its status is s6's.
+func lockTells(sup string) bool {
+	fi, err := os.Stat(filepath.Join(sup, "ok"))
+	if err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
+		return true
+	}
+	d, err := svdir.ReadStatus(sup)
+	return err == nil && d.Family == svdir.FamilyS6
 }
 
 // Up reports whether the service runs; Ready, whether it also says it is

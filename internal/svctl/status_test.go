@@ -1,10 +1,13 @@
 package svctl
 
 import (
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -38,5 +41,51 @@ func TestRunningWhileSupervisorStarts(t *testing.T) {
 			t.Fatalf("running %d: %v %v", i, ok, err)
 		}
 		s.Close()
+	}
+}
+
+// A supervisor holding supervise/lock with no ok FIFO (s6-supervise) is
+// seen through the lock; where ok is a FIFO with no reader, the FIFO says
+// it all (no read of /proc/locks, which costs an RCU grace period), unless
+// the status is s6's.
+func TestRunningByLock(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fifo   bool
+		status []byte
+		want   bool
+	}{
+		{"lock, no ok FIFO (s6)", false, nil, true},
+		{"lock, ok FIFO without reader", true, nil, false},
+		{"lock, ok FIFO left behind, s6 status", true, make([]byte, 35), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			sup := filepath.Join(dir, "supervise")
+			if err := os.Mkdir(sup, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			lock, err := os.OpenFile(filepath.Join(sup, "lock"), os.O_CREATE|os.O_WRONLY, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lock.Close()
+			if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+				t.Fatal(err)
+			}
+			if tc.fifo {
+				if err := unix.Mkfifo(filepath.Join(sup, "ok"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.status != nil {
+				if err := os.WriteFile(filepath.Join(sup, "status"), tc.status, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := Running(dir); got != tc.want || err != nil {
+				t.Errorf("Running = %v, %v; want %v", got, err, tc.want)
+			}
+		})
 	}
 }
