@@ -73,6 +73,13 @@ const logLines = 5
 // supervisor that gives up, or a timeout is a *Failure, and the service is
 // left stopped.
 func Start(ctx context.Context, sup Supervisor, svc Service) error {
+	_, quick := sup.(okLast)
+	var before svctl.Info
+	if quick {
+		// What `u` will change, read before the scanner can take the
+		// service up: its last supervisor's word, or nothing.
+		before = lastStatus(sup, svc)
+	}
 	if err := markDown(svc.Dir); err != nil {
 		return err
 	}
@@ -89,12 +96,7 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	scannerUp := func() bool { return sup.ScannerReady(svc.ScanDir) }
 	err := errNoFIFO
-	_, quick := sup.(okLast)
-	var before svctl.Info
 	if quick {
-		// What `u` will change is read while the scanner takes the
-		// service up: the last supervisor's word, or this one's first.
-		before = lastStatus(sup, svc)
 		err = waitOKReader(wctx, svc.link(), scannerUp)
 	}
 	if errors.Is(err, errNoFIFO) {

@@ -106,17 +106,38 @@ func newService(sc *Scanner, name, link, dir string) (*service, error) {
 		}
 	}
 	ok = true
-	go s.readControl(s.main)
-	if s.log != nil {
-		go s.readControl(s.log)
-	}
 	s.begin(s.main)
 	if s.log != nil && !s.log.builtin {
 		s.begin(s.log)
 	}
+	s.takePending(s.main)
+	go s.readControl(s.main)
+	if s.log != nil {
+		go s.readControl(s.log)
+	}
 	s.writeStatus()
 	go s.loop()
 	return s, nil
+}
+
+// takePending acts on the letters already in the control FIFO before the
+// first status is written: a start (sv-rc) sends `u` the moment ok is
+// open, and its daemon then starts without waiting for a status that
+// would say down. What comes later, readControl reads.
+func (s *service) takePending(u *unit) {
+	rc, err := u.sup.Control.SyscallConn()
+	if err != nil {
+		return
+	}
+	buf := make([]byte, 64)
+	n := 0
+	rc.Read(func(fd uintptr) bool {
+		n, _ = unix.Read(int(fd), buf) // non-blocking: nothing there is EAGAIN
+		return true
+	})
+	for _, b := range buf[:max(n, 0)] {
+		s.handle(event{kind: evControl, u: u, b: b})
+	}
 }
 
 // begin adopts a daemon left by a previous sv-scan, or starts the unit. A
