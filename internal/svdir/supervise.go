@@ -26,8 +26,8 @@ var ErrNotSupervised = errors.New("not supervised (no supervisor listens on supe
 type Supervise struct {
 	Dir     string
 	Control *os.File // read end (opened read-write: it never sees EOF)
-	lock    *os.File
-	ok      *os.File
+	lock    int      // fd of supervise/lock, held locked; -1 none
+	ok      int      // fd of the ok FIFO's read end; -1 none
 	// dirFd is the directory itself (O_PATH), which the status files are
 	// written relative to, as runsv writes them relative to its working
 	// directory: no path walk through the supervise link at every write
@@ -44,7 +44,7 @@ func Acquire(dir string) (*Supervise, error) {
 	if err := makeDir(dir); err != nil {
 		return nil, err
 	}
-	s := &Supervise{Dir: dir, dirFd: -1}
+	s := &Supervise{Dir: dir, dirFd: -1, lock: -1, ok: -1}
 	ok := false
 	defer func() {
 		if !ok {
@@ -55,8 +55,11 @@ func Acquire(dir string) (*Supervise, error) {
 	if s.dirFd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	if s.lock, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
-		return nil, err
+	// Everything relative to the directory, with plain system calls: no
+	// path walk through the supervise link each time, and only the
+	// control FIFO, which is read, goes into Go's poller.
+	if s.lock, err = unix.Openat(s.dirFd, "lock", unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC, 0o600); err != nil {
+		return nil, &os.PathError{Op: "open", Path: filepath.Join(dir, "lock"), Err: err}
 	}
 	if err := lockExclusive(s.lock); err != nil {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
@@ -64,10 +67,12 @@ func Acquire(dir string) (*Supervise, error) {
 		}
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
-	if s.Control, err = openFIFO(filepath.Join(dir, "control"), os.O_RDWR); err != nil {
+	control, err := s.openFIFO("control", unix.O_RDWR|unix.O_NONBLOCK)
+	if err != nil {
 		return nil, err
 	}
-	if s.ok, err = openFIFO(filepath.Join(dir, "ok"), os.O_RDONLY|syscall.O_NONBLOCK); err != nil {
+	s.Control = os.NewFile(uintptr(control), filepath.Join(dir, "control"))
+	if s.ok, err = s.openFIFO("ok", unix.O_RDONLY|unix.O_NONBLOCK); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -78,10 +83,10 @@ func Acquire(dir string) (*Supervise, error) {
 // service is supervised the way s6-svok does holds a shared lock for an
 // instant; that must not make the supervisor give up, so a busy lock is
 // tried again for a little while before it counts as another supervisor's.
-func lockExclusive(f *os.File) error {
+func lockExclusive(fd int) error {
 	var err error
 	for wait := time.Millisecond; wait <= 32*time.Millisecond; wait *= 2 {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err = syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			return err
 		}
@@ -106,18 +111,24 @@ func makeDir(dir string) error {
 	return os.MkdirAll(target, 0o755)
 }
 
-func openFIFO(path string, flag int) (*os.File, error) {
-	if err := unix.Mkfifo(path, 0o600); err != nil && !errors.Is(err, unix.EEXIST) {
-		return nil, &os.PathError{Op: "mkfifo", Path: path, Err: err}
+// openFIFO makes the FIFO name in the directory if need be, and opens it.
+func (s *Supervise) openFIFO(name string, flag int) (int, error) {
+	path := filepath.Join(s.Dir, name)
+	if err := unix.Mkfifoat(s.dirFd, name, 0o600); err != nil && !errors.Is(err, unix.EEXIST) {
+		return -1, &os.PathError{Op: "mkfifo", Path: path, Err: err}
 	}
-	fi, err := os.Stat(path)
+	var st unix.Stat_t
+	if err := unix.Fstatat(s.dirFd, name, &st, 0); err != nil {
+		return -1, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return -1, fmt.Errorf("%s exists and is not a FIFO", path)
+	}
+	fd, err := unix.Openat(s.dirFd, name, flag|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return -1, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	if fi.Mode()&fs.ModeNamedPipe == 0 {
-		return nil, fmt.Errorf("%s exists and is not a FIFO", path)
-	}
-	return os.OpenFile(path, flag, 0)
+	return fd, nil
 }
 
 // WriteStatus writes status, stat and (when the pid changed) pid, each
@@ -210,14 +221,14 @@ func (s *Supervise) MarkExec(pid int) error {
 // Close releases the directory: clients see the supervisor gone (the ok
 // FIFO loses its reader) and another supervisor may take the lock.
 func (s *Supervise) Close() {
-	for _, f := range []*os.File{s.Control, s.ok, s.lock} {
-		if f != nil {
-			f.Close()
-		}
+	if s.Control != nil {
+		s.Control.Close()
 	}
-	if s.dirFd >= 0 {
-		unix.Close(s.dirFd)
-		s.dirFd = -1
+	for _, fd := range []*int{&s.ok, &s.lock, &s.dirFd} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
 	}
 }
 
