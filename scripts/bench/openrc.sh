@@ -10,7 +10,7 @@
 # openrc-messages (ebegin and eend only), openrc-goprog (those and one
 # sv-rc run that does next to nothing). REPS starts and stops each
 # (daemontools: 3), except builtin, supervise-daemon and the last three:
-# 3*REPS rounds of one start and stop of each in turn, so that a machine
+# 5*REPS rounds of one start and stop of each in turn, so that a machine
 # that gets slower or faster during the run moves them alike (their ratios
 # are the point).
 BIN=$1 TREE=$2 REPS=$3
@@ -102,7 +102,7 @@ for B in builtin runit s6 daemontools; do
 	rc-service supervision start >/dev/null 2>&1 || { echo "error $B: the scanner did not start"; continue; }
 	case $B in
 	builtin)
-		rounds $((3 * REPS)) builtin:sv.bench openrc-supervise-daemon:peer-supervise-daemon \
+		rounds $((5 * REPS)) builtin:sv.bench openrc-supervise-daemon:peer-supervise-daemon \
 			openrc-noop:noop openrc-messages:messages openrc-goprog:goprog
 		fails openrc-supervise-daemon quits-supervise-daemon
 		;;
