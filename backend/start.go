@@ -41,6 +41,14 @@ type Service struct {
 	LogDir   string // where its log is, for the last lines of a failure; "" none
 }
 
+// stopTimeout is SVC_STOP_TIMEOUT, or runsv's 10 s where none is known.
+func (s Service) stopTimeout() time.Duration {
+	if s.StopTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return s.StopTimeout
+}
+
 // link is the service's entry in the scan dir, through which supervisors
 // see it.
 func (s Service) link() string { return filepath.Join(s.ScanDir, s.Name) }
@@ -448,6 +456,9 @@ func tail(dir string, n int) []string {
 // its process group after it, then the link goes and the service's own
 // supervisor is made to exit.
 func Stop(ctx context.Context, sup Supervisor, svc Service) error {
+	if _, quick := sup.(okLast); quick {
+		return stopQuick(ctx, sup, svc)
+	}
 	link := svc.link()
 	running, err := sup.Supervised(link)
 	if err != nil {
@@ -504,10 +515,7 @@ func (s Stopped) String() string {
 func stopAndTell(ctx context.Context, sup Supervisor, svc Service) (Stopped, error) {
 	began := time.Now()
 	link := svc.link()
-	timeout := svc.StopTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
+	timeout := svc.stopTimeout()
 	done := Stopped{Name: svc.Name, Timeout: timeout}
 	if err := sup.Send(link, "d"); err != nil {
 		return done, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -82,5 +83,62 @@ func TestWaitOKReaderGivenUp(t *testing.T) {
 				t.Fatalf("open ok: %v", err)
 			}
 		})
+	}
+}
+
+// A stop learns that the supervisor let go of the service from the write
+// end of ok: POLLERR once no reader is left.
+func TestReaderGone(t *testing.T) {
+	dir, ok := okDir(t)
+	if fd, err := openOKWriter(dir); fd != -1 || err != nil {
+		t.Fatalf("no supervisor: openOKWriter = %d, %v; want -1", fd, err)
+	}
+	if fd, err := openOKWriter(t.TempDir()); fd != -1 || err != nil {
+		t.Fatalf("no FIFO: openOKWriter = %d, %v; want -1", fd, err)
+	}
+	r, err := os.OpenFile(ok, os.O_RDONLY|syscall.O_NONBLOCK, 0) // the supervisor
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := openOKWriter(dir)
+	if err != nil || w < 0 {
+		t.Fatalf("openOKWriter = %d, %v", w, err)
+	}
+	defer unix.Close(w)
+	if readerGone(context.Background(), w, 20*time.Millisecond) {
+		t.Fatal("reader gone while the supervisor holds ok")
+	}
+	done := make(chan bool, 1)
+	go func() { done <- readerGone(context.Background(), w, 10*time.Second) }()
+	r.Close() // the supervisor lets go
+	if !<-done {
+		t.Error("readerGone did not see the supervisor let go")
+	}
+}
+
+// The daemon's pidfd says when it ends; a context ends the wait early.
+func TestExitWait(t *testing.T) {
+	cmd := exec.Command("sleep", "100")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	end := openExit(cmd.Process.Pid)
+	if end == nil {
+		t.Skip("no pidfd here")
+	}
+	defer end.close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if end.waitCtx(ctx, 10*time.Second) {
+		t.Fatal("ended with the context, but says the process did")
+	}
+	if end.waitCtx(context.Background(), 20*time.Millisecond) {
+		t.Fatal("says a running process ended")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if !end.waitCtx(context.Background(), 10*time.Second) {
+		t.Error("did not see the process end")
 	}
 }

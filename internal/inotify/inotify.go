@@ -9,8 +9,9 @@
 // one instance of the process and removes them when closed, and one
 // goroutine reads the instance and hands each Watch the events of its own
 // watches. The process still closes the instance as it exits, and waits
-// then if marks were dropped just before (sv-rc stop, about one in three:
-// sv-scan drops a cgroup watch as the service goes).
+// then if marks were dropped just before: sv-rc stop did, about one time
+// in three (sv-scan drops a cgroup watch as the service goes), until its
+// stop on sv-scan stopped using inotify (backend's stopQuick).
 package inotify
 
 import (
