@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -236,7 +237,7 @@ func (r *Runner) Depend(name string) ([]string, error) {
 		}
 		out := make([]string, len(names))
 		for i, n := range names {
-			if !openrcNameRE.MatchString(n) {
+			if !openrcNameRE().MatchString(n) {
 				return nil, fmt.Errorf("%s: %s: %q is not a service name OpenRC knows", name, kw.key, n)
 			}
 			out[i] = r.openrcName(n)
@@ -267,7 +268,10 @@ func configFiles(svc *options.Service) []string {
 }
 
 // openrcNameRE is what may reach depend(), which evaluates sv-rc's output.
-var openrcNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
+// Compiled when first asked: every sv-rc start would pay it otherwise.
+var openrcNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
+})
 
 // openrcName maps a dependency to the OpenRC service that provides it.
 func (r *Runner) openrcName(n string) string {

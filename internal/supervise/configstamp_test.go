@@ -95,3 +95,26 @@ func TestConfigStampRacy(t *testing.T) {
 		t.Error("the same stamp, taken later, is not current")
 	}
 }
+
+// A service taken up again gets the config kept from before while its
+// OPTIONS are unchanged, and reads them again once they changed.
+func TestConfigCache(t *testing.T) {
+	dir := configTree(t)
+	var c configCache
+	first := c.get(dir)
+	first.stamp.at = first.stamp.at.Add(2 * racyWindow) // as if read well after the files were written
+	c.put(dir, first)
+	if again := c.get(dir); again.svc != first.svc {
+		t.Error("unchanged OPTIONS were read again")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "OPTIONS"), []byte("CMD=\"/bin/sleep 100000\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changed := c.get(dir)
+	if changed.svc == first.svc {
+		t.Fatal("changed OPTIONS were not read again")
+	}
+	if got := changed.svc.Set.Get("CMD"); got != "/bin/sleep 100000" {
+		t.Errorf("CMD = %q", got)
+	}
+}

@@ -57,6 +57,40 @@ type Scanner struct {
 	console *svlog.Console
 	rescan  chan struct{}
 	retry   retry // only the scan loop touches it
+
+	configs configCache
+}
+
+// configCache keeps each service dir's config as last read, so that one
+// taken up again (OpenRC stops a service by taking it out of the scan
+// dir, and starts it by putting it back) reads its OPTIONS again only
+// when they changed (configStamp).
+type configCache struct {
+	mu    sync.Mutex
+	byDir map[string]config
+}
+
+// get is dir's config: the one kept, while nothing it was read from has
+// changed, else read now (and kept).
+func (c *configCache) get(dir string) config {
+	c.mu.Lock()
+	cfg, ok := c.byDir[dir]
+	c.mu.Unlock()
+	if ok && cfg.stamp.current() {
+		return cfg
+	}
+	cfg = loadConfig(dir)
+	c.put(dir, cfg)
+	return cfg
+}
+
+func (c *configCache) put(dir string, cfg config) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byDir == nil {
+		c.byDir = map[string]config{}
+	}
+	c.byDir[dir] = cfg
 }
 
 // retry has the scan loop look again at entries it could not supervise (a

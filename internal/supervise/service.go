@@ -84,7 +84,7 @@ func newService(sc *Scanner, name, link, dir string) (*service, error) {
 	if s.main.sup, err = svdir.Acquire(filepath.Join(dir, "supervise")); err != nil {
 		return nil, err
 	}
-	s.cfg = loadConfig(dir)
+	s.cfg = sc.configs.get(dir)
 	if s.cfg.log != logNone {
 		s.log = newUnit(s, true)
 		if s.log.sup, err = svdir.Acquire(filepath.Join(dir, "log", "supervise")); err != nil {
@@ -293,6 +293,7 @@ func (s *service) reloadConfig() {
 	}
 	old := s.loggerConfig()
 	s.cfg = loadConfig(s.dir)
+	s.sc.configs.put(s.dir, s.cfg)
 	if s.cfg.log == logBuiltin && s.out != nil && s.loggerConfig() != old {
 		s.out.stopLogger(false)
 		if err := s.startBuiltinLog(); err != nil {
