@@ -260,6 +260,14 @@ func (w *watch) settle(ctx context.Context) error {
 			return w.ended(ctx)
 		}
 	}
+	if end != nil {
+		// The pidfd, opened once the status showed this daemon up, says
+		// whether it still runs: a restart would have ended it first.
+		if end.wait(0) {
+			return w.ended(ctx)
+		}
+		return nil
+	}
 	return w.watchUntil(ctx, time.Now()) // a last look: restarted meanwhile?
 }
 
