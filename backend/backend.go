@@ -117,13 +117,8 @@ func (f family) release(ctx context.Context, sup Supervisor, dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, "log")); err == nil {
 		dirs = append(dirs, filepath.Join(dir, "log"))
 	}
-	for _, d := range dirs {
-		// EPIPE: the supervisor closed its FIFO between our open and
-		// write; it is going, as asked.
-		err := svdir.SendControl(d, "x")
-		if err != nil && !errors.Is(err, svdir.ErrNotSupervised) && !errors.Is(err, syscall.EPIPE) {
-			return err
-		}
+	if err := tellExit(dirs...); err != nil {
+		return err
 	}
 	if err := waitUnsupervised(ctx, sup, dir); err != nil {
 		return err
@@ -141,6 +136,19 @@ func (f family) release(ctx context.Context, sup Supervisor, dir string) error {
 	}
 	svdir.SendControl(dirs[1], "dx")
 	return waitUnsupervised(ctx, sup, dirs[1])
+}
+
+// tellExit sends x to each service dir's supervisor. One already gone is
+// no error, nor EPIPE: the supervisor closed its FIFO between our open
+// and write; it is going, as asked.
+func tellExit(dirs ...string) error {
+	for _, d := range dirs {
+		err := svdir.SendControl(d, "x")
+		if err != nil && !errors.Is(err, svdir.ErrNotSupervised) && !errors.Is(err, syscall.EPIPE) {
+			return err
+		}
+	}
+	return nil
 }
 
 // logGrace is how long a logger has to read the end of its input.

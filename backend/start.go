@@ -126,7 +126,7 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 		}
 	}
 	w := &watch{svc: svc, before: before, sent: time.Now()}
-	// Woken by ok, the status may still be the last supervisor's, up
+	// Read before the link, the baseline may be the last supervisor's, up
 	// included (one killed with its daemon): `u` is sent anyway, and is
 	// nothing to a supervisor whose daemon runs.
 	if !before.Up() || quick {
@@ -289,33 +289,6 @@ func (w *watch) ended(ctx context.Context) error {
 		return err
 	}
 	return &died{fmt.Sprintf("the daemon (pid %d) stopped at once (%s did not say how within %s)", w.pid, supervisorOf(w.last), exitTold)}
-}
-
-// exit is a pidfd of the daemon: readable once it has ended.
-type exit struct{ fd int }
-
-// openExit returns the daemon's pidfd, or nil where there is none (a
-// kernel before 5.3, a pid of another PID namespace).
-func openExit(pid int) *exit {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return nil
-	}
-	return &exit{fd}
-}
-
-// wait reports whether the process ended within d.
-func (e *exit) wait(d time.Duration) bool {
-	ts := unix.NsecToTimespec(d.Nanoseconds())
-	pfd := []unix.PollFd{{Fd: int32(e.fd), Events: unix.POLLIN}}
-	n, err := unix.Ppoll(pfd, &ts, nil)
-	return err == nil && n > 0
-}
-
-func (e *exit) close() {
-	if e != nil {
-		unix.Close(e.fd)
-	}
 }
 
 // watchUntil watches the status until the deadline and then looks once

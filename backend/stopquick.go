@@ -2,7 +2,6 @@ package backend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"syscall"
@@ -45,10 +44,8 @@ func stopQuick(ctx context.Context, sup Supervisor, svc Service) error {
 		return fmt.Errorf("%s: unlink: %w", svc.Name, err)
 	}
 	sup.Rescan(svc.ScanDir) // the link is gone: the scanner lets go
-	for _, d := range []string{link, filepath.Join(link, "log")} {
-		if err := svdir.SendControl(d, "x"); err != nil && !errors.Is(err, svdir.ErrNotSupervised) && !errors.Is(err, syscall.EPIPE) {
-			return err
-		}
+	if err := tellExit(link, filepath.Join(link, "log")); err != nil {
+		return err
 	}
 	if !readerGone(ctx, ok, svc.stopTimeout()+10*time.Second) {
 		return fmt.Errorf("%s: its supervisor did not exit", svc.Name)
@@ -101,50 +98,4 @@ func stopByPidfd(ctx context.Context, sup Supervisor, svc Service) error {
 		return fmt.Errorf("%s: still running after KILL (pid %d)", svc.Name, info.Pid)
 	}
 	return nil
-}
-
-// openOKWriter opens dir's supervise/ok for writing: the fd, or -1 when no
-// supervisor holds it (no reader, or no FIFO).
-func openOKWriter(dir string) (int, error) {
-	path := filepath.Join(dir, "supervise", "ok")
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	switch {
-	case err == nil:
-		return fd, nil
-	case errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
-		return -1, nil
-	}
-	return -1, fmt.Errorf("open %s: %w", path, err)
-}
-
-// readerGone waits until the FIFO whose write end is fd has no reader
-// left (POLLERR), at most d; false when one is still there.
-func readerGone(ctx context.Context, fd int, d time.Duration) bool {
-	return pollUntil(ctx, fd, 0, unix.POLLERR, d)
-}
-
-// waitCtx is wait, ended early by ctx.
-func (e *exit) waitCtx(ctx context.Context, d time.Duration) bool {
-	return pollUntil(ctx, e.fd, unix.POLLIN, unix.POLLIN, d)
-}
-
-// pollUntil polls fd for events until one of want is reported, d passes
-// or ctx ends, looking at ctx every tenth of a second.
-func pollUntil(ctx context.Context, fd int, events, want int16, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for {
-		left := time.Until(deadline)
-		if left <= 0 || ctx.Err() != nil {
-			return false
-		}
-		ts := unix.NsecToTimespec(min(left, 100*time.Millisecond).Nanoseconds())
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
-		n, err := unix.Ppoll(pfd, &ts, nil)
-		if err == nil && n > 0 && pfd[0].Revents&want != 0 {
-			return true
-		}
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return false
-		}
-	}
 }

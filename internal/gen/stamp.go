@@ -23,7 +23,7 @@ func (g *Generator) sharedStamp() (string, error) {
 	h := sha256.New()
 	d := g.templateData()
 	fmt.Fprintf(h, "exec %q\nroot %q\n", d.Exec, d.Root)
-	for _, name := range append(templates.Shared, "SVC_OPTIONS") {
+	for _, name := range sharedFiles() {
 		src, origin, err := g.templateText(name)
 		if err != nil {
 			return "", err
@@ -51,12 +51,18 @@ func (g *Generator) sharedCurrent(stamp string) bool {
 			return false
 		}
 	}
-	for _, name := range append(templates.Shared, "SVC_OPTIONS") {
+	for _, name := range sharedFiles() {
 		if _, err := os.Stat(filepath.Join(l.OptDir, name)); err != nil {
 			return false
 		}
 	}
 	return true
+}
+
+// sharedFiles are the files rendered into .opt: the shared scripts, and
+// the site defaults (rendered only when absent).
+func sharedFiles() []string {
+	return append(append([]string(nil), templates.Shared...), "SVC_OPTIONS")
 }
 
 // stampOp records the stamp once the plan has rendered the shared scripts.

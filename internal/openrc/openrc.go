@@ -70,18 +70,11 @@ func (r *Runner) Load(name string) (backend.Service, error) {
 	if len(res.Problems) > 0 {
 		return backend.Service{}, res.Problems
 	}
-	// The service as Sync loaded it: reading it again would cost as much.
+	// The service as Sync loaded it (one it could not load, or with a
+	// hand-written ./run, is among the problems above).
 	svc := res.Loaded[name]
-	if svc != nil {
-		err = r.Gen.CheckHost(svc)
-	} else {
-		svc, err = r.Gen.Enableable(name)
-	}
-	if err != nil {
+	if err := r.Gen.CheckHost(svc); err != nil {
 		return backend.Service{}, err
-	}
-	if svc == nil {
-		return backend.Service{}, fmt.Errorf("%s: has a hand-written ./run: sv-rc starts services made from OPTIONS", name)
 	}
 	return r.service(svc), nil
 }

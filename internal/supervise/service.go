@@ -288,12 +288,8 @@ func (s *service) release() {
 // read from has changed; the builtin logger follows a change of its
 // settings.
 func (s *service) reloadConfig() {
-	if s.cfg.stamp.current() {
-		return // nothing it was read from has changed
-	}
 	old := s.loggerConfig()
-	s.cfg = loadConfig(s.dir)
-	s.sc.configs.put(s.dir, s.cfg)
+	s.cfg = s.sc.configs.get(s.dir)
 	if s.cfg.log == logBuiltin && s.out != nil && s.loggerConfig() != old {
 		s.out.stopLogger(false)
 		if err := s.startBuiltinLog(); err != nil {

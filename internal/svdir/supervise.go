@@ -170,14 +170,20 @@ func (s *Supervise) WriteState(st *State) error {
 // NAME.new behind. Plain system calls: os.OpenFile would try (and fail)
 // to put a regular file in Go's poller, five more calls per write.
 func (s *Supervise) replace(name string, data []byte) error {
+	return s.renameInto(name, "write", func(tmp string) error { return writeAt(s.dirFd, tmp, data) })
+}
+
+// renameInto makes NAME.new in the directory with create, and renames it
+// over NAME; on failure NAME.new goes and NAME is as it was.
+func (s *Supervise) renameInto(name, op string, create func(tmp string) error) error {
 	tmp := name + ".new"
-	err := writeAt(s.dirFd, tmp, data)
+	err := create(tmp)
 	if err == nil {
 		err = unix.Renameat(s.dirFd, tmp, s.dirFd, name)
 	}
 	if err != nil {
 		unix.Unlinkat(s.dirFd, tmp, 0)
-		return &os.PathError{Op: "write", Path: filepath.Join(s.Dir, name), Err: err}
+		return &os.PathError{Op: op, Path: filepath.Join(s.Dir, name), Err: err}
 	}
 	return nil
 }
@@ -205,17 +211,10 @@ func writeAt(dirFd int, name string, data []byte) error {
 // the daemon (see the package function MarkExec): a symlink made under a
 // temporary name and renamed over the mark, relative to the directory.
 func (s *Supervise) MarkExec(pid int) error {
-	tmp := ExecFile + ".new"
-	unix.Unlinkat(s.dirFd, tmp, 0)
-	err := unix.Symlinkat(strconv.Itoa(pid), s.dirFd, tmp)
-	if err == nil {
-		err = unix.Renameat(s.dirFd, tmp, s.dirFd, ExecFile)
-	}
-	if err != nil {
-		unix.Unlinkat(s.dirFd, tmp, 0)
-		return &os.PathError{Op: "mark exec", Path: filepath.Join(s.Dir, ExecFile), Err: err}
-	}
-	return nil
+	return s.renameInto(ExecFile, "mark exec", func(tmp string) error {
+		unix.Unlinkat(s.dirFd, tmp, 0) // one a crash left
+		return unix.Symlinkat(strconv.Itoa(pid), s.dirFd, tmp)
+	})
 }
 
 // Close releases the directory: clients see the supervisor gone (the ok
