@@ -1,8 +1,8 @@
 package backend
 
 import (
-	"crypto/rand"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
@@ -57,10 +57,11 @@ func (s6) listenExit(dir string) (string, func()) {
 // hex (24 digits), ":" and 6 characters to make it unique.
 func s6FifoName(now time.Time) string {
 	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	// Unique, not secret: math/rand/v2's generator, seeded by the runtime,
+	// keeps crypto/rand (and its start-up cost) out of every sv-rc run.
 	var b [6]byte
-	rand.Read(b[:])
 	for i := range b {
-		b[i] = chars[int(b[i])%len(chars)]
+		b[i] = chars[rand.IntN(len(chars))]
 	}
 	return fmt.Sprintf("ftrig1:@%016x%08x:%s", uint64(1)<<62+uint64(now.Unix())+10, now.Nanosecond(), b[:])
 }

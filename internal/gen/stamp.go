@@ -2,9 +2,9 @@ package gen
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 
@@ -20,7 +20,9 @@ const StampFile = ".shared-stamp"
 
 // sharedStamp is the stamp the shared scripts would get now.
 func (g *Generator) sharedStamp() (string, error) {
-	h := sha256.New()
+	// A change detector, not a seal: FNV-1a's 128 bits keep crypto/sha256
+	// (and its start-up cost) out of every sv-rc start.
+	h := fnv.New128a()
 	d := g.templateData()
 	fmt.Fprintf(h, "exec %q\nroot %q\n", d.Exec, d.Root)
 	for _, name := range sharedFiles() {
