@@ -135,12 +135,21 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 		}
 	}
 	if err := w.untilReady(ctx); err != nil {
-		return w.fail(ctx, sup, err)
+		return w.fail(ctx, sup, interrupted(ctx, err))
 	}
 	if err := w.settle(ctx); err != nil {
-		return w.fail(ctx, sup, err)
+		return w.fail(ctx, sup, interrupted(ctx, err))
 	}
 	return nil
+}
+
+// interrupted is err, unless the start itself was interrupted (ctx ended:
+// a signal, OpenRC giving up or ^C), which is then the reason.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return &died{"interrupted before it was up, ready and settled"}
+	}
+	return err
 }
 
 // lastStatus is the service's status as it is, or nothing known where it
@@ -429,7 +438,11 @@ func tail(dir string, n int) []string {
 	if err := svctl.Tail(dir, n, &buf); err != nil {
 		return nil
 	}
-	return strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	text := strings.TrimRight(buf.String(), "\n")
+	if text == "" {
+		return nil // an empty log: no lines, not one empty line
+	}
+	return strings.Split(text, "\n")
 }
 
 // Stop takes a service down and out of the scan dir: `d` (its supervisor

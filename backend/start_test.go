@@ -183,3 +183,25 @@ func TestStartScannerGone(t *testing.T) {
 		t.Fatalf("Start still waits %s after the scanner left", takeUpWait)
 	}
 }
+
+// A failure quotes the log's last lines; an empty log has none to quote
+// (not one empty line under "last lines of its log:").
+func TestTailOfTheLog(t *testing.T) {
+	dir := t.TempDir()
+	current := filepath.Join(dir, "current")
+	if err := os.WriteFile(current, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := tail(dir, 5); got != nil {
+		t.Errorf("empty log: got %q, want no lines", got)
+	}
+	if err := os.WriteFile(current, []byte("one\ntwo\nthree\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := tail(dir, 2); len(got) != 2 || got[0] != "two" || got[1] != "three" {
+		t.Errorf("got %q, want the last two lines", got)
+	}
+	if got := tail("", 5); got != nil {
+		t.Errorf("no log dir: got %q", got)
+	}
+}

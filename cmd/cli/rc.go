@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -107,29 +108,27 @@ func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 }
 
-// interruptibleSoon is interruptible made in the background: the first
-// signal.Notify of a process costs a few tenths of a millisecond (a
-// goroutine and a thread for it), which a start pays while it syncs the
-// service rather than after. ctx waits until it is made; cancel too.
-func interruptibleSoon() (ctx func() context.Context, cancel func()) {
-	type made struct {
-		ctx    context.Context
-		cancel context.CancelFunc
-	}
-	ch := make(chan made, 1)
+// interruptibleSoon is interruptible without the wait: the context is
+// made at once, and the signals are asked for in the background. The
+// first signal.Notify of a process waits for a goroutine of its own and a
+// thread to run it, a tenth of a millisecond or more that a start would
+// otherwise wait for before its first step. The goroutine runs while the
+// service is synced, linked and taken up, long before `u` is sent; a
+// signal before it has run ends sv-rc as any signal before a program's
+// first instruction would.
+func interruptibleSoon() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		c, cancel := interruptible()
-		ch <- made{c, cancel}
-	}()
-	var m *made
-	get := func() made {
-		if m == nil {
-			v := <-ch
-			m = &v
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(sig)
+		select {
+		case <-sig:
+			cancel()
+		case <-ctx.Done():
 		}
-		return *m
-	}
-	return func() context.Context { return get().ctx }, func() { get().cancel() }
+	}()
+	return ctx, cancel
 }
 
 func rcStartCmd(o *rcOpts) *cobra.Command {
@@ -137,7 +136,7 @@ func rcStartCmd(o *rcOpts) *cobra.Command {
 		func(cmd *cobra.Command, r *openrc.Runner, name string) error {
 			ctx, cancel := interruptibleSoon()
 			defer cancel()
-			return rcResult(r.StartWith(ctx, name))
+			return rcResult(r.Start(ctx, name))
 		})
 }
 

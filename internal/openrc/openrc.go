@@ -102,17 +102,11 @@ func (r *Runner) service(svc *options.Service) backend.Service {
 // Start starts the service and waits until it runs, is ready and has
 // settled; see backend.Start.
 func (r *Runner) Start(ctx context.Context, name string) error {
-	return r.StartWith(func() context.Context { return ctx }, name)
-}
-
-// StartWith is Start with a context that is asked for only once the
-// service is synced and loaded (what comes before touches no process).
-func (r *Runner) StartWith(ctx func() context.Context, name string) error {
 	svc, err := r.Load(name)
 	if err != nil {
 		return err
 	}
-	if err := backend.Start(ctx(), r.Backend, svc); err != nil {
+	if err := backend.Start(ctx, r.Backend, svc); err != nil {
 		return err
 	}
 	return r.markDaemon(name)
