@@ -30,7 +30,8 @@ ready (SVC_READY), has run for the settle time since the daemon's exec
 (the mark in supervise/exec; none by default), and then waits for
 something: every thread of it sleeps (read from /proc; up to 5s more). A
 daemon that exits at once never does. A daemon that exits, restarts or is
-not ready in time is a failure: the reason and the last lines of its log
+not ready in time is a failure, and so is a start interrupted by SIGINT or
+SIGTERM (OpenRC giving up, ^C): the reason and the last lines of its log
 go to stderr, and the service is left stopped.
 
 The backend, the tree and the settle time come from the flags, else from
