@@ -94,10 +94,17 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 	if err := sup.Prepare(svc.Dir); err != nil {
 		return fmt.Errorf("%s: %w", svc.Name, err)
 	}
+	sent := time.Now()
+	queued := queuedUp(-1)
+	if quick {
+		queued = queueUp(svc.Dir)
+	}
 	if err := Link(svc.ScanDir, svc.Name, svc.Dir); err != nil {
+		queued.withdraw()
 		return fmt.Errorf("%s: link into %s: %w", svc.Name, svc.ScanDir, err)
 	}
 	if err := sup.Rescan(svc.ScanDir); err != nil && !errors.Is(err, ErrNoRescan) {
+		queued.withdraw()
 		return fmt.Errorf("%s: %w", svc.Name, err)
 	}
 	wait := sup.NoticeDelay() + takeUpWait
@@ -112,6 +119,11 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 		err = waitSupervised(wctx, sup, svc.link(), scannerUp)
 	}
 	cancel()
+	if err != nil {
+		queued.withdraw() // no supervisor came: none may start it later
+	} else {
+		queued.release()
+	}
 	switch {
 	case errors.Is(err, errScannerGone):
 		return &Failure{Service: svc.Name, Reason: fmt.Sprintf("the %s scanner on %s stopped answering before it took the service up", sup.Name(), svc.ScanDir)}
@@ -125,11 +137,14 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 			return fmt.Errorf("%s: %w", svc.Name, err)
 		}
 	}
-	w := &watch{svc: svc, before: before, sent: time.Now()}
+	if !queued.queued() {
+		sent = time.Now()
+	}
+	w := &watch{svc: svc, before: before, sent: sent}
 	// Read before the link, the baseline may be the last supervisor's, up
 	// included (one killed with its daemon): `u` is sent anyway, and is
 	// nothing to a supervisor whose daemon runs.
-	if !before.Up() || quick {
+	if !queued.queued() && (!before.Up() || quick) {
 		if err := sup.Send(svc.link(), "u"); err != nil {
 			return err
 		}

@@ -262,3 +262,52 @@ func StopScanner(ctx context.Context, sup Supervisor, scanDir string) error {
 	}
 	return nil
 }
+
+// queueUp puts `u` in the control FIFO a service's last supervisor left
+// in its supervise dir, before the service is linked: sv-scan acts on
+// what waits there as it takes the service up, before its first status,
+// so the daemon starts without waiting for this process to be scheduled
+// again once ok is open. Opened for reading and writing (and never
+// blocking), the FIFO keeps the letter while the returned descriptor
+// holds it: release it once the supervisor holds the FIFO too (ok is
+// open), or withdraw it if none came. -1 where there is no FIFO yet (a
+// service never supervised): `u` is then sent once ok is open.
+func queueUp(dir string) queuedUp {
+	path := filepath.Join(dir, "supervise", "control")
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		unix.Close(fd)
+		return -1
+	}
+	if n, err := unix.Write(fd, []byte{'u'}); err != nil || n != 1 {
+		unix.Close(fd)
+		return -1
+	}
+	return queuedUp(fd)
+}
+
+// queuedUp is the control FIFO holding a queued `u`, or -1.
+type queuedUp int
+
+func (q queuedUp) queued() bool { return q >= 0 }
+
+// release lets go of the FIFO: the supervisor holds it and reads it.
+func (q queuedUp) release() {
+	if q >= 0 {
+		unix.Close(int(q))
+	}
+}
+
+// withdraw takes back the letter if no supervisor read it (so that none
+// coming later starts the daemon), and lets go of the FIFO.
+func (q queuedUp) withdraw() {
+	if q >= 0 {
+		var buf [64]byte
+		unix.Read(int(q), buf[:]) // non-blocking: nothing left is EAGAIN
+		unix.Close(int(q))
+	}
+}

@@ -142,3 +142,63 @@ func TestExitWait(t *testing.T) {
 		t.Error("did not see the process end")
 	}
 }
+
+// A start queues `u` in the control FIFO before it links the service: the
+// supervisor that takes the service up finds it there. Withdrawn (no
+// supervisor came), it is gone for one that comes later.
+func TestQueueUp(t *testing.T) {
+	dir := t.TempDir()
+	if q := queueUp(dir); q.queued() {
+		t.Fatal("queued into a FIFO that does not exist")
+	}
+	sup := filepath.Join(dir, "supervise")
+	if err := os.Mkdir(sup, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	control := filepath.Join(sup, "control")
+	if err := unix.Mkfifo(control, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := func() string {
+		t.Helper()
+		fd, err := unix.Open(control, unix.O_RDWR|unix.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		buf := make([]byte, 8)
+		n, _ := unix.Read(fd, buf)
+		return string(buf[:max(n, 0)])
+	}
+
+	// The supervisor opens the FIFO while the start still holds it.
+	q := queueUp(dir)
+	if !q.queued() {
+		t.Fatal("not queued")
+	}
+	if got := read(); got != "u" {
+		t.Errorf("the supervisor read %q, want u", got)
+	}
+	q.release()
+
+	// Withdrawn while another holds the FIFO (a supervisor coming just as
+	// the start gives up): the letter is not left for it.
+	holder, err := unix.Open(control, unix.O_RDWR|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q = queueUp(dir)
+	q.withdraw()
+	buf := make([]byte, 8)
+	if n, _ := unix.Read(holder, buf); n > 0 {
+		t.Errorf("after withdraw the holder read %q, want nothing", buf[:n])
+	}
+	unix.Close(holder)
+
+	// Not a FIFO: nothing queued.
+	os.Remove(control)
+	os.WriteFile(control, nil, 0o600)
+	if q := queueUp(dir); q.queued() {
+		t.Error("queued into a regular file")
+	}
+}
