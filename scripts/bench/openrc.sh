@@ -81,10 +81,11 @@ peer quits-supervise-daemon supervise-daemon /bin/sh -c "'exit 1'"
 # --- OpenRC's floor rows: an init script whose start() does nothing; what
 # every start prints (ebegin, eend, as supervise-daemon's does); and those
 # with one run of sv-rc that does next to nothing (the status of a service
-# that is not started), as sv.NAME's start runs sv-rc ---------------------
+# that is not started), as sv.NAME's start runs sv-rc (GOMAXPROCS=1, as
+# /etc/init.d/supervision runs it) ----------------------------------------
 printf '#!/sbin/openrc-run\nstart() { :; }\nstop() { :; }\n' >/etc/init.d/noop
 printf '#!/sbin/openrc-run\nstart() { ebegin "Starting x"; eend 0; }\nstop() { :; }\n' >/etc/init.d/messages
-printf '#!/sbin/openrc-run\nstart() { ebegin "Starting x"; _out=$(exec %s --backend builtin --root /run/bench-builtin status bench 2>&1); eend 0; }\nstop() { :; }\n' "$BIN/sv-rc" >/etc/init.d/goprog
+printf '#!/sbin/openrc-run\nstart() { ebegin "Starting x"; _out=$(GOMAXPROCS=1 exec %s --backend builtin --root /run/bench-builtin status bench 2>&1); eend 0; }\nstop() { :; }\n' "$BIN/sv-rc" >/etc/init.d/goprog
 chmod 755 /etc/init.d/noop /etc/init.d/messages /etc/init.d/goprog
 
 # --- ours: sv.NAME through /etc/init.d/supervision --------------------------
