@@ -17,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/supervision-suite/supervision/cmd/cli"
+	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -144,6 +145,16 @@ func endLeftovers(work string) {
 			}
 		}
 		removeCgroup(st.Cgroup)
+		return nil
+	})
+	// The tree of each scanner that ran here, which one killed leaves
+	// (a failed script) even when no service of it kept a cgroup.
+	filepath.WalkDir(work, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && d.Name() == ".sv-scan" {
+			if tree, err := cgroup.TreePath(filepath.Dir(path)); err == nil {
+				(&cgroup.Tree{Path: tree}).Remove()
+			}
+		}
 		return nil
 	})
 }

@@ -71,13 +71,10 @@ type Tree struct {
 // Open makes (or reuses) the tree for the scan dir key: the same key gives
 // the same tree, so a restarted scanner finds its services' cgroups again.
 func Open(key string) (*Tree, error) {
-	mount, self, err := Unified()
+	dir, err := TreePath(key)
 	if err != nil {
 		return nil, err
 	}
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	dir := filepath.Join(mount, self, fmt.Sprintf("supervision-%016x", h.Sum64()))
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, err
 	}
@@ -86,6 +83,18 @@ func Open(key string) (*Tree, error) {
 		return nil, fmt.Errorf("%s: cannot write cgroup.procs: %w", dir, err)
 	}
 	return &Tree{Path: dir}, nil
+}
+
+// TreePath is where Open makes the tree for key, beside this process's own
+// cgroup.
+func TreePath(key string) (string, error) {
+	mount, self, err := Unified()
+	if err != nil {
+		return "", err
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return filepath.Join(mount, self, fmt.Sprintf("supervision-%016x", h.Sum64())), nil
 }
 
 // Remove removes the tree, with the services' cgroups left in it that are

@@ -116,3 +116,19 @@ func TestFreshAfterKill(t *testing.T) {
 		t.Fatalf("a child started after Kill and Fresh: %v", err)
 	}
 }
+
+// TreePath names the tree Open makes for the same key, and another for
+// another key: the tests' cleanup finds a killed scanner's tree by it.
+func TestTreePathIsOpens(t *testing.T) {
+	tree := openTree(t)
+	got, err := TreePath("test:" + t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != tree.Path {
+		t.Errorf("TreePath = %s, Open made %s", got, tree.Path)
+	}
+	if other, _ := TreePath("test:other"); other == tree.Path {
+		t.Errorf("two keys, one tree: %s", other)
+	}
+}
