@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -163,8 +164,32 @@ func (b *bench) openrcVerdict(r *strings.Builder, rows map[string]*rcRow, base t
 	if float64(med) > 1.2*float64(base) {
 		fmt.Fprintf(r, " Behind the target in this run.")
 	}
+	if q, ok := pairedRatio(ours.start, rows["openrc-supervise-daemon"].start); ok {
+		fmt.Fprintf(r, " Paired by round instead (each sv.NAME start against the supervise-daemon start of the same round, which a machine getting busier or quieter moves alike), the ratio's median is %.2fx, its middle half %.2fx to %.2fx.", q[1], q[0], q[2])
+	}
 	openrcBudget(r, rows, base, med)
 	fmt.Fprintln(r)
+}
+
+// pairedRatio is the quartiles of ours[i]/theirs[i], the i-th of each
+// timed in the same round.
+func pairedRatio(ours, theirs []time.Duration) ([3]float64, bool) {
+	n := min(len(ours), len(theirs))
+	if n == 0 {
+		return [3]float64{}, false
+	}
+	ratios := make([]float64, 0, n)
+	for i := range n {
+		if theirs[i] > 0 {
+			ratios = append(ratios, float64(ours[i])/float64(theirs[i]))
+		}
+	}
+	if len(ratios) == 0 {
+		return [3]float64{}, false
+	}
+	sort.Float64s(ratios)
+	at := func(q float64) float64 { return ratios[int(q*float64(len(ratios)-1)+0.5)] }
+	return [3]float64{at(0.25), at(0.5), at(0.75)}, true
 }
 
 // openrcBudget says what 1.2x of supervise-daemon leaves for sv.NAME's
