@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/cgroup"
 )
 
 func main() {
@@ -149,10 +151,26 @@ func (b *bench) start(s supervisor, scan string) (cmd *exec.Cmd, stop func(), er
 		case <-done:
 		case <-time.After(30 * time.Second):
 			cmd.Process.Kill()
+			<-done
+		}
+		if strings.HasPrefix(s.name, "sv-scan") {
+			removeCgroupTree(b.work, scan)
 		}
 	}
 	b.stop = append(b.stop, stop) // in case the bench itself is cut short
 	return cmd, stop, nil
+}
+
+// removeCgroupTree removes what is left of the cgroup tree an sv-scan on
+// scan made (it removes it as it exits, but not a service's cgroup that
+// was still busy then): the bench leaves nothing on the machine.
+func removeCgroupTree(cwd, scan string) {
+	if !filepath.IsAbs(scan) {
+		scan = filepath.Join(cwd, scan)
+	}
+	if tree, err := cgroup.TreePath(scan); err == nil {
+		(&cgroup.Tree{Path: tree}).Remove()
+	}
 }
 
 // rawService makes a service dir whose ./run is the daemon: a shell that
