@@ -67,6 +67,9 @@ type Settle struct {
 	procfs string
 	pid    int
 	base   map[int]uint64 // each busy thread's CPU ticks when first seen busy
+	read   procReader
+	looked bool // whether procfs was looked for
+	noProc bool // it is not there
 }
 
 // NewSettle follows the tree of pid.
@@ -80,11 +83,12 @@ func NewSettle(pid int) *Settle {
 // (a pid of another PID namespace looks gone too: the caller bounds its
 // wait). No /proc at all counts as settled: nothing can be learnt there.
 func (s *Settle) Done(busy time.Duration) bool {
-	if _, err := os.Stat(filepath.Join(s.procfs, "self")); err != nil {
-		return true // no /proc to look in
+	if !s.looked {
+		_, err := os.Stat(filepath.Join(s.procfs, "self"))
+		s.looked, s.noProc = true, err != nil
 	}
-	if !s.alive() {
-		return false
+	if s.noProc {
+		return true // no /proc to look in
 	}
 	need := uint64((busy*clockTicks + time.Second - 1) / time.Second) // in ticks, rounded up
 	settled := true
@@ -95,14 +99,16 @@ func (s *Settle) Done(busy time.Duration) bool {
 			return
 		}
 		seen[pid] = true
-		tasks, _ := filepath.Glob(filepath.Join(s.procfs, strconv.Itoa(pid), "task", "*"))
-		for _, task := range tasks {
-			st, err := readStat(filepath.Join(task, "stat"))
+		taskDir := s.procfs + "/" + strconv.Itoa(pid) + "/task/"
+		tids, _ := s.read.names(taskDir)
+		for _, t := range tids {
+			task := taskDir + t
+			st, err := s.readStat(task + "/stat")
 			if err != nil {
 				continue // a thread that ended meanwhile
 			}
 			if st.State == 'R' || st.State == 'D' {
-				tid, _ := strconv.Atoi(filepath.Base(task))
+				tid, _ := strconv.Atoi(t)
 				ticks := st.Utime + st.Stime
 				base, ok := s.base[tid]
 				if !ok {
@@ -112,7 +118,7 @@ func (s *Settle) Done(busy time.Duration) bool {
 					settled = false
 				}
 			}
-			children, _ := os.ReadFile(filepath.Join(task, "children"))
+			children, _ := s.read.file(task + "/children")
 			for _, c := range strings.Fields(string(children)) {
 				if n, err := strconv.Atoi(c); err == nil {
 					walk(n)
@@ -121,15 +127,24 @@ func (s *Settle) Done(busy time.Duration) bool {
 		}
 	}
 	walk(s.pid)
-	// A thread that could not be read may be the daemon's, ending: look
-	// again, now that every thread has been read.
+	// Gone or a zombie (no threads, or a main thread in Z) is not settled;
+	// and a thread that could not be read may be the daemon's, ending: look
+	// at the daemon once every thread has been read.
 	return settled && s.alive()
 }
 
 // alive: the daemon runs, neither gone nor a zombie.
 func (s *Settle) alive() bool {
-	st, err := readStat(filepath.Join(s.procfs, strconv.Itoa(s.pid), "stat"))
+	st, err := s.readStat(s.procfs + "/" + strconv.Itoa(s.pid) + "/stat")
 	return err == nil && st.State != 'Z' && st.State != 'X'
+}
+
+func (s *Settle) readStat(path string) (Stat, error) {
+	data, err := s.read.file(path)
+	if err != nil {
+		return Stat{}, err
+	}
+	return ParseStat(data)
 }
 
 func readStat(path string) (Stat, error) {
