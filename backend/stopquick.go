@@ -43,15 +43,18 @@ func stopQuick(ctx context.Context, sup Supervisor, svc Service) error {
 	if err := Unlink(svc.ScanDir, svc.Name); err != nil {
 		return fmt.Errorf("%s: unlink: %w", svc.Name, err)
 	}
-	sup.Rescan(svc.ScanDir) // the link is gone: the scanner lets go
-	if err := tellExit(link, filepath.Join(link, "log")); err != nil {
+	// The link is gone: the scanner lets go at its rescan, and `x` tells
+	// the service's own supervisor, through the service dir (the link's
+	// path leads nowhere now), where a rescan is not acted on.
+	sup.Rescan(svc.ScanDir)
+	if err := tellExit(svc.Dir, filepath.Join(svc.Dir, "log")); err != nil {
 		return err
 	}
 	if !readerGone(ctx, ok, svc.stopTimeout()+10*time.Second) {
 		return fmt.Errorf("%s: its supervisor did not exit", svc.Name)
 	}
 	if logOK >= 0 && !readerGone(ctx, logOK, logGrace) {
-		svdir.SendControl(filepath.Join(link, "log"), "dx")
+		svdir.SendControl(filepath.Join(svc.Dir, "log"), "dx")
 		if !readerGone(ctx, logOK, 10*time.Second) {
 			return fmt.Errorf("%s: its log's supervisor did not exit", svc.Name)
 		}
