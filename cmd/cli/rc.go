@@ -98,6 +98,9 @@ func newRCCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&o.backend, "backend", "", "the supervisor: builtin, runit, s6 or daemontools (default $SV_BACKEND, else builtin)")
 	cmd.PersistentFlags().StringVar(&o.root, "root", "", "relocate the whole tree under `DIR` (default $SV_ROOT, else /)")
 	cmd.PersistentFlags().DurationVar(&o.settle, "settle", -1, "how long a started daemon must stay up after its exec before it first waits for something (default $SV_SETTLE, else 0)")
+	// -1 only marks the flag as not given: the help says what the default
+	// is, and must not add "(default -1ns)".
+	cmd.PersistentFlags().Lookup("settle").DefValue = "0s"
 	cmd.AddCommand(rcStartCmd(o), rcStopCmd(o), rcStatusCmd(o), rcReloadCmd(o), rcDependCmd(o),
 		rcScanCmd(o), rcScanReadyCmd(o), rcScanStopCmd(o), rcStopAllCmd(o), rcBackendsCmd())
 	return cmd
