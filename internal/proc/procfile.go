@@ -44,6 +44,15 @@ func (r *procReader) file(path string) ([]byte, error) {
 	}
 }
 
+// stat reads and parses a /proc/PID/stat (or task) file.
+func (r *procReader) stat(path string) (Stat, error) {
+	data, err := r.file(path)
+	if err != nil {
+		return Stat{}, err
+	}
+	return ParseStat(data)
+}
+
 // names lists the entries of the directory path (without . and ..).
 func (r *procReader) names(path string) ([]string, error) {
 	fd, err := openRetry(path, unix.O_RDONLY|unix.O_DIRECTORY)

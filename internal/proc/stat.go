@@ -103,7 +103,7 @@ func (s *Settle) Done(busy time.Duration) bool {
 		tids, _ := s.read.names(taskDir)
 		for _, t := range tids {
 			task := taskDir + t
-			st, err := s.readStat(task + "/stat")
+			st, err := s.read.stat(task + "/stat")
 			if err != nil {
 				continue // a thread that ended meanwhile
 			}
@@ -135,22 +135,11 @@ func (s *Settle) Done(busy time.Duration) bool {
 
 // alive: the daemon runs, neither gone nor a zombie.
 func (s *Settle) alive() bool {
-	st, err := s.readStat(s.procfs + "/" + strconv.Itoa(s.pid) + "/stat")
+	st, err := s.read.stat(s.procfs + "/" + strconv.Itoa(s.pid) + "/stat")
 	return err == nil && st.State != 'Z' && st.State != 'X'
 }
 
-func (s *Settle) readStat(path string) (Stat, error) {
-	data, err := s.read.file(path)
-	if err != nil {
-		return Stat{}, err
-	}
-	return ParseStat(data)
-}
-
 func readStat(path string) (Stat, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Stat{}, err
-	}
-	return ParseStat(data)
+	var r procReader
+	return r.stat(path)
 }

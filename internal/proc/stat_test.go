@@ -133,23 +133,31 @@ func TestSettle(t *testing.T) {
 // A real daemon that waits (sleep) has settled; the process that asks is
 // running, and has not used an hour of CPU since.
 func TestSettleReal(t *testing.T) {
-	cmd := exec.Command("sleep", "100000")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	s := NewSettle(cmd.Process.Pid)
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.Done(time.Hour) {
-		if time.Now().After(deadline) {
-			t.Fatal("sleep has not settled after 10s")
-		}
-		time.Sleep(time.Millisecond) // polling /proc: there is no event for "went to sleep"
-	}
+	settledSleep(t)
 	self := NewSettle(os.Getpid())
 	for range 2 {
 		if self.Done(time.Hour) {
 			t.Error("this running test counts as settled")
 		}
 	}
+}
+
+// settledSleep starts a sleep, ended when the test ends, and returns its
+// Settle once it has settled (at most 10s).
+func settledSleep(tb testing.TB) *Settle {
+	tb.Helper()
+	cmd := exec.Command("sleep", "100000")
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	s := NewSettle(cmd.Process.Pid)
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.Done(time.Hour) {
+		if time.Now().After(deadline) {
+			tb.Fatal("sleep has not settled after 10s")
+		}
+		time.Sleep(time.Millisecond) // polling /proc: there is no event for "went to sleep"
+	}
+	return s
 }
