@@ -292,6 +292,9 @@ func ReadState(dir string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	if st, ok := decodeState(data); ok {
+		return st, nil
+	}
 	var st State
 	if err := json.Unmarshal(data, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
