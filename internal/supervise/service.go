@@ -50,6 +50,10 @@ type service struct {
 	target string // what that entry links to as written ("" for a directory)
 	dir    string // the service dir it resolves to
 	cfg    config
+	// taking is true while newService sets the service up: cfg was read
+	// a moment ago, and a start then (the daemon started at once, or by
+	// the `u` a start sent before the take-up) need not read it again.
+	taking bool
 	main   *unit
 	log    *unit
 	out    *output
@@ -85,6 +89,7 @@ func newService(sc *Scanner, name, link, dir string) (*service, error) {
 		return nil, err
 	}
 	s.cfg = sc.configs.get(dir)
+	s.taking = true
 	if s.cfg.log != logNone {
 		s.log = newUnit(s, true)
 		if s.log.sup, err = svdir.Acquire(filepath.Join(dir, "log", "supervise")); err != nil {
@@ -111,6 +116,7 @@ func newService(sc *Scanner, name, link, dir string) (*service, error) {
 		s.begin(s.log)
 	}
 	s.takePending(s.main)
+	s.taking = false // from here, starts come from the service's loop
 	go s.readControl(s.main)
 	if s.log != nil {
 		go s.readControl(s.log)
@@ -288,6 +294,9 @@ func (s *service) release() {
 // read from has changed; the builtin logger follows a change of its
 // settings.
 func (s *service) reloadConfig() {
+	if s.taking {
+		return
+	}
 	old := s.loggerConfig()
 	s.cfg = s.sc.configs.get(s.dir)
 	if s.cfg.log == logBuiltin && s.out != nil && s.loggerConfig() != old {
