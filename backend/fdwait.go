@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,6 +37,23 @@ func (e *exit) wait(d time.Duration) bool {
 // waitCtx is wait, ended early by ctx.
 func (e *exit) waitCtx(ctx context.Context, d time.Duration) bool {
 	return pollUntil(ctx, e.fd, unix.POLLIN, unix.POLLIN, d)
+}
+
+// waitBrief is wait for the short waits between a settle's looks (a few
+// milliseconds at most). The ppoll is made without telling Go's scheduler
+// (a raw system call): told, it counts the processor as busy in a system
+// call, and its monitor thread then wakes every 20 µs and hands the
+// processor to a new thread, which spins looking for work; on the CPUs
+// the daemon is starting on, that is time taken from it. Nothing else of
+// sv-rc needs to run meanwhile; runtime.Gosched after it lets the signal
+// handler's goroutine run (a start interrupted by SIGTERM).
+func (e *exit) waitBrief(d time.Duration) bool {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	pfd := [1]unix.PollFd{{Fd: int32(e.fd), Events: unix.POLLIN}}
+	n, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), 1,
+		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	runtime.Gosched()
+	return errno == 0 && n > 0 && pfd[0].Revents&unix.POLLIN != 0
 }
 
 func (e *exit) close() {

@@ -280,7 +280,7 @@ func (w *watch) settle(ctx context.Context) error {
 			}
 			continue
 		}
-		if end.wait(min(interval, settleSlowest)) {
+		if end.waitBrief(min(interval, settleSlowest)) {
 			return w.ended(ctx)
 		}
 	}
