@@ -122,12 +122,34 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	} else {
 		cmd = newRoot(stdout, stderr)
 	}
+	if !completionAsked(args[1:]) {
+		cmd.CompletionOptions.DisableDefaultCmd = true
+	}
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	cmd.SetArgs(args[1:])
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	ran, err := cmd.ExecuteC()
 	return report(ran, err, stderr)
+}
+
+// completionAsked reports whether a command line may need cobra's
+// `completion` command: it asks for it, for shell completion, or for help
+// (which lists it). Cobra builds that command, five of them with their
+// help texts, at every run otherwise: about 0.1 ms of every start of a
+// tool here (sv-rc's at each rc-service call, sv-exec's at each start of
+// a daemon through ./run), measured by paired runs.
+func completionAsked(args []string) bool {
+	if len(args) == 0 {
+		return true // the help of the bare command
+	}
+	for _, a := range args {
+		switch a {
+		case "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd, "help", "-h", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 // report prints err as one line prefixed with the command's path and
@@ -149,11 +171,21 @@ func report(ran *cobra.Command, err error, stderr io.Writer) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
-		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", prefix, err, prefix)
+		fmt.Fprintf(stderr, "%s: %s (see %s --help)\n", prefix, oneLine(err.Error()), prefix)
 		return ExitPermanent
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
 	return exitCode(err)
+}
+
+// oneLine folds the block cobra appends to an unknown command
+// ("\n\nDid you mean this?\n\tadd\n") into the line: an error is one line.
+func oneLine(msg string) string {
+	head, suggestions, ok := strings.Cut(msg, "\n\nDid you mean this?\n")
+	if !ok {
+		return msg
+	}
+	return head + " (did you mean " + strings.Join(strings.Fields(suggestions), " or ") + "?)"
 }
 
 // cobra reports unknown commands and bad argument counts as plain errors.
