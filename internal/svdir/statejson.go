@@ -264,35 +264,32 @@ func (d *stateDecoder) digits() int {
 	return n
 }
 
-// readInt, readUint and readFloat take what encoding/json takes into those types:
-// an integer in range, or any number for a float.
+// readInt, readUint and readFloat take what encoding/json takes into those
+// types, with the same conversions: an integer in range, or any number for
+// a float.
 func (d *stateDecoder) readInt(v *int) bool {
-	s, ok := d.number()
-	if !ok {
-		return false
-	}
-	n, err := strconv.ParseInt(s, 10, 0)
-	*v = int(n)
-	return err == nil
+	return readNumber(d, v, func(s string) (int, error) {
+		n, err := strconv.ParseInt(s, 10, 0)
+		return int(n), err
+	})
 }
 
 func (d *stateDecoder) readUint(v *uint64) bool {
-	s, ok := d.number()
-	if !ok {
-		return false
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	*v = n
-	return err == nil
+	return readNumber(d, v, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) })
 }
 
 func (d *stateDecoder) readFloat(v *float64) bool {
+	return readNumber(d, v, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+}
+
+// readNumber reads a number and converts it with parse.
+func readNumber[T any](d *stateDecoder, v *T, parse func(string) (T, error)) bool {
 	s, ok := d.number()
 	if !ok {
 		return false
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	*v = f
+	n, err := parse(s)
+	*v = n
 	return err == nil
 }
 
