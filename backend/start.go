@@ -88,7 +88,7 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 		// service up: its last supervisor's word, or nothing.
 		before = lastStatus(sup, svc)
 	}
-	if err := markDown(svc.Dir); err != nil {
+	if err := MarkDown(svc.Dir); err != nil {
 		return err
 	}
 	if err := sup.Prepare(svc.Dir); err != nil {
@@ -149,6 +149,12 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 			return err
 		}
 	}
+	return w.follow(ctx, sup)
+}
+
+// follow waits until the daemon is up, ready and settled; a failure stops
+// the service.
+func (w *watch) follow(ctx context.Context, sup Supervisor) error {
 	if err := w.untilReady(ctx); err != nil {
 		return w.fail(ctx, sup, interrupted(ctx, err))
 	}
@@ -183,9 +189,9 @@ func lastStatus(sup Supervisor, svc Service) svctl.Info {
 	return info
 }
 
-// markDown gives the service dir a `down` file: OpenRC, not the scanner,
+// MarkDown gives the service dir a `down` file: OpenRC, not the scanner,
 // decides when it runs.
-func markDown(dir string) error {
+func MarkDown(dir string) error {
 	path := filepath.Join(dir, "down")
 	if _, err := os.Stat(path); err == nil {
 		return nil
@@ -215,7 +221,10 @@ func (w *watch) untilReady(ctx context.Context) error {
 		timeout = 10 * time.Second // the daemon only has to run
 	}
 	timeout += w.svc.ExecWait
-	wctx, cancel := context.WithTimeout(ctx, timeout)
+	// From `u`, as the supervisor counts SVC_READY_TIMEOUT from the
+	// daemon's start: this verdict must come first, not its restart. (A
+	// start the scanner made on request is watched from later on.)
+	wctx, cancel := context.WithDeadline(ctx, w.sent.Add(timeout))
 	defer cancel()
 	what := svctl.WaitUp
 	if w.svc.ReadyWanted {

@@ -102,7 +102,7 @@ func TestLinkAndMarkDown(t *testing.T) {
 	scan, svc := filepath.Join(dir, "scan"), filepath.Join(dir, "sv", "web")
 	os.MkdirAll(scan, 0o755)
 	os.MkdirAll(svc, 0o755)
-	if err := markDown(svc); err != nil {
+	if err := MarkDown(svc); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(svc, "down")); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/openrc"
+	"github.com/supervision-suite/supervision/internal/startreq"
 )
 
 const rcLong = `sv-rc is the OpenRC side of the suite: /etc/init.d/sv.NAME (a link to
@@ -33,6 +34,13 @@ daemon that exits at once never does. A daemon that exits, restarts or is
 not ready in time is a failure, and so is a start interrupted by SIGINT or
 SIGTERM (OpenRC giving up, ^C): the reason and the last lines of its log
 go to stderr, and the service is left stopped.
+
+With --request TOKEN (builtin backend; /etc/init.d/supervision passes
+it), start first reads sv-scan's answer to the start request TOKEN that
+the init script sent it (the line 'NAME TOKEN' in SCANDIR/.sv-scan/start):
+sv-scan starts a service whose dir is as its last sync left it at once,
+and start then only watches that start, to the same verdicts; otherwise
+it makes the whole start itself.
 
 The backend, the tree and the settle time come from the flags, else from
 the environment that /etc/conf.d/supervision sets: SV_BACKEND (builtin,
@@ -136,12 +144,27 @@ func interruptibleSoon() (context.Context, context.CancelFunc) {
 }
 
 func rcStartCmd(o *rcOpts) *cobra.Command {
-	return nameCmd(o, "start", "Start a service and wait until it is up and ready; fail with the reason",
+	var token string
+	cmd := nameCmd(o, "start", "Start a service and wait until it is up and ready; fail with the reason",
 		func(cmd *cobra.Command, r *openrc.Runner, name string) error {
 			ctx, cancel := interruptibleSoon()
 			defer cancel()
-			return rcResult(r.Start(ctx, name))
+			if token == "" {
+				return rcResult(r.Start(ctx, name))
+			}
+			return rcResult(r.StartRequested(ctx, name, token))
 		})
+	cmd.Flags().StringVar(&token, "request", "", "the `TOKEN` of the start request sent to sv-scan (/etc/init.d/supervision does): watch the start it made, or make it")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if token == "" {
+			return nil
+		}
+		if err := startreq.CheckToken(token); err != nil {
+			return &usageError{fmt.Errorf("--request: %w", err)}
+		}
+		return nil
+	}
+	return cmd
 }
 
 // rcResult turns a failed start into its reason and log lines on stderr

@@ -25,6 +25,12 @@ SCANDIR/.sv-scan/control: 'a' rescans, 't' stops everything and exits.
 SIGHUP rescans; SIGINT and SIGTERM stop every service, each within its
 stop timeout, and exit.
 
+On a tree's scan dir (ROOT/run/sv/service), SCANDIR/.sv-scan/start takes
+start requests from /etc/init.d/supervision, one line 'NAME TOKEN' each:
+a service of the tree whose dir is as its last sync left it is linked
+and started at once, and the answer goes to SCANDIR/.sv-scan/started/NAME
+for 'sv-rc start --request TOKEN NAME'.
+
 Each service runs in a cgroup of its own where cgroup v2 is writable, so
 a stop leaves nothing behind; killed with -9 and started again, sv-scan
 adopts the daemons still running instead of starting them twice.
@@ -51,6 +57,9 @@ func newScanCmd() *cobra.Command {
 					return err
 				}
 				cfg.Dir = l.ScanDir
+			}
+			if l, ok := layout.OfScanDir(cfg.Dir); ok {
+				cfg.Tree = &l
 			}
 			cfg.Log, cfg.Console = cmd.ErrOrStderr(), cmd.OutOrStdout()
 			// A closed stdout (LOG=console) must fail a write, not kill

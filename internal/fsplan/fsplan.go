@@ -81,6 +81,15 @@ func (p *Plan) RemoveEmptyDir(path string) {
 	p.ops = append(p.ops, op{kind: opRmdir, path: path})
 }
 
+// PathsFrom are the paths of the changes planned from the nth on.
+func (p *Plan) PathsFrom(n int) []string {
+	var paths []string
+	for _, o := range p.ops[n:] {
+		paths = append(paths, o.path)
+	}
+	return paths
+}
+
 // Len is the number of changes planned (changed or not).
 func (p *Plan) Len() int { return len(p.ops) }
 

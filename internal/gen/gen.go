@@ -37,6 +37,8 @@ type Generator struct {
 	// rather than rendering them to compare: sv-rc start, on every start.
 	// sv-gen sync always renders them.
 	QuickShared bool
+
+	key string // syncKey, once computed
 }
 
 // New returns a generator for the tree at l, whose scripts run exec.

@@ -143,6 +143,7 @@ func (g *Generator) Sync(names []string) (*SyncResult, error) {
 	if err := g.sharedOps(p); err != nil {
 		return nil, err
 	}
+	planned := map[string][]string{}
 	for _, name := range names {
 		if g.kindOf(name) != KindService {
 			res.Problems = append(res.Problems, &options.Error{Path: g.Layout.ServiceDir(name), Msg: fmt.Sprintf("%s is not a generated service (no ./run linking to .opt/run and no OPTIONS); left alone", name)})
@@ -155,14 +156,23 @@ func (g *Generator) Sync(names []string) (*SyncResult, error) {
 		}
 		res.Warnings = append(res.Warnings, svc.Set.Warnings...)
 		res.Loaded[name] = svc
+		from := p.Len()
 		g.serviceOps(p, svc, svc.Dir)
 		g.runtimeOps(p, svc)
 		if g.isEnabled(name) {
 			g.enabledOps(p, name)
 		}
+		planned[name] = p.PathsFrom(from)
 	}
-	res.Changes, err = p.Apply()
-	return res, err
+	if res.Changes, err = p.Apply(); err != nil {
+		return res, err
+	}
+	for name, svc := range res.Loaded {
+		if err := g.stampSynced(svc, planned[name]); err != nil {
+			return res, fmt.Errorf("%s: sync stamp: %w", name, err)
+		}
+	}
+	return res, nil
 }
 
 // asErrors turns a Load error into its list of problems.

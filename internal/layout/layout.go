@@ -55,6 +55,21 @@ func New(root string) (Layout, error) {
 	return l, nil
 }
 
+// OfScanDir is the tree whose scan dir is dir (ROOT/run/sv/service), if
+// it is one.
+func OfScanDir(dir string) (Layout, bool) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Layout{}, false
+	}
+	root, ok := strings.CutSuffix(abs, "/run/sv/service")
+	if !ok {
+		return Layout{}, false
+	}
+	l, err := New(root)
+	return l, err == nil
+}
+
 // FromEnv uses flag when it is set, else $SV_ROOT, else the real root.
 func FromEnv(flag string) (Layout, error) {
 	if flag == "" {
@@ -62,6 +77,10 @@ func FromEnv(flag string) (Layout, error) {
 	}
 	return New(flag)
 }
+
+// SyncStamp is where the stamp of a service's last sync lives (see
+// internal/syncstamp): in the run dir, so that a boot syncs each once.
+func (l Layout) SyncStamp(name string) string { return filepath.Join(l.RunDir, "sync", name) }
 
 // ServiceDir is where a service's definition lives.
 func (l Layout) ServiceDir(name string) string { return filepath.Join(l.SvDir, name) }

@@ -53,7 +53,9 @@ type Runner struct {
 // Load syncs the service's directory from its OPTIONS (the OPTIONS are the
 // truth; the generated files follow) and checks them, so that a bad
 // OPTIONS file or a missing program fails here, with path:line, before
-// anything runs.
+// anything runs. A service dir whose sync stamp holds (nothing the last
+// sync read or wrote has changed) is only read: syncing it would change
+// nothing.
 func (r *Runner) Load(name string) (backend.Service, error) {
 	if err := options.CheckServiceName(name); err != nil {
 		return backend.Service{}, err
@@ -61,18 +63,30 @@ func (r *Runner) Load(name string) (backend.Service, error) {
 	if _, err := os.Stat(r.Gen.Layout.ServiceDir(name)); err != nil {
 		return backend.Service{}, fmt.Errorf("%s: %w in %s", name, gen.ErrNoService, r.Gen.Layout.SvDir)
 	}
-	r.Gen.CreateSupervise = r.Backend.Name() == "daemontools"
-	r.Gen.QuickShared = true
-	res, err := r.Gen.Sync([]string{name})
-	if err != nil {
-		return backend.Service{}, err
+	r.setUpGen()
+	var svc *options.Service
+	if r.Gen.Fresh(name) == "" {
+		var err error
+		if svc, err = r.Gen.Loader().Load(name); err != nil {
+			return backend.Service{}, err
+		}
+	} else {
+		// `down` first, which Start would write next: the stamp the sync
+		// takes then covers the service dir as the start leaves it.
+		if err := backend.MarkDown(r.Gen.Layout.ServiceDir(name)); err != nil {
+			return backend.Service{}, err
+		}
+		res, err := r.Gen.Sync([]string{name})
+		if err != nil {
+			return backend.Service{}, err
+		}
+		if len(res.Problems) > 0 {
+			return backend.Service{}, res.Problems
+		}
+		// The service as Sync loaded it (one it could not load, or with
+		// a hand-written ./run, is among the problems above).
+		svc = res.Loaded[name]
 	}
-	if len(res.Problems) > 0 {
-		return backend.Service{}, res.Problems
-	}
-	// The service as Sync loaded it (one it could not load, or with a
-	// hand-written ./run, is among the problems above).
-	svc := res.Loaded[name]
 	if err := r.Gen.CheckHost(svc); err != nil {
 		return backend.Service{}, err
 	}
@@ -97,6 +111,72 @@ func (r *Runner) service(svc *options.Service) backend.Service {
 		b.LogDir = s.Get("LOG_DIR")
 	}
 	return b
+}
+
+// setUpGen sets the generator as starts use it.
+func (r *Runner) setUpGen() {
+	r.Gen.CreateSupervise = r.Backend.Name() == "daemontools"
+	r.Gen.QuickShared = true
+}
+
+// StartRequested is Start for the init script, which asked sv-scan to start
+// name (request token; see internal/startreq) before it ran sv-rc. Where
+// sv-scan did, the start is watched from there on; where it declined (or
+// another backend runs), the whole start is made here. What sv-scan
+// started on a service dir that no longer matches what this start would
+// sync (another program or profile than the last sync's, a change since
+// its stamp was read) is stopped, and the start made again.
+func (r *Runner) StartRequested(ctx context.Context, name, token string) error {
+	if r.Backend.Name() != "builtin" {
+		return r.Start(ctx, name)
+	}
+	if err := options.CheckServiceName(name); err != nil {
+		return err
+	}
+	a, err := backend.AwaitAnswer(ctx, r.Backend, r.ScanDir, name, token)
+	if err != nil {
+		return err
+	}
+	if !a.Started {
+		return r.Start(ctx, name)
+	}
+	svc, err := r.loadStarted(name)
+	if err != nil {
+		stop := backend.Service{Name: name, Dir: r.Gen.Layout.ServiceDir(name), ScanDir: r.ScanDir}
+		if serr := backend.Stop(context.WithoutCancel(ctx), r.Backend, stop); serr != nil {
+			return fmt.Errorf("%s: stopping what the scanner started: %w", name, serr)
+		}
+		var stale *staleError
+		if errors.As(err, &stale) {
+			return r.Start(ctx, name)
+		}
+		return err
+	}
+	if err := backend.WatchStarted(ctx, r.Backend, svc, a); err != nil {
+		return err
+	}
+	return r.markDaemon(name)
+}
+
+// staleError: the service dir may differ from what a sync would make now.
+type staleError struct{ why string }
+
+func (e *staleError) Error() string { return "not as last synced: " + e.why }
+
+// loadStarted is Load for a service the scanner has started. The scanner
+// found the paths of its sync stamp unchanged and ran the host checks
+// just before; the stamp must also be of a sync by this program with
+// these settings (then syncing now would change nothing).
+func (r *Runner) loadStarted(name string) (backend.Service, error) {
+	r.setUpGen()
+	if why := r.Gen.SyncedAlike(name); why != "" {
+		return backend.Service{}, &staleError{why}
+	}
+	svc, err := r.Gen.Loader().Load(name)
+	if err != nil {
+		return backend.Service{}, err
+	}
+	return r.service(svc), nil
 }
 
 // Start starts the service and waits until it runs, is ready and has

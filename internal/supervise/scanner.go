@@ -17,7 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
+	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/proc"
+	"github.com/supervision-suite/supervision/internal/startreq"
 	"github.com/supervision-suite/supervision/internal/svlog"
 )
 
@@ -32,6 +34,9 @@ type Config struct {
 	// those of every service sv-scan logs itself (LOG=builtin) too.
 	Console      io.Writer
 	AllToConsole bool
+	// Tree, when the scan dir is a tree's (ROOT/run/sv/service), lets
+	// sv-scan start that tree's services on request (see startreq).
+	Tree *layout.Layout
 }
 
 // Scanner supervises every service linked in a scan directory.
@@ -47,6 +52,10 @@ type Scanner struct {
 	umask   int    // this process's, which its children inherit; -1 unknown
 	lock    *os.File
 	control *os.File
+	// requestFIFO is where start requests come from (nil: none are
+	// taken); requests takes them to the main loop.
+	requestFIFO *os.File
+	requests    chan startreq.Request
 
 	mu       sync.Mutex
 	services map[string]*service
@@ -152,6 +161,9 @@ func New(cfg Config) (*Scanner, error) {
 	if s.control, err = os.OpenFile(filepath.Join(ctl, "control"), os.O_RDWR, 0); err != nil {
 		return nil, err
 	}
+	if err := s.openRequests(); err != nil {
+		return nil, err
+	}
 	if s.devnull, err = os.Open(os.DevNull); err != nil {
 		return nil, err
 	}
@@ -212,12 +224,17 @@ func (s *Scanner) Run(ctx context.Context) error {
 	go s.watch(inoFile)
 	stop := make(chan struct{})
 	go s.readControl(stop)
+	if s.requestFIFO != nil {
+		go s.readRequests(s.requestFIFO)
+	}
 
 	s.scan()
 	for {
 		select {
 		case <-s.rescan:
 			s.scan()
+		case r := <-s.requests:
+			s.answer(r)
 		case <-stop:
 			s.stopAll()
 			return nil
@@ -311,18 +328,23 @@ func (s *Scanner) scan() {
 		if _, ok := s.services[name]; ok {
 			continue
 		}
-		svc, err := newService(s, name, filepath.Join(s.dir, name), present[name])
+		svc, err := newService(s, name, filepath.Join(s.dir, name), present[name], nil)
 		if err != nil {
 			if failed[name] = err.Error(); s.retry.failed[name] != failed[name] {
 				s.logf("%s: %v (trying again)", name, err)
 			}
 			continue
 		}
-		s.vlogf("%s: supervising %s", name, present[name])
-		s.services[name] = svc
-		s.live[svc] = true
-		go s.forgetWhenDone(name, svc)
+		s.register(name, svc)
 	}
+}
+
+// register adds a service just taken up; s.mu is held.
+func (s *Scanner) register(name string, svc *service) {
+	s.vlogf("%s: supervising %s", name, svc.dir)
+	s.services[name] = svc
+	s.live[svc] = true
+	go s.forgetWhenDone(name, svc)
 }
 
 // retryLater arms the retry timer when the scan left entries failed, with

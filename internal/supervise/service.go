@@ -70,7 +70,10 @@ type service struct {
 // newService takes over a service dir: supervise directories, output FIFO,
 // logger, cgroups; then adopts a daemon a previous sv-scan left running,
 // or starts it unless it is to stay down.
-func newService(sc *Scanner, name, link, dir string) (*service, error) {
+//
+// up, for a start request, has the service started at once, `down` or
+// not, and records when and from what restart count.
+func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error) {
 	target, _ := os.Readlink(link)
 	s := &service{sc: sc, name: name, link: link, target: target, dir: dir,
 		events: make(chan event, 32), done: make(chan struct{})}
@@ -116,6 +119,10 @@ func newService(sc *Scanner, name, link, dir string) (*service, error) {
 		s.begin(s.log)
 	}
 	s.takePending(s.main)
+	if up != nil {
+		up.sent, up.restarts = time.Now(), s.main.restarts
+		s.handle(event{kind: evControl, u: s.main, b: 'u'})
+	}
 	s.taking = false // from here, starts come from the service's loop
 	go s.readControl(s.main)
 	if s.log != nil {

@@ -1,0 +1,72 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/inotify"
+	"github.com/supervision-suite/supervision/internal/startreq"
+	"github.com/supervision-suite/supervision/internal/svctl"
+)
+
+// AwaitAnswer waits for the scanner's answer to the start request token
+// for name (see internal/startreq), as long as the scanner answers on
+// scanDir and at most takeUpWait. The answer is usually there before this
+// process has started; what it waits for is a scanner busy with other
+// starts.
+func AwaitAnswer(ctx context.Context, sup Supervisor, scanDir, name, token string) (startreq.Answer, error) {
+	path := startreq.AnswerPath(scanDir, name)
+	if a, ok := readAnswer(path, token); ok {
+		return a, nil
+	}
+	w, err := inotify.New()
+	if err != nil {
+		return startreq.Answer{}, err
+	}
+	defer w.Close()
+	// The answer is renamed into place: a watch on its directory sees it.
+	if err := w.Add(filepath.Dir(path), unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE); err != nil {
+		return startreq.Answer{}, fmt.Errorf("%s: no start answers in %s: %w", name, filepath.Dir(path), err)
+	}
+	deadline := time.Now().Add(takeUpWait)
+	for {
+		if a, ok := readAnswer(path, token); ok {
+			return a, nil
+		}
+		if !sup.ScannerReady(scanDir) {
+			return startreq.Answer{}, &Failure{Service: name, Reason: fmt.Sprintf("the %s scanner on %s stopped answering before it answered the start request", sup.Name(), scanDir)}
+		}
+		if time.Now().After(deadline) {
+			return startreq.Answer{}, &Failure{Service: name, Reason: fmt.Sprintf("the %s scanner on %s did not answer the start request within %s", sup.Name(), scanDir, takeUpWait)}
+		}
+		if _, err := w.Next(ctx, recheck); err != nil {
+			return startreq.Answer{}, err
+		}
+	}
+}
+
+// readAnswer is the answer in path, if it is the one to token.
+func readAnswer(path, token string) (startreq.Answer, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return startreq.Answer{}, false
+	}
+	a, err := startreq.ParseAnswer(data)
+	return a, err == nil && a.Token == token
+}
+
+// WatchStarted follows a start that the scanner made on request: `u` was
+// acted on at a.Sent, the restart count being a.Restarts, so it is
+// watched as Start watches the start it makes itself (up, ready, settled),
+// and a failure leaves the service stopped.
+func WatchStarted(ctx context.Context, sup Supervisor, svc Service, a startreq.Answer) error {
+	restarts := a.Restarts
+	w := &watch{svc: svc, sent: a.Sent,
+		before: svctl.Info{Name: svc.Name, Dir: svc.link(), Restarts: &restarts}}
+	return w.follow(ctx, sup)
+}

@@ -1,0 +1,119 @@
+package gen
+
+import (
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/syncstamp"
+)
+
+// syncKey is what a sync's result depends on besides the files it reads:
+// this program (a new version may generate differently), the command the
+// scripts run, the tree, the profile and whether it makes the supervise
+// dirs. A stamp taken under another key says nothing.
+func (g *Generator) syncKey() string {
+	if g.key != "" {
+		return g.key
+	}
+	h := fnv.New128a()
+	fmt.Fprintf(h, "exec %q\nroot %q\nprofile %q\nsupervise %t\nprogram %s\n",
+		g.Exec, g.Layout.Root, g.Profile, g.CreateSupervise, programIdentity())
+	g.key = hex.EncodeToString(h.Sum(nil))
+	return g.key
+}
+
+// programIdentity names this program's file as it is on disk now: an
+// upgrade replaces it (another inode, size or time).
+func programIdentity() string {
+	self, err := os.Executable()
+	if err != nil {
+		return "unknown"
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(self, &st); err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%s %d %d %d", self, st.Ino, st.Size, st.Mtim.Nano())
+}
+
+// Fresh says why the service dir of name may differ from what a sync would
+// make of it now, or "" when its stamp holds: nothing the last sync read
+// or wrote has changed since, and it ran under the same key. A start may
+// then skip the sync, and sv-scan start it on request.
+func (g *Generator) Fresh(name string) string {
+	s, why := g.ownStamp(name)
+	if s == nil {
+		return why
+	}
+	return s.Stale()
+}
+
+// SyncedAlike says why the last sync of name may have made something else
+// than a sync by this program with these settings would, or "" when it
+// ran under the same key. (sv-scan checks the paths of the stamp before
+// it starts a service on request; what it cannot know is the key.)
+func (g *Generator) SyncedAlike(name string) string {
+	_, why := g.ownStamp(name)
+	return why
+}
+
+// ownStamp is the stamp of name if it was taken under this key, else why
+// not.
+func (g *Generator) ownStamp(name string) (*syncstamp.Stamp, string) {
+	s, err := syncstamp.Read(g.Layout.SyncStamp(name))
+	if err != nil {
+		return nil, "no sync stamp"
+	}
+	if s.Key != g.syncKey() {
+		return nil, "synced by another program or with other settings"
+	}
+	return s, ""
+}
+
+// stampSynced records what the sync of svc read and wrote (planned: the
+// paths of its plan). An enabled service is not stamped: its link in the
+// scan dir, which the sync makes, changes with every start and stop.
+func (g *Generator) stampSynced(svc *options.Service, planned []string) error {
+	file := g.Layout.SyncStamp(svc.Name)
+	if g.isEnabled(svc.Name) {
+		if err := os.Remove(file); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		return nil
+	}
+	paths, dirs := g.stampedPaths(svc, planned)
+	s, err := syncstamp.Take(g.syncKey(), paths, dirs)
+	if err != nil {
+		os.Remove(file) // such a service is synced at every start
+		return nil
+	}
+	return syncstamp.Write(file, s)
+}
+
+// stampedPaths are the paths whose change could change what a sync of svc
+// makes: what it wrote; the OPTIONS layers it read; the directories where
+// a layer, a site default or a catalog entry can appear (their times move
+// when one does); the shared scripts, their templates and their stamp.
+func (g *Generator) stampedPaths(svc *options.Service, planned []string) (paths, dirs []string) {
+	l := g.Layout
+	paths = append(paths, planned...)
+	for _, f := range svc.Files {
+		if !strings.HasPrefix(f.Path, "catalog:") {
+			paths = append(paths, f.Path)
+		}
+	}
+	paths = append(paths, svc.Dir, svc.DefDir, filepath.Join(svc.Dir, "log"),
+		filepath.Join(svc.Dir, "log", "run"), filepath.Join(svc.Dir, "run"),
+		l.OptDir, filepath.Join(l.OptDir, "catalog"), filepath.Join(l.OptDir, "templates"),
+		filepath.Join(l.RunDir, StampFile), filepath.Join(l.EnabledDir, svc.Name))
+	for _, name := range sharedFiles() {
+		paths = append(paths, filepath.Join(l.OptDir, name), filepath.Join(l.OptDir, "templates", name))
+	}
+	return paths, g.treeDirs()
+}
