@@ -276,6 +276,7 @@ func (w *watch) settle(ctx context.Context) error {
 	}
 	giveUp := until.Add(settleGrace)
 	tree := proc.NewSettle(w.pid)
+	tree.Before = "sv-exec" // its exec mark comes just before the exec
 	end := openExit(w.pid)
 	defer end.close()
 	for n := 0; !tree.Done(settleBusy) && time.Now().Before(giveUp); n++ {

@@ -11,6 +11,7 @@ import (
 
 // Stat is what this package reads of /proc/PID/stat (see proc(5)).
 type Stat struct {
+	Comm  string // the command name: the executable's base name, as the kernel cut it
 	State byte   // R running or runnable, S sleeping, D disk wait, Z zombie, T stopped...
 	Utime uint64 // CPU time in user mode, in clock ticks
 	Stime uint64 // CPU time in kernel mode, in clock ticks
@@ -28,7 +29,8 @@ var errStat = errors.New("malformed /proc stat line")
 func ParseStat(data []byte) (Stat, error) {
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
+	j := strings.IndexByte(s, '(')
+	if i < 0 || j < 0 || j > i {
 		return Stat{}, errStat
 	}
 	f := strings.Fields(s[i+1:])
@@ -37,7 +39,7 @@ func ParseStat(data []byte) (Stat, error) {
 	if len(f) < 20 || len(f[0]) != 1 {
 		return Stat{}, errStat
 	}
-	st := Stat{State: f[0][0]}
+	st := Stat{Comm: s[j+1 : i], State: f[0][0]}
 	for _, p := range []struct {
 		dst   *uint64
 		field int
@@ -64,6 +66,11 @@ func ParseStat(data []byte) (Stat, error) {
 // start: a process's counters go on across exec, so the daemon's would
 // include what ran before it (sv-exec).
 type Settle struct {
+	// Before is the command name of what execs the daemon (sv-exec): a
+	// daemon's process still under that name has not exec'd the daemon
+	// yet, however still it looks (sv-exec marks the exec just before it
+	// makes it, and may wait for a lock or a thread meanwhile).
+	Before string
 	procfs string
 	pid    int
 	base   map[int]uint64 // each busy thread's CPU ticks when first seen busy
@@ -133,10 +140,11 @@ func (s *Settle) Done(busy time.Duration) bool {
 	return settled && s.alive()
 }
 
-// alive: the daemon runs, neither gone nor a zombie.
+// alive: the daemon runs, neither gone nor a zombie, and is the daemon
+// (exec'd already).
 func (s *Settle) alive() bool {
 	st, err := s.read.stat(s.procfs + "/" + strconv.Itoa(s.pid) + "/stat")
-	return err == nil && st.State != 'Z' && st.State != 'X'
+	return err == nil && st.State != 'Z' && st.State != 'X' && (s.Before == "" || st.Comm != s.Before)
 }
 
 func readStat(path string) (Stat, error) {

@@ -22,10 +22,10 @@ func TestParseStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Stat{State: 'S', Utime: 3, Stime: 4, Start: 12345}); st != want {
+	if want := (Stat{Comm: "a (weird) name", State: 'S', Utime: 3, Stime: 4, Start: 12345}); st != want {
 		t.Fatalf("got %+v, want %+v", st, want)
 	}
-	for _, bad := range []string{"", "42 no parens", "42 (x) S 1 2", "42 (x) SS " + strings.Repeat("1 ", 30), "42 (x) S " + strings.Repeat("x ", 30)} {
+	for _, bad := range []string{"", "42 no parens", "42 x) S " + strings.Repeat("1 ", 30), "42 (x) S 1 2", "42 (x) SS " + strings.Repeat("1 ", 30), "42 (x) S " + strings.Repeat("x ", 30)} {
 		if _, err := ParseStat([]byte(bad)); err == nil {
 			t.Errorf("ParseStat(%q): no error", bad)
 		}
@@ -62,7 +62,11 @@ func newFakeProc(t *testing.T) fakeProc {
 }
 
 func (p fakeProc) add(pid int, state byte, ticks uint64, children ...int) {
-	line := statLine(pid, "d", state, ticks, 0, 1)
+	p.addNamed(pid, "d", state, ticks, children...)
+}
+
+func (p fakeProc) addNamed(pid int, comm string, state byte, ticks uint64, children ...int) {
+	line := statLine(pid, comm, state, ticks, 0, 1)
 	task := filepath.Join(p.root, fmt.Sprint(pid), "task", fmt.Sprint(pid))
 	if err := os.MkdirAll(task, 0o755); err != nil {
 		p.t.Fatal(err)
@@ -108,11 +112,13 @@ func TestSettle(t *testing.T) {
 			then: func(p fakeProc) { p.add(11, 'R', 7) }, want2: true},
 		{name: "waits, children wait", first: func(p fakeProc) { p.add(10, 'S', 0, 11, 12); p.add(11, 'T', 0); p.add(12, 'S', 0) }, want1: true, want2: true},
 		{name: "a child ended meanwhile", first: func(p fakeProc) { p.add(10, 'S', 0, 11) }, want1: true, want2: true},
+		{name: "sv-exec waits, then execs the daemon, which waits", first: func(p fakeProc) { p.addNamed(10, "sv-exec", 'S', 0) },
+			then: func(p fakeProc) { p.addNamed(10, "d", 'S', 0) }, want2: true},
 	}
 	for _, c := range cases {
 		p := newFakeProc(t)
 		c.first(p)
-		s := &Settle{procfs: p.root, pid: 10, base: map[int]uint64{}}
+		s := &Settle{Before: "sv-exec", procfs: p.root, pid: 10, base: map[int]uint64{}}
 		if got := s.Done(cpu); got != c.want1 {
 			t.Errorf("%s: first look: settled = %v, want %v", c.name, got, c.want1)
 		}
