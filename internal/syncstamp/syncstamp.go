@@ -5,7 +5,8 @@
 // sv-rc has even begun (see internal/startreq).
 //
 // A stamp is a change detector over the files themselves: identity (inode),
-// size and both times of every path the sync read or wrote, the absence of
+// size and both times of every path the sync read or wrote (and a checksum
+// of the content of those that had changed just before), the absence of
 // those it found absent, and the directories in which a file that would
 // change the result can appear. What the paths cannot show (the program
 // that synced, the tree, the profile) is the Key, which only the caller
@@ -17,8 +18,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,8 +32,9 @@ import (
 
 // RacyWindow: a path changed this little before the stamp was taken may
 // change again without its times moving (file times come from a coarse
-// clock, and some filesystems keep whole seconds), so a stamp with one is
-// never trusted; the next sync takes a new one (git's racily clean entries).
+// clock, and some filesystems keep whole seconds), so its identity and
+// times prove nothing: the stamp keeps a checksum of its content as well
+// (git's racily clean entries), which a check compares.
 const RacyWindow = time.Second
 
 // Stamp is what one sync of one service read and wrote.
@@ -45,6 +49,7 @@ type Kind byte
 
 const (
 	Same   Kind = 'f' // it exists, with this identity and these times
+	Racy   Kind = 'r' // the same, changed just before the stamp: and this content
 	Absent Kind = '-' // it does not exist
 	IsDir  Kind = 'd' // it is a directory (its contents are not compared)
 )
@@ -54,7 +59,8 @@ type Path struct {
 	Kind         Kind
 	Name         string
 	Ino, Size    uint64
-	Mtime, Ctime int64 // ns since the epoch
+	Mtime, Ctime int64  // ns since the epoch
+	Sum          string // Racy: a checksum of its content (see content)
 }
 
 // header starts every stamp file, with its format's version.
@@ -78,8 +84,15 @@ func Take(key string, paths, dirs []string) (*Stamp, error) {
 		}
 		return nil
 	}
+	racy := s.At.Add(-RacyWindow).UnixNano()
 	for _, name := range paths {
-		if err := add(look(name)); err != nil {
+		p := look(name)
+		if p.Kind == Same && (p.Mtime >= racy || p.Ctime >= racy) {
+			if sum := content(name); sum != "" {
+				p.Kind, p.Sum = Racy, sum
+			} // else a Same that Stale finds racy
+		}
+		if err := add(p); err != nil {
 			return nil, err
 		}
 	}
@@ -101,8 +114,50 @@ func look(name string) Path {
 		Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano()}
 }
 
+// content is a checksum of what path holds: a file's bytes, a symlink's
+// target, a directory's names; "" for what it cannot read.
+func content(path string) string {
+	var data []byte
+	fi, err := os.Lstat(path)
+	switch {
+	case err != nil:
+		return ""
+	case fi.Mode().IsRegular():
+		data, err = os.ReadFile(path)
+	case fi.Mode()&os.ModeSymlink != 0:
+		var t string
+		t, err = os.Readlink(path)
+		data = []byte(t)
+	case fi.IsDir():
+		var names []string
+		names, err = readNames(path)
+		data = []byte(strings.Join(names, "\x00"))
+	default:
+		return ""
+	}
+	if err != nil {
+		return ""
+	}
+	h := fnv.New64a()
+	h.Write(data)
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// readNames is a directory's entry names, sorted.
+func readNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	sort.Strings(names)
+	return names, err
+}
+
 // Stale says why the stamp no longer holds, or "" when every path is as it
-// was and none had changed within RacyWindow before the stamp was taken.
+// was (a path changed within RacyWindow before the stamp was taken: and
+// holds the same content).
 func (s *Stamp) Stale() string {
 	racy := s.At.Add(-RacyWindow).UnixNano()
 	for _, p := range s.Paths {
@@ -115,11 +170,16 @@ func (s *Stamp) Stale() string {
 			if look(p.Name).Kind != Absent {
 				return p.Name + " appeared"
 			}
-		case Same:
-			if p.Mtime >= racy || p.Ctime >= racy {
+		case Same, Racy:
+			if p.Kind == Same && (p.Mtime >= racy || p.Ctime >= racy) {
 				return p.Name + " had just changed when stamped"
 			}
-			if now := look(p.Name); now != p {
+			now := look(p.Name)
+			now.Kind, now.Sum = p.Kind, p.Sum
+			if now != p {
+				return p.Name + " changed"
+			}
+			if p.Kind == Racy && content(p.Name) != p.Sum {
 				return p.Name + " changed"
 			}
 		}
@@ -133,9 +193,12 @@ func (s *Stamp) Encode() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s %s %d\n", header, s.Key, s.At.UnixNano())
 	for _, p := range s.Paths {
-		if p.Kind == Same {
+		switch p.Kind {
+		case Same:
 			fmt.Fprintf(&b, "f %d %d %d %d %s\n", p.Ino, p.Size, p.Mtime, p.Ctime, p.Name)
-		} else {
+		case Racy:
+			fmt.Fprintf(&b, "r %d %d %d %d %s %s\n", p.Ino, p.Size, p.Mtime, p.Ctime, p.Sum, p.Name)
+		default:
 			fmt.Fprintf(&b, "%c %s\n", p.Kind, p.Name)
 		}
 	}
@@ -183,12 +246,19 @@ func decodePath(line string) (Path, error) {
 	switch Kind(kind[0]) {
 	case Absent, IsDir:
 		return Path{Kind: Kind(kind[0]), Name: rest}, nil
-	case Same:
-		f := strings.SplitN(rest, " ", 5)
-		if len(f) != 5 || f[4] == "" {
-			return Path{}, errors.New("want inode, size, mtime, ctime and path")
+	case Same, Racy:
+		n := 5 // inode, size, mtime, ctime (and Racy's checksum), path
+		if Kind(kind[0]) == Racy {
+			n = 6
 		}
-		p := Path{Kind: Same, Name: f[4]}
+		f := strings.SplitN(rest, " ", n)
+		if len(f) != n || f[n-1] == "" || f[n-2] == "" {
+			return Path{}, errors.New("want inode, size, mtime, ctime, a checksum if racy, and path")
+		}
+		p := Path{Kind: Kind(kind[0]), Name: f[n-1]}
+		if n == 6 {
+			p.Sum = f[4]
+		}
 		var errs [4]error
 		p.Ino, errs[0] = strconv.ParseUint(f[0], 10, 64)
 		p.Size, errs[1] = strconv.ParseUint(f[1], 10, 64)
