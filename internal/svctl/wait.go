@@ -52,6 +52,14 @@ func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (boo
 	if err := waitfor.Paths(ctx, []string{filepath.Join(sup, "status")}); err != nil {
 		return unsupervised, fmt.Errorf("%s: not %s after the timeout: %w (no %s)", svc.Name, what, ErrUnsupervised, filepath.Join(sup, "status"))
 	}
+	// What is waited for often holds already (a start sv-scan made on
+	// request is up by the time sv-rc looks): one look before the watch,
+	// which costs an inotify instance for the rest of the process.
+	if info, err := Status(svc); err == nil && info.State != StateUnsupervised {
+		if done, err := cond(info); done || err != nil {
+			return info, err
+		}
+	}
 	w, err := inotify.New()
 	if err != nil {
 		return Info{}, err
