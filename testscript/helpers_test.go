@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/svdir"
+	"github.com/supervision-suite/supervision/internal/syncstamp"
 	"github.com/supervision-suite/supervision/internal/waitfor"
 )
 
@@ -284,6 +285,32 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"readlink":  cmdReadlink,
 	"waitdown":  cmdWaitDown,
 	"treesnap":  cmdTreeSnap,
+}
+
+// ageStamp dates a sync stamp (internal/syncstamp) two RacyWindows
+// later, as if taken long after its paths last changed: a start within a
+// second of a sync does not trust the stamp, and no test waits that
+// second out.
+func ageStamp(file string) error {
+	s, err := syncstamp.Read(file)
+	if err != nil {
+		return err
+	}
+	s.At = time.Now().Add(2 * syncstamp.RacyWindow)
+	return syncstamp.Write(file, s)
+}
+
+// agestampMain is agestamp, ageStamp as a program (scripts in a namespace
+// run it too).
+//
+//	agestamp FILE...
+func agestampMain() {
+	for _, file := range os.Args[1:] {
+		if err := ageStamp(file); err != nil {
+			fmt.Fprintln(os.Stderr, "agestamp:", err)
+			os.Exit(1)
+		}
+	}
 }
 
 // treesnap DIR [-x RELPATH]... prints one line per path under DIR: its

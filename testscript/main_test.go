@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 		"ptyexpect": ptyexpectMain,
 		"svwait":    svwaitMain,
 		"waitpaths": waitpathsMain,
+		"agestamp":  agestampMain,
 		"bootroot":  bootrootMain,
 	}
 	// poweroff, reboot and halt as link names, as they may be installed

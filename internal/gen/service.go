@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/supervision-suite/supervision/internal/fsplan"
 	"github.com/supervision-suite/supervision/internal/options"
@@ -138,6 +139,7 @@ func (g *Generator) Sync(names []string) (*SyncResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	began := time.Now() // the stamps' time: before anything is read
 	res := &SyncResult{Loaded: map[string]*options.Service{}}
 	p := &fsplan.Plan{}
 	if err := g.sharedOps(p); err != nil {
@@ -168,7 +170,7 @@ func (g *Generator) Sync(names []string) (*SyncResult, error) {
 		return res, err
 	}
 	for name, svc := range res.Loaded {
-		if err := g.stampSynced(svc, planned[name]); err != nil {
+		if err := g.stampSynced(svc, planned[name], began); err != nil {
 			return res, fmt.Errorf("%s: sync stamp: %w", name, err)
 		}
 	}

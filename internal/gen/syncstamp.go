@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/syncstamp"
@@ -76,10 +77,11 @@ func (g *Generator) ownStamp(name string) (*syncstamp.Stamp, string) {
 	return s, ""
 }
 
-// stampSynced records what the sync of svc read and wrote (planned: the
-// paths of its plan). An enabled service is not stamped: its link in the
-// scan dir, which the sync makes, changes with every start and stop.
-func (g *Generator) stampSynced(svc *options.Service, planned []string) error {
+// stampSynced records what the sync of svc, begun at began, read and wrote
+// (planned: the paths of its plan). An enabled service is not stamped:
+// its link in the scan dir, which the sync makes, changes with every start
+// and stop.
+func (g *Generator) stampSynced(svc *options.Service, planned []string, began time.Time) error {
 	file := g.Layout.SyncStamp(svc.Name)
 	if g.isEnabled(svc.Name) {
 		if err := os.Remove(file); err != nil && !os.IsNotExist(err) {
@@ -88,8 +90,8 @@ func (g *Generator) stampSynced(svc *options.Service, planned []string) error {
 		return nil
 	}
 	paths, dirs := g.stampedPaths(svc, planned)
-	s, err := syncstamp.Take(g.syncKey(), paths, dirs)
-	if err != nil {
+	s := &syncstamp.Stamp{Key: g.syncKey(), At: began}
+	if s.Add(paths...) != nil || s.AddDirs(dirs...) != nil {
 		os.Remove(file) // such a service is synced at every start
 		return nil
 	}

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/supervision-suite/supervision/internal/syncstamp"
 )
 
 // A sync stamps what it read and wrote; the stamp holds until one of
@@ -20,6 +23,19 @@ func TestSyncStamp(t *testing.T) {
 			t.Fatalf("sync: %v %v", err, res.Problems)
 		}
 	}
+	// age dates the stamp later, as if taken long after the files changed.
+	age := func() {
+		t.Helper()
+		file := g.Layout.SyncStamp("a")
+		s, err := syncstamp.Read(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.At = time.Now().Add(2 * syncstamp.RacyWindow)
+		if err := syncstamp.Write(file, s); err != nil {
+			t.Fatal(err)
+		}
+	}
 	fresh := func(want string) {
 		t.Helper()
 		if got := g.Fresh("a"); !strings.Contains(got, want) || (want == "" && got != "") {
@@ -28,7 +44,9 @@ func TestSyncStamp(t *testing.T) {
 	}
 
 	sync()
-	fresh("") // written just now: held by content too
+	fresh("had just changed") // written now: not to be trusted yet
+	age()
+	fresh("")
 
 	// What the sync reads: OPTIONS edited, a layer added, site defaults.
 	opts := filepath.Join(g.Layout.ServiceDir("a"), "OPTIONS")
@@ -57,6 +75,7 @@ func TestSyncStamp(t *testing.T) {
 		}},
 	} {
 		sync()
+		age()
 		fresh("")
 		if err := c.change(); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -66,6 +85,7 @@ func TestSyncStamp(t *testing.T) {
 
 	// Another profile, or another command for the scripts: another key.
 	sync()
+	age()
 	g.Profile, g.key = "prod", ""
 	fresh("another program or with other settings")
 	if got := g.SyncedAlike("a"); got == "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/policy"
 	"github.com/supervision-suite/supervision/internal/svlog"
+	"github.com/supervision-suite/supervision/internal/syncstamp"
 )
 
 // How a service's output is handled.
@@ -40,7 +41,7 @@ type config struct {
 	console      bool             // LOG=console: logBuiltin's lines go to sv-scan's stdout
 	finCmd       bool             // FIN_CMD is set: our shared finish must run
 	svc          *options.Service // the loaded OPTIONS; nil without
-	stamp        *configStamp     // what it was read from; nil: read again
+	stamp        *syncstamp.Stamp // what it was read from (stampConfig); nil: read again
 }
 
 func defaultConfig() config {
@@ -78,8 +79,7 @@ func loadConfig(dir string) config {
 	}
 	s := svc.Set
 	c.svc = svc
-	stamp.addFiles(svc)
-	c.stamp = stamp
+	c.stamp = addConfigFiles(stamp, svc)
 	c.ready = s.Ready()
 	c.readyTimeout = s.Duration("SVC_READY_TIMEOUT")
 	c.stopSignal = s.Signal("SVC_STOP_SIGNAL")

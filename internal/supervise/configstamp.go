@@ -3,84 +3,45 @@ package supervise
 import (
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/syncstamp"
 )
 
-// configStamp is what a service's config was read from, as lstat saw it
-// just before: the OPTIONS files read, and the directories in which a
-// file that would change the config can appear (the service, log/, site
-// defaults, the catalog, the definition of an instance). A start reads
-// OPTIONS again only when one of them changed (see current), which spares
-// the start right after a take-up reading them twice.
-type configStamp struct {
-	at    time.Time
-	files []fileStamp
-}
-
-// fileStamp is one path's identity and times; ok false: it was absent.
-type fileStamp struct {
-	path         string
-	ok           bool
-	ino, size    uint64
-	mtime, ctime int64 // ns
-}
-
-// racyWindow: a file changed this little before it was stamped may change
-// again without its times moving (the kernel's file clock is coarse): its
-// stamp proves nothing, as for git's racily clean entries.
-const racyWindow = time.Second
-
-func stampConfig(dir string) *configStamp {
+// stampConfig begins the stamp of what a service's config is read from
+// (see syncstamp), before it is read: the directories in which a file that
+// would change the config can appear (the service, log/, site defaults,
+// the catalog, the definition of an instance); addConfigFiles adds the
+// OPTIONS files the load read. A start reads OPTIONS again only when the
+// stamp no longer holds, which spares the start right after a take-up
+// reading them twice. nil: it could not be taken (read again).
+func stampConfig(dir string) *syncstamp.Stamp {
 	svDir := filepath.Dir(dir)
 	base, _ := options.SplitName(filepath.Base(dir))
-	paths := []string{
-		dir, filepath.Join(dir, "log"), filepath.Join(dir, "log", "run"),
+	s := syncstamp.Begin("config")
+	if s.Add(dir, filepath.Join(dir, "log"), filepath.Join(dir, "log", "run"),
 		filepath.Join(svDir, ".opt"), filepath.Join(svDir, ".opt", "catalog"),
-		filepath.Join(svDir, base),
+		filepath.Join(svDir, base)) != nil {
+		return nil
 	}
-	c := &configStamp{at: time.Now()}
-	for _, p := range paths {
-		c.files = append(c.files, stampOf(p))
-	}
-	return c
+	return s
 }
 
-// addFiles stamps what the load read (after it: the times checked as
-// racy cover a change made meanwhile).
-func (c *configStamp) addFiles(svc *options.Service) {
+// addConfigFiles stamps what the load read (after it: a change made
+// meanwhile is within the stamp's racy window, so it is not trusted).
+func addConfigFiles(s *syncstamp.Stamp, svc *options.Service) *syncstamp.Stamp {
 	for _, f := range svc.Files {
-		if !strings.HasPrefix(f.Path, "catalog:") {
-			c.files = append(c.files, stampOf(f.Path))
+		if s == nil || strings.HasPrefix(f.Path, "catalog:") {
+			continue
+		}
+		if s.Add(f.Path) != nil {
+			return nil
 		}
 	}
+	return s
 }
 
-func stampOf(path string) fileStamp {
-	var st syscall.Stat_t
-	if err := syscall.Lstat(path, &st); err != nil {
-		return fileStamp{path: path}
-	}
-	return fileStamp{path: path, ok: true, ino: st.Ino, size: uint64(st.Size),
-		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
-}
-
-// current reports whether nothing stamped has changed, and nothing was
-// changed so shortly before the stamp that a change could hide.
-func (c *configStamp) current() bool {
-	if c == nil {
-		return false
-	}
-	racy := c.at.Add(-racyWindow).UnixNano()
-	for _, f := range c.files {
-		if f.mtime >= racy || f.ctime >= racy {
-			return false
-		}
-		if stampOf(f.path) != f {
-			return false
-		}
-	}
-	return true
-}
+// configCurrent reports whether the stamp holds: nothing stamped has
+// changed, and nothing changed so shortly before it that a change could
+// hide.
+func configCurrent(s *syncstamp.Stamp) bool { return s != nil && s.Stale() == "" }

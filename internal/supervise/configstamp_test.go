@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/supervision-suite/supervision/internal/syncstamp"
 )
 
 // configTree is a tree with site defaults and one service, x.
@@ -34,13 +36,13 @@ func loaded(t *testing.T, dir string) config {
 	if c.err != "" || c.stamp == nil {
 		t.Fatalf("loadConfig: err %q, stamp %v", c.err, c.stamp)
 	}
-	c.stamp.at = c.stamp.at.Add(2 * racyWindow)
+	c.stamp.At = c.stamp.At.Add(2 * syncstamp.RacyWindow)
 	return c
 }
 
 func TestConfigStampUnchanged(t *testing.T) {
 	c := loaded(t, configTree(t))
-	if !c.stamp.current() {
+	if !configCurrent(c.stamp) {
 		t.Error("nothing changed, but the stamp is not current")
 	}
 }
@@ -73,7 +75,7 @@ func TestConfigStampSeesChanges(t *testing.T) {
 			if err := change(dir); err != nil {
 				t.Fatal(err)
 			}
-			if c.stamp.current() {
+			if configCurrent(c.stamp) {
 				t.Error("the stamp is still current")
 			}
 		})
@@ -87,11 +89,11 @@ func TestConfigStampRacy(t *testing.T) {
 	if c.stamp == nil {
 		t.Fatalf("no stamp: %s", c.err)
 	}
-	if c.stamp.current() {
+	if configCurrent(c.stamp) {
 		t.Error("a stamp of files written just now is current")
 	}
-	c.stamp.at = time.Now().Add(2 * racyWindow)
-	if !c.stamp.current() {
+	c.stamp.At = time.Now().Add(2 * syncstamp.RacyWindow)
+	if !configCurrent(c.stamp) {
 		t.Error("the same stamp, taken later, is not current")
 	}
 }
@@ -102,7 +104,7 @@ func TestConfigCache(t *testing.T) {
 	dir := configTree(t)
 	var c configCache
 	first := c.get(dir)
-	first.stamp.at = first.stamp.at.Add(2 * racyWindow) // as if read well after the files were written
+	first.stamp.At = first.stamp.At.Add(2 * syncstamp.RacyWindow) // as if read well after the files were written
 	c.put(dir, first)
 	if again := c.get(dir); again.svc != first.svc {
 		t.Error("unchanged OPTIONS were read again")

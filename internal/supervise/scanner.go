@@ -73,7 +73,7 @@ type Scanner struct {
 // configCache keeps each service dir's config as last read, so that one
 // taken up again (OpenRC stops a service by taking it out of the scan
 // dir, and starts it by putting it back) reads its OPTIONS again only
-// when they changed (configStamp).
+// when they changed (stampConfig).
 type configCache struct {
 	mu    sync.Mutex
 	byDir map[string]config
@@ -85,7 +85,7 @@ func (c *configCache) get(dir string) config {
 	c.mu.Lock()
 	cfg, ok := c.byDir[dir]
 	c.mu.Unlock()
-	if ok && cfg.stamp.current() {
+	if ok && configCurrent(cfg.stamp) {
 		return cfg
 	}
 	cfg = loadConfig(dir)

@@ -1,12 +1,12 @@
 // Package syncstamp records what a service dir was last synced from and
-// into, as lstat saw each path just after the sync, and tells whether that
-// still holds. A start whose stamp holds skips the sync (sv-rc), and
+// into, as lstat saw each path just after the sync (the stamp's time is
+// when the sync began), and tells whether that still holds. A start whose stamp holds skips the sync (sv-rc), and
 // sv-scan may start such a service on the init script's request before
-// sv-rc has even begun (see internal/startreq).
+// sv-rc has even begun (see internal/startreq). sv-scan's cache of each
+// service's config keeps the same kind of stamp in memory.
 //
 // A stamp is a change detector over the files themselves: identity (inode),
-// size and both times of every path the sync read or wrote (and a checksum
-// of the content of those that had changed just before), the absence of
+// size and both times of every path the sync read or wrote, the absence of
 // those it found absent, and the directories in which a file that would
 // change the result can appear. What the paths cannot show (the program
 // that synced, the tree, the profile) is the Key, which only the caller
@@ -18,10 +18,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,15 +30,14 @@ import (
 
 // RacyWindow: a path changed this little before the stamp was taken may
 // change again without its times moving (file times come from a coarse
-// clock, and some filesystems keep whole seconds), so its identity and
-// times prove nothing: the stamp keeps a checksum of its content as well
-// (git's racily clean entries), which a check compares.
+// clock, and some filesystems keep whole seconds), so a stamp with one is
+// never trusted; the next sync takes a new one (git's racily clean entries).
 const RacyWindow = time.Second
 
 // Stamp is what one sync of one service read and wrote.
 type Stamp struct {
 	Key   string    // what else the sync depended on, as the caller hashes it
-	At    time.Time // when the paths were looked at
+	At    time.Time // when the reading it stands for began (Begin)
 	Paths []Path
 }
 
@@ -49,7 +46,6 @@ type Kind byte
 
 const (
 	Same   Kind = 'f' // it exists, with this identity and these times
-	Racy   Kind = 'r' // the same, changed just before the stamp: and this content
 	Absent Kind = '-' // it does not exist
 	IsDir  Kind = 'd' // it is a directory (its contents are not compared)
 )
@@ -59,49 +55,51 @@ type Path struct {
 	Kind         Kind
 	Name         string
 	Ino, Size    uint64
-	Mtime, Ctime int64  // ns since the epoch
-	Sum          string // Racy: a checksum of its content (see content)
+	Mtime, Ctime int64 // ns since the epoch
 }
 
 // header starts every stamp file, with its format's version.
 const header = "sv-sync-stamp 1"
 
-// Take stamps paths (each as it is now: Same or Absent) and dirs (IsDir)
-// under key. A path that cannot be written on one line cannot be stamped.
-func Take(key string, paths, dirs []string) (*Stamp, error) {
-	if strings.ContainsAny(key, " \n") || key == "" {
-		return nil, fmt.Errorf("sync stamp: key %q is not one word", key)
-	}
-	s := &Stamp{Key: key, At: time.Now()}
-	seen := map[string]bool{}
-	add := func(p Path) error {
-		if p.Name == "" || strings.ContainsAny(p.Name, "\n\r") {
-			return fmt.Errorf("sync stamp: path %q cannot be stamped", p.Name)
-		}
-		if !seen[string(p.Kind)+p.Name] {
-			seen[string(p.Kind)+p.Name] = true
-			s.Paths = append(s.Paths, p)
-		}
-		return nil
-	}
-	racy := s.At.Add(-RacyWindow).UnixNano()
+// Begin starts a stamp: call it before reading anything the stamp is to
+// cover, then Add what was read and written. A path that changes after
+// Begin has times within RacyWindow of At, so Stale never trusts it: the
+// stamp cannot vouch for what it saw after the reading (the sync's or the
+// load's) was done.
+func Begin(key string) *Stamp { return &Stamp{Key: key, At: time.Now()} }
+
+// Add stamps paths as they are now (Same or Absent). A path that cannot be
+// written on one line cannot be stamped.
+func (s *Stamp) Add(paths ...string) error {
 	for _, name := range paths {
-		p := look(name)
-		if p.Kind == Same && (p.Mtime >= racy || p.Ctime >= racy) {
-			if sum := content(name); sum != "" {
-				p.Kind, p.Sum = Racy, sum
-			} // else a Same that Stale finds racy
-		}
-		if err := add(p); err != nil {
-			return nil, err
+		if err := s.add(look(name)); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// AddDirs stamps dirs as directories (IsDir).
+func (s *Stamp) AddDirs(dirs ...string) error {
 	for _, name := range dirs {
-		if err := add(Path{Kind: IsDir, Name: name}); err != nil {
-			return nil, err
+		if err := s.add(Path{Kind: IsDir, Name: name}); err != nil {
+			return err
 		}
 	}
-	return s, nil
+	return nil
+}
+
+func (s *Stamp) add(p Path) error {
+	if p.Name == "" || strings.ContainsAny(p.Name, "\n\r") {
+		return fmt.Errorf("sync stamp: path %q cannot be stamped", p.Name)
+	}
+	for _, q := range s.Paths {
+		if q.Kind == p.Kind && q.Name == p.Name {
+			return nil
+		}
+	}
+	s.Paths = append(s.Paths, p)
+	return nil
 }
 
 // look is path as lstat sees it now.
@@ -114,50 +112,8 @@ func look(name string) Path {
 		Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano()}
 }
 
-// content is a checksum of what path holds: a file's bytes, a symlink's
-// target, a directory's names; "" for what it cannot read.
-func content(path string) string {
-	var data []byte
-	fi, err := os.Lstat(path)
-	switch {
-	case err != nil:
-		return ""
-	case fi.Mode().IsRegular():
-		data, err = os.ReadFile(path)
-	case fi.Mode()&os.ModeSymlink != 0:
-		var t string
-		t, err = os.Readlink(path)
-		data = []byte(t)
-	case fi.IsDir():
-		var names []string
-		names, err = readNames(path)
-		data = []byte(strings.Join(names, "\x00"))
-	default:
-		return ""
-	}
-	if err != nil {
-		return ""
-	}
-	h := fnv.New64a()
-	h.Write(data)
-	return fmt.Sprintf("%016x", h.Sum64())
-}
-
-// readNames is a directory's entry names, sorted.
-func readNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	sort.Strings(names)
-	return names, err
-}
-
 // Stale says why the stamp no longer holds, or "" when every path is as it
-// was (a path changed within RacyWindow before the stamp was taken: and
-// holds the same content).
+// was and none had changed within RacyWindow before the stamp was taken.
 func (s *Stamp) Stale() string {
 	racy := s.At.Add(-RacyWindow).UnixNano()
 	for _, p := range s.Paths {
@@ -170,16 +126,11 @@ func (s *Stamp) Stale() string {
 			if look(p.Name).Kind != Absent {
 				return p.Name + " appeared"
 			}
-		case Same, Racy:
-			if p.Kind == Same && (p.Mtime >= racy || p.Ctime >= racy) {
+		case Same:
+			if p.Mtime >= racy || p.Ctime >= racy {
 				return p.Name + " had just changed when stamped"
 			}
-			now := look(p.Name)
-			now.Kind, now.Sum = p.Kind, p.Sum
-			if now != p {
-				return p.Name + " changed"
-			}
-			if p.Kind == Racy && content(p.Name) != p.Sum {
+			if now := look(p.Name); now != p {
 				return p.Name + " changed"
 			}
 		}
@@ -193,12 +144,9 @@ func (s *Stamp) Encode() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s %s %d\n", header, s.Key, s.At.UnixNano())
 	for _, p := range s.Paths {
-		switch p.Kind {
-		case Same:
+		if p.Kind == Same {
 			fmt.Fprintf(&b, "f %d %d %d %d %s\n", p.Ino, p.Size, p.Mtime, p.Ctime, p.Name)
-		case Racy:
-			fmt.Fprintf(&b, "r %d %d %d %d %s %s\n", p.Ino, p.Size, p.Mtime, p.Ctime, p.Sum, p.Name)
-		default:
+		} else {
 			fmt.Fprintf(&b, "%c %s\n", p.Kind, p.Name)
 		}
 	}
@@ -246,19 +194,12 @@ func decodePath(line string) (Path, error) {
 	switch Kind(kind[0]) {
 	case Absent, IsDir:
 		return Path{Kind: Kind(kind[0]), Name: rest}, nil
-	case Same, Racy:
-		n := 5 // inode, size, mtime, ctime (and Racy's checksum), path
-		if Kind(kind[0]) == Racy {
-			n = 6
+	case Same:
+		f := strings.SplitN(rest, " ", 5)
+		if len(f) != 5 || f[4] == "" {
+			return Path{}, errors.New("want inode, size, mtime, ctime and path")
 		}
-		f := strings.SplitN(rest, " ", n)
-		if len(f) != n || f[n-1] == "" || f[n-2] == "" {
-			return Path{}, errors.New("want inode, size, mtime, ctime, a checksum if racy, and path")
-		}
-		p := Path{Kind: Kind(kind[0]), Name: f[n-1]}
-		if n == 6 {
-			p.Sum = f[4]
-		}
+		p := Path{Kind: Same, Name: f[4]}
 		var errs [4]error
 		p.Ino, errs[0] = strconv.ParseUint(f[0], 10, 64)
 		p.Size, errs[1] = strconv.ParseUint(f[1], 10, 64)
@@ -274,6 +215,9 @@ func decodePath(line string) (Path, error) {
 
 // Write puts the stamp in file, atomically, making its directory.
 func Write(file string, s *Stamp) error {
+	if strings.ContainsAny(s.Key, " \n\r") || s.Key == "" {
+		return fmt.Errorf("sync stamp: key %q is not one word", s.Key)
+	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
