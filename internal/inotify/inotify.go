@@ -72,6 +72,17 @@ func get() (*instance, error) {
 	return shared, initErr
 }
 
+// Release closes the process's instance, if it made one, and so waits here
+// for what closing it costs; for a process about to exec another program,
+// whose exec would close it (close-on-exec) and wait inside the execve.
+// No Watch is to be used after.
+func Release() {
+	once.Do(func() { initErr = errors.New("inotify: released") })
+	if shared != nil {
+		shared.file.Close()
+	}
+}
+
 // New returns an empty Watch.
 func New() (*Watch, error) {
 	in, err := get()

@@ -97,6 +97,9 @@ func (s *Settle) Done(busy time.Duration) bool {
 	if s.noProc {
 		return true // no /proc to look in
 	}
+	if !s.execd() {
+		return false
+	}
 	need := uint64((busy*clockTicks + time.Second - 1) / time.Second) // in ticks, rounded up
 	settled := true
 	seen := map[int]bool{}
@@ -140,11 +143,22 @@ func (s *Settle) Done(busy time.Duration) bool {
 	return settled && s.alive()
 }
 
-// alive: the daemon runs, neither gone nor a zombie, and is the daemon
-// (exec'd already).
+// alive: the daemon runs, neither gone nor a zombie.
 func (s *Settle) alive() bool {
 	st, err := s.read.stat(s.procfs + "/" + strconv.Itoa(s.pid) + "/stat")
-	return err == nil && st.State != 'Z' && st.State != 'X' && (s.Before == "" || st.Comm != s.Before)
+	return err == nil && st.State != 'Z' && st.State != 'X'
+}
+
+// execd: the process no longer has the name Before, so it has exec'd the
+// daemon. Read before the threads are (the name changes once, inside the
+// execve): threads seen asleep after it are the daemon's, not those of the
+// program that was about to exec it.
+func (s *Settle) execd() bool {
+	if s.Before == "" {
+		return true
+	}
+	st, err := s.read.stat(s.procfs + "/" + strconv.Itoa(s.pid) + "/stat")
+	return err == nil && st.Comm != s.Before
 }
 
 func readStat(path string) (Stat, error) {

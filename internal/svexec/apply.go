@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/supervision-suite/supervision/internal/inotify"
 	"os"
 	"os/exec"
 	"runtime"
@@ -63,6 +64,11 @@ func Exec(sp *Spec) error {
 	if sp.Umask >= 0 {
 		syscall.Umask(sp.Umask)
 	}
+	// The waits' inotify instance is closed now, not by the exec: closing
+	// it can wait for an SRCU grace period (10-20 ms), which the daemon,
+	// marked as exec'd, would spend asleep in its execve, looking settled
+	// to a start that watches it (sv-rc).
+	inotify.Release()
 	markExec(sp)
 	if err := setCred(sp.Cred); err != nil {
 		return err
