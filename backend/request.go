@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,8 +66,36 @@ func readAnswer(path, token string) (startreq.Answer, bool) {
 // watched as Start watches the start it makes itself (up, ready, settled),
 // and a failure leaves the service stopped.
 func WatchStarted(ctx context.Context, sup Supervisor, svc Service, a startreq.Answer) error {
-	restarts := a.Restarts
-	w := &watch{svc: svc, sent: a.Sent,
-		before: svctl.Info{Name: svc.Name, Dir: svc.link(), Restarts: &restarts}}
+	w := startedWatch(svc, a)
 	return w.follow(ctx, sup)
+}
+
+// Verify is WatchStarted for the scanner that made the start, which says
+// the verdict to an init script waiting for it: the same checks, but a
+// failure is only reported, and leaves the service as it is (the init
+// script then runs sv-rc, which sees the same failure, stops the service
+// and explains it).
+func Verify(ctx context.Context, svc Service, a startreq.Answer) error {
+	w := startedWatch(svc, a)
+	if err := w.untilReady(ctx); err != nil {
+		return interrupted(ctx, err)
+	}
+	if err := w.settle(ctx); err != nil {
+		return interrupted(ctx, err)
+	}
+	return nil
+}
+
+// FailStarted ends a start that the scanner made on request and found
+// failed (reason; see Verify): the service is stopped, and the failure
+// comes with its log's last lines, as one Start sees itself.
+func FailStarted(ctx context.Context, sup Supervisor, svc Service, reason string) error {
+	w := &watch{svc: svc}
+	return w.fail(ctx, sup, errors.New(reason))
+}
+
+func startedWatch(svc Service, a startreq.Answer) *watch {
+	restarts := a.Restarts
+	return &watch{svc: svc, sent: a.Sent,
+		before: svctl.Info{Name: svc.Name, Dir: svc.link(), Restarts: &restarts}}
 }

@@ -62,6 +62,10 @@ type Failure struct {
 
 func (f *Failure) Error() string { return f.Service + ": " + f.Reason }
 
+// DefaultSettle is the settle time where conf.d gives none (SV_SETTLE):
+// none beyond the daemon first waiting for something (see watch.settle).
+const DefaultSettle time.Duration = 0
+
 // takeUpWait bounds the wait for a scanner that answers to take a new
 // service up. It is long because it costs nothing when all is well: a
 // scanner that does not answer fails the start at once (Rescan, or

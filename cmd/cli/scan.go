@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/supervise"
 )
@@ -29,7 +30,11 @@ On a tree's scan dir (ROOT/run/sv/service), SCANDIR/.sv-scan/start takes
 start requests from /etc/init.d/supervision, one line 'NAME TOKEN' each:
 a service of the tree whose dir is as its last sync left it is linked
 and started at once, and the answer goes to SCANDIR/.sv-scan/started/NAME
-for 'sv-rc start --request TOKEN NAME'.
+for 'sv-rc start --request TOKEN NAME'. A request that adds 'verdict'
+also gets, on the FIFO SCANDIR/.sv-scan/verdict/NAME (held open from the
+service's first request on), 'TOKEN ok' once the daemon is up, ready and
+settled, as sv-rc would check it, or why not: the init script then needs
+no sv-rc at all.
 
 Each service runs in a cgroup of its own where cgroup v2 is writable, so
 a stop leaves nothing behind; killed with -9 and started again, sv-scan
@@ -60,6 +65,11 @@ func newScanCmd() *cobra.Command {
 			}
 			if l, ok := layout.OfScanDir(cfg.Dir); ok {
 				cfg.Tree = &l
+				// The key sv-rc, run from beside this program with
+				// the same settings, stamps its syncs with.
+				if exec, err := execCommand(); err == nil {
+					cfg.SyncKey = gen.New(l, exec).SyncKeyNow
+				}
 			}
 			cfg.Log, cfg.Console = cmd.ErrOrStderr(), cmd.OutOrStdout()
 			// A closed stdout (LOG=console) must fail a write, not kill

@@ -19,18 +19,26 @@ import (
 // scripts run, the tree, the profile and whether it makes the supervise
 // dirs. A stamp taken under another key says nothing.
 func (g *Generator) syncKey() string {
-	if g.key != "" {
-		return g.key
+	if g.key == "" {
+		g.key = g.SyncKeyNow()
 	}
-	h := fnv.New128a()
-	fmt.Fprintf(h, "exec %q\nroot %q\nprofile %q\nsupervise %t\nprogram %s\n",
-		g.Exec, g.Layout.Root, g.Profile, g.CreateSupervise, programIdentity())
-	g.key = hex.EncodeToString(h.Sum(nil))
 	return g.key
 }
 
+// SyncKeyNow is the key that a sync by this program with these settings
+// stamps, with the program's file as it is now (syncKey keeps the first):
+// what sv-scan, running for long, compares a stamp's key with before it
+// starts a service on request.
+func (g *Generator) SyncKeyNow() string {
+	h := fnv.New128a()
+	fmt.Fprintf(h, "exec %q\nroot %q\nprofile %q\nsupervise %t\nprogram %s\n",
+		g.Exec, g.Layout.Root, g.Profile, g.CreateSupervise, programIdentity())
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // programIdentity names this program's file as it is on disk now: an
-// upgrade replaces it (another inode, size or time).
+// upgrade replaces it (another inode, size or time). Not by its path:
+// sv-rc and sv-scan are one file under several names.
 func programIdentity() string {
 	self, err := os.Executable()
 	if err != nil {
@@ -40,7 +48,7 @@ func programIdentity() string {
 	if err := syscall.Stat(self, &st); err != nil {
 		return "unknown"
 	}
-	return fmt.Sprintf("%s %d %d %d", self, st.Ino, st.Size, st.Mtim.Nano())
+	return fmt.Sprintf("%d %d %d %d", st.Dev, st.Ino, st.Size, st.Mtim.Nano())
 }
 
 // Fresh says why the service dir of name may differ from what a sync would

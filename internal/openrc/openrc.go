@@ -5,7 +5,6 @@
 package openrc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,14 +17,14 @@ import (
 	"time"
 
 	"github.com/supervision-suite/supervision/backend"
-	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/rcdaemons"
 	"github.com/supervision-suite/supervision/internal/svctl"
 )
 
 // Prefix names a supervised service in OpenRC: sv.NAME.
-const Prefix = "sv."
+const Prefix = rcdaemons.Prefix
 
 // DefaultSettle is how long a started daemon must stay up after its exec,
 // when conf.d does not say (SV_SETTLE): none more than it takes to first
@@ -33,7 +32,7 @@ const Prefix = "sv."
 // daemon that runs from one that exits at once on a bad flag, a missing
 // library or file (it never waits: it runs until it exits). A daemon that
 // fails later is what SVC_READY, or a settle time, is for.
-const DefaultSettle = 0
+const DefaultSettle = backend.DefaultSettle
 
 // Status codes, as OpenRC's status() reports them.
 const (
@@ -94,23 +93,7 @@ func (r *Runner) Load(name string) (backend.Service, error) {
 }
 
 func (r *Runner) service(svc *options.Service) backend.Service {
-	s := svc.Set
-	b := backend.Service{
-		Name: svc.Name, Dir: svc.Dir, ScanDir: r.ScanDir,
-		ReadyWanted:  s.Ready().Kind != options.ReadyNone,
-		ReadyTimeout: s.Duration("SVC_READY_TIMEOUT"),
-		StopTimeout:  s.Duration("SVC_STOP_TIMEOUT"),
-		Settle:       r.Settle,
-	}
-	if s.Get("SVC_WAIT_PATH")+s.Get("SVC_WAIT_MOUNT") != "" {
-		b.ExecWait = s.Duration("SVC_WAIT_TIMEOUT")
-	}
-	switch s.Get("LOG") {
-	case "none", "syslog", "custom":
-	default:
-		b.LogDir = s.Get("LOG_DIR")
-	}
-	return b
+	return backend.FromOptions(svc, r.ScanDir, r.Settle)
 }
 
 // setUpGen sets the generator as starts use it.
@@ -139,6 +122,13 @@ func (r *Runner) StartRequested(ctx context.Context, name, token string) error {
 	}
 	if !a.Started {
 		return r.Start(ctx, name)
+	}
+	if a.Failed { // sv-scan watched it fail: stop it, and say why
+		svc, err := r.stopTarget(name)
+		if err != nil {
+			return err
+		}
+		return backend.FailStarted(ctx, r.Backend, svc, a.Reason)
 	}
 	svc, err := r.loadStarted(name)
 	if err != nil {
@@ -192,11 +182,9 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 	return r.markDaemon(name)
 }
 
-// markDaemon tells OpenRC where the daemon's pid is, so that rc-status
-// shows the service as crashed when its supervisor gives it up: OpenRC
-// checks each pidfile of /run/openrc/daemons/SERVICE/ (what its own
-// start-stop-daemon writes there). runsv and sv-scan keep supervise/pid,
-// empty while the daemon is down; s6 and daemontools keep none.
+// markDaemon tells OpenRC where the daemon's pid is (see rcdaemons), when
+// run by openrc-run for sv.NAME and the supervisor keeps supervise/pid (s6
+// and daemontools keep none).
 func (r *Runner) markDaemon(name string) error {
 	svcDir, svcName := os.Getenv("RC_SVCDIR"), os.Getenv("RC_SVCNAME")
 	if svcDir == "" || svcName != Prefix+name {
@@ -206,15 +194,7 @@ func (r *Runner) markDaemon(name string) error {
 	if _, err := os.Stat(pidfile); err != nil {
 		return nil // a supervisor that keeps none (s6, daemontools)
 	}
-	dir := filepath.Join(svcDir, "daemons", svcName)
-	path, text := filepath.Join(dir, "001"), []byte("exec=\npidfile="+pidfile+"\n")
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, text) {
-		return nil // there from an earlier start
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	return atomicfile.Write(path, text, 0o644)
+	return rcdaemons.Mark(svcDir, svcName, pidfile)
 }
 
 // Stop stops the service within its stop timeout and takes it out of the

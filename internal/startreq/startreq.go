@@ -1,18 +1,27 @@
 // Package startreq is how /etc/init.d/supervision asks sv-scan to start a
-// service before sv-rc has even begun, and how sv-rc reads the answer.
+// service before sv-rc has even begun, and how the answer comes back.
 //
-// sv.NAME's start writes one line, "NAME TOKEN", to the FIFO
-// SCANDIR/.sv-scan/start (a random TOKEN of its own), then runs
-// `sv-rc start --request TOKEN NAME`. sv-scan takes the service up and
-// starts it at once, but only when nothing sv-rc would do first could
-// change the outcome: the service dir is as its last sync left it (a
-// sync stamp that holds), marked down, not in the scan dir yet, its
-// OPTIONS load and pass the host's checks. Either way it answers in
+// sv.NAME's start writes one line, "NAME TOKEN [verdict] [settle=DUR]
+// [openrc=DIR]", to the FIFO SCANDIR/.sv-scan/start (a random TOKEN of its
+// own). sv-scan takes the service up and starts it at once, but only when
+// nothing sv-rc would do first could change the outcome: the service dir
+// is as its last sync left it (a sync stamp that holds, taken under the
+// key sv-rc would use), marked down, not in the scan dir yet, its OPTIONS
+// load and pass the host's checks. Either way it answers in
 // SCANDIR/.sv-scan/started/NAME: started (when, and the restart count
-// before) or declined (why). sv-rc then watches the daemon as if it had
-// sent `u` itself at that moment, or, declined, does the whole start
-// itself. A Go program's start (the most of sv-rc's cost) and sv-scan's
-// work (the take-up, the daemon's exec) thus overlap instead of adding up.
+// before) or declined (why).
+//
+// With "verdict", the init script also waits, with shell builtins, for the
+// outcome: sv-scan watches the start as sv-rc would (up, ready per
+// SVC_READY, settled per settle=, the conf.d settle time) and writes one
+// line, "TOKEN ok", "TOKEN failed REASON" or "TOKEN declined REASON", to
+// the FIFO SCANDIR/.sv-scan/verdict/NAME, which it holds open for as long
+// as it runs (so that a reader sees EOF, not a hang, when it ends). Before
+// "ok" it records the daemon's pidfile for OpenRC under DIR/daemons/. On
+// "ok" the start is done without sv-rc at all; on anything else, or EOF,
+// the init script runs `sv-rc start --request TOKEN NAME`, which reads the
+// answer and watches the start itself (or makes it, declined), to its
+// verdict with the reason and the log's last lines.
 package startreq
 
 import (
@@ -32,28 +41,76 @@ func AnswerPath(scanDir, name string) string {
 	return filepath.Join(scanDir, ".sv-scan", "started", name)
 }
 
+// VerdictPath is the FIFO where sv-scan writes the verdicts on the starts
+// of name that it made on request.
+func VerdictPath(scanDir, name string) string {
+	return filepath.Join(scanDir, ".sv-scan", "verdict", name)
+}
+
 // Request is one line of the FIFO.
-type Request struct{ Name, Token string }
+type Request struct {
+	Name, Token string
+	Verdict     bool          // the init script waits for the verdict
+	Settle      time.Duration // settle=, else 0
+	HasSettle   bool
+	OpenRC      string // openrc=: OpenRC's service state dir (RC_SVCDIR)
+	// Invalid says what is wrong with the rest of a line whose NAME and
+	// TOKEN are good: such a request is declined, with this reason.
+	Invalid string
+}
 
 // maxToken bounds a token (a UUID from /proc/sys/kernel/random/uuid is 36).
 const maxToken = 64
 
-// ParseRequest reads "NAME TOKEN". A NAME is one file name, not hidden
-// (its answer is a file of that name); what names a service is for the
-// scanner to check.
+// ParseRequest reads "NAME TOKEN [verdict] [settle=DUR] [openrc=DIR]". A
+// NAME is one file name, not hidden (its answer is a file of that name);
+// what names a service is for the scanner to check. A line whose NAME and
+// TOKEN are good but whose options are not is returned with Invalid set,
+// so that the request can be declined: its sender may be waiting.
 func ParseRequest(line string) (Request, error) {
 	line = strings.TrimSuffix(line, "\n")
-	name, token, ok := strings.Cut(line, " ")
-	if !ok || name == "" {
+	f := strings.Split(line, " ")
+	if len(f) < 2 || f[0] == "" {
 		return Request{}, fmt.Errorf("start request %q: want NAME TOKEN", line)
 	}
+	name, token := f[0], f[1]
 	if strings.HasPrefix(name, ".") || strings.Contains(name, "/") {
 		return Request{}, fmt.Errorf("start request %q: %q is not a service name", line, name)
 	}
 	if err := CheckToken(token); err != nil {
 		return Request{}, fmt.Errorf("start request for %s: %w", name, err)
 	}
-	return Request{Name: name, Token: token}, nil
+	r := Request{Name: name, Token: token}
+	for _, opt := range f[2:] {
+		if err := r.setOption(opt); err != nil {
+			r.Invalid = err.Error()
+			break
+		}
+	}
+	return r, nil
+}
+
+// setOption reads one option of a request line.
+func (r *Request) setOption(opt string) error {
+	key, value, hasValue := strings.Cut(opt, "=")
+	switch {
+	case key == "verdict" && !hasValue:
+		r.Verdict = true
+	case key == "settle" && hasValue:
+		d, err := time.ParseDuration(value)
+		if err != nil {
+			return fmt.Errorf("settle=%s: not a duration (SV_SETTLE, as 500ms or 2s)", value)
+		}
+		r.Settle, r.HasSettle = d, true
+	case key == "openrc" && hasValue:
+		if !filepath.IsAbs(value) || filepath.Clean(value) != value {
+			return fmt.Errorf("openrc=%s: not a clean absolute path", value)
+		}
+		r.OpenRC = value
+	default:
+		return fmt.Errorf("unknown option %q in a start request", opt)
+	}
+	return nil
 }
 
 // CheckToken accepts 1 to 64 letters, digits and dashes.
@@ -75,18 +132,25 @@ type Answer struct {
 	Started  bool
 	Sent     time.Time // started: when it acted on `u`
 	Restarts int       // started: the service's restart count before `u`
-	Reason   string    // declined: why
+	// Failed: started, then found failed by sv-scan's own watch (a
+	// request with "verdict"); the answer is rewritten so before the
+	// verdict is said.
+	Failed bool
+	Reason string // declined or failed: why
 }
 
-// Encode is the answer as its file holds it, one line:
-// "TOKEN started UNIXNANO RESTARTS" or "TOKEN declined REASON".
+// Encode is the answer as its file holds it, one line: "TOKEN started
+// UNIXNANO RESTARTS", "TOKEN declined REASON" or "TOKEN failed REASON".
 func (a Answer) Encode() []byte {
-	if a.Started {
+	if a.Started && !a.Failed {
 		return fmt.Appendf(nil, "%s started %d %d\n", a.Token, a.Sent.UnixNano(), a.Restarts)
 	}
 	reason := strings.ReplaceAll(a.Reason, "\n", "; ")
 	if reason == "" {
 		reason = "(no reason given)"
+	}
+	if a.Failed {
+		return fmt.Appendf(nil, "%s failed %s\n", a.Token, reason)
 	}
 	return fmt.Appendf(nil, "%s declined %s\n", a.Token, reason)
 }
@@ -106,11 +170,13 @@ func ParseAnswer(data []byte) (Answer, error) {
 	}
 	a := Answer{Token: f[0]}
 	switch f[1] {
-	case "declined":
+	case "declined", "failed":
 		if f[2] == "" {
 			return Answer{}, ErrAnswer
 		}
 		a.Reason = f[2]
+		a.Failed = f[1] == "failed"
+		a.Started = a.Failed
 	case "started":
 		ns, count, ok := strings.Cut(f[2], " ")
 		n, err1 := strconv.ParseInt(ns, 10, 64)
@@ -124,3 +190,50 @@ func ParseAnswer(data []byte) (Answer, error) {
 	}
 	return a, nil
 }
+
+// Verdict is sv-scan's word on a start it made on request, for an init
+// script that waits for it (see the package comment).
+type Verdict struct {
+	Token   string
+	OK      bool   // up, ready and settled
+	Outcome string // not OK: "failed" or "declined"
+	Reason  string
+}
+
+// Encode is the verdict's line: "TOKEN ok" or "TOKEN OUTCOME REASON".
+func (v Verdict) Encode() []byte {
+	if v.OK {
+		return fmt.Appendf(nil, "%s ok\n", v.Token)
+	}
+	reason := strings.ReplaceAll(v.Reason, "\n", "; ")
+	if reason == "" {
+		reason = "(no reason given)"
+	}
+	return fmt.Appendf(nil, "%s %s %s\n", v.Token, v.Outcome, reason)
+}
+
+// ParseVerdict reads what Encode wrote (as the init script reads it, in
+// tests).
+func ParseVerdict(data []byte) (Verdict, error) {
+	line, ok := strings.CutSuffix(string(data), "\n")
+	if !ok || strings.Contains(line, "\n") {
+		return Verdict{}, ErrVerdict
+	}
+	f := strings.SplitN(line, " ", 3)
+	if CheckToken(f[0]) != nil || len(f) < 2 {
+		return Verdict{}, ErrVerdict
+	}
+	v := Verdict{Token: f[0]}
+	switch {
+	case f[1] == "ok" && len(f) == 2:
+		v.OK = true
+	case (f[1] == "failed" || f[1] == "declined") && len(f) == 3 && f[2] != "":
+		v.Outcome, v.Reason = f[1], f[2]
+	default:
+		return Verdict{}, ErrVerdict
+	}
+	return v, nil
+}
+
+// ErrVerdict: the line is not a verdict.
+var ErrVerdict = errors.New("not a start verdict")

@@ -37,6 +37,11 @@ type Config struct {
 	// Tree, when the scan dir is a tree's (ROOT/run/sv/service), lets
 	// sv-scan start that tree's services on request (see startreq).
 	Tree *layout.Layout
+	// SyncKey, with Tree, is the key of a sync as sv-rc would make it now
+	// (gen.Generator.SyncKeyNow): a service synced under another is not
+	// started on request. Without it sv-rc checks the key, so sv-scan
+	// gives no verdicts (the init script then always runs sv-rc).
+	SyncKey func() string
 }
 
 // Scanner supervises every service linked in a scan directory.
@@ -56,6 +61,7 @@ type Scanner struct {
 	// taken); requests takes them to the main loop.
 	requestFIFO *os.File
 	requests    chan startreq.Request
+	verdicts    *verdicts // nil: no verdicts given
 
 	mu       sync.Mutex
 	services map[string]*service
@@ -227,6 +233,9 @@ func (s *Scanner) Run(ctx context.Context) error {
 	if s.requestFIFO != nil {
 		go s.readRequests(s.requestFIFO)
 	}
+	// Verifying starts made on request ends with the scanner.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	s.scan()
 	for {
@@ -234,7 +243,7 @@ func (s *Scanner) Run(ctx context.Context) error {
 		case <-s.rescan:
 			s.scan()
 		case r := <-s.requests:
-			s.answer(r)
+			s.answer(ctx, r)
 		case <-stop:
 			s.stopAll()
 			return nil

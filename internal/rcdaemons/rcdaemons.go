@@ -1,0 +1,33 @@
+// Package rcdaemons records a supervised service's daemon where OpenRC
+// looks for the daemons of a service: RC_SVCDIR/daemons/SERVICE/NNN, the
+// files its own start-stop-daemon and supervise-daemon write. rc-status
+// shows a started service as crashed when the pid in such a pidfile is
+// not running; runsv and sv-scan keep supervise/pid, empty while the
+// daemon is down, so a daemon its supervisor gave up shows so.
+package rcdaemons
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+
+	"github.com/supervision-suite/supervision/internal/atomicfile"
+)
+
+// Prefix names a supervised service NAME in OpenRC: sv.NAME.
+const Prefix = "sv."
+
+// Mark records pidfile as the daemon of OpenRC service svcName, under
+// OpenRC's state dir rcSvcDir. OpenRC removes the record when the service
+// stops; one already there as Mark would write it is left alone.
+func Mark(rcSvcDir, svcName, pidfile string) error {
+	dir := filepath.Join(rcSvcDir, "daemons", svcName)
+	path, text := filepath.Join(dir, "001"), []byte("exec=\npidfile="+pidfile+"\n")
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, text) {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, text, 0o644)
+}
