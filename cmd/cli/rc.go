@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -120,34 +119,15 @@ func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 }
 
-// interruptibleSoon is interruptible without the wait: the context is
-// made at once, and the signals are asked for in the background. The
-// first signal.Notify of a process waits for a goroutine of its own and a
-// thread to run it, a tenth of a millisecond or more that a start would
-// otherwise wait for before its first step. The goroutine runs while the
-// service is synced, linked and taken up, long before `u` is sent; a
-// signal before it has run ends sv-rc as any signal before a program's
-// first instruction would.
-func interruptibleSoon() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-		defer signal.Stop(sig)
-		select {
-		case <-sig:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
-}
-
 func rcStartCmd(o *rcOpts) *cobra.Command {
 	var token string
 	cmd := nameCmd(o, "start", "Start a service and wait until it is up and ready; fail with the reason",
 		func(cmd *cobra.Command, r *openrc.Runner, name string) error {
-			ctx, cancel := interruptibleSoon()
+			// Asked for before anything is done (a tenth of a
+			// millisecond or more, for the first Notify's goroutine
+			// and thread): a signal that came before the handler
+			// would end sv-rc silently, with the service linked.
+			ctx, cancel := interruptible()
 			defer cancel()
 			if token == "" {
 				return rcResult(r.Start(ctx, name))
