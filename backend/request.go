@@ -73,17 +73,10 @@ func WatchStarted(ctx context.Context, sup Supervisor, svc Service, a startreq.A
 // Verify is WatchStarted for the scanner that made the start, which says
 // the verdict to an init script waiting for it: the same checks, but a
 // failure is only reported, and leaves the service as it is (the init
-// script then runs sv-rc, which sees the same failure, stops the service
-// and explains it).
+// script then runs sv-rc, which stops it and reports this failure:
+// FailStarted).
 func Verify(ctx context.Context, svc Service, a startreq.Answer) error {
-	w := startedWatch(svc, a)
-	if err := w.untilReady(ctx); err != nil {
-		return interrupted(ctx, err)
-	}
-	if err := w.settle(ctx); err != nil {
-		return interrupted(ctx, err)
-	}
-	return nil
+	return startedWatch(svc, a).verify(ctx)
 }
 
 // FailStarted ends a start that the scanner made on request and found

@@ -62,8 +62,13 @@ type Failure struct {
 
 func (f *Failure) Error() string { return f.Service + ": " + f.Reason }
 
-// DefaultSettle is the settle time where conf.d gives none (SV_SETTLE):
-// none beyond the daemon first waiting for something (see watch.settle).
+// DefaultSettle is how long a started daemon must stay up after its exec,
+// when conf.d does not say (SV_SETTLE): none more than it takes to first
+// wait for something (a socket, a timer, a child), which is what tells a
+// daemon that runs from one that exits at once on a bad flag, a missing
+// library or file (it never waits: it runs until it exits; see
+// watch.settle). A daemon that fails later is what SVC_READY, or a settle
+// time, is for.
 const DefaultSettle time.Duration = 0
 
 // takeUpWait bounds the wait for a scanner that answers to take a new
@@ -159,11 +164,20 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 // follow waits until the daemon is up, ready and settled; a failure stops
 // the service.
 func (w *watch) follow(ctx context.Context, sup Supervisor) error {
+	if err := w.verify(ctx); err != nil {
+		return w.fail(ctx, sup, err)
+	}
+	return nil
+}
+
+// verify waits until the daemon is up, ready and settled, and says why
+// not; the service is left as it is.
+func (w *watch) verify(ctx context.Context) error {
 	if err := w.untilReady(ctx); err != nil {
-		return w.fail(ctx, sup, interrupted(ctx, err))
+		return interrupted(ctx, err)
 	}
 	if err := w.settle(ctx); err != nil {
-		return w.fail(ctx, sup, interrupted(ctx, err))
+		return interrupted(ctx, err)
 	}
 	return nil
 }

@@ -65,8 +65,9 @@ func (g *Generator) Fresh(name string) string {
 
 // SyncedAlike says why the last sync of name may have made something else
 // than a sync by this program with these settings would, or "" when it
-// ran under the same key. (sv-scan checks the paths of the stamp before
-// it starts a service on request; what it cannot know is the key.)
+// ran under the same key. (sv-scan checks the paths of the stamp, and the
+// key under its own settings, before it starts a service on request;
+// sv-rc's settings, its environment, may differ.)
 func (g *Generator) SyncedAlike(name string) string {
 	_, why := g.ownStamp(name)
 	return why

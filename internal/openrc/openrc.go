@@ -26,14 +26,6 @@ import (
 // Prefix names a supervised service in OpenRC: sv.NAME.
 const Prefix = rcdaemons.Prefix
 
-// DefaultSettle is how long a started daemon must stay up after its exec,
-// when conf.d does not say (SV_SETTLE): none more than it takes to first
-// wait for something (a socket, a timer, a child), which is what tells a
-// daemon that runs from one that exits at once on a bad flag, a missing
-// library or file (it never waits: it runs until it exits). A daemon that
-// fails later is what SVC_READY, or a settle time, is for.
-const DefaultSettle = backend.DefaultSettle
-
 // Status codes, as OpenRC's status() reports them.
 const (
 	StatusStarted = 0
@@ -333,7 +325,7 @@ func (r *Runner) openrcName(n string) string {
 
 // Config names the backend and the settle time: the flags' values (""
 // and a negative settle when not given), else SV_BACKEND and SV_SETTLE
-// from the environment (conf.d), else builtin and DefaultSettle.
+// from the environment (conf.d), else builtin and backend.DefaultSettle.
 func Config(backendFlag string, settleFlag time.Duration) (backend.Supervisor, time.Duration, error) {
 	name := backendFlag
 	if name == "" {
@@ -348,7 +340,7 @@ func Config(backendFlag string, settleFlag time.Duration) (backend.Supervisor, t
 	}
 	settle := settleFlag
 	if settle < 0 {
-		settle = DefaultSettle
+		settle = backend.DefaultSettle
 		if v := os.Getenv("SV_SETTLE"); v != "" {
 			if settle, err = time.ParseDuration(v); err != nil || settle < 0 {
 				return nil, 0, fmt.Errorf("SV_SETTLE=%s: want a duration such as 0 or 100ms", v)

@@ -17,11 +17,13 @@
 // line, "TOKEN ok", "TOKEN failed REASON" or "TOKEN declined REASON", to
 // the FIFO SCANDIR/.sv-scan/verdict/NAME, which it holds open for as long
 // as it runs (so that a reader sees EOF, not a hang, when it ends). Before
-// "ok" it records the daemon's pidfile for OpenRC under DIR/daemons/. On
+// "ok" it records the daemon's pidfile for OpenRC under DIR/daemons/; a
+// failure it first writes to the answer too ("TOKEN failed REASON"). On
 // "ok" the start is done without sv-rc at all; on anything else, or EOF,
 // the init script runs `sv-rc start --request TOKEN NAME`, which reads the
-// answer and watches the start itself (or makes it, declined), to its
-// verdict with the reason and the log's last lines.
+// answer: failed, it stops the service and reports the reason with the
+// log's last lines; started (no verdict given), it watches the start
+// itself; declined, it makes the whole start.
 package startreq
 
 import (
