@@ -18,7 +18,8 @@
 // the FIFO SCANDIR/.sv-scan/verdict/NAME, which it holds open for as long
 // as it runs (so that a reader sees EOF, not a hang, when it ends). Before
 // "ok" it records the daemon's pidfile for OpenRC under DIR/daemons/; a
-// failure it first writes to the answer too ("TOKEN failed REASON"). On
+// failure it first writes to the answer too ("TOKEN failed REASON") and
+// takes the service down (no restarts while the script gets to sv-rc). On
 // "ok" the start is done without sv-rc at all; on anything else, or EOF,
 // the init script runs `sv-rc start --request TOKEN NAME`, which reads the
 // answer: failed, it stops the service and reports the reason with the

@@ -14,6 +14,7 @@ import (
 	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/rcdaemons"
 	"github.com/supervision-suite/supervision/internal/startreq"
+	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
 // verdicts are the FIFOs where sv-scan says how the starts it made on
@@ -112,6 +113,12 @@ func (s *Scanner) verify(ctx context.Context, r startreq.Request, a startreq.Ans
 	}
 	if !v.OK {
 		s.vlogf("%s: start on request not verified: %s", r.Name, v.Reason)
+		// Down at once, not restarting until sv-rc stops it: the init
+		// script may never get that far (killed), and a failed start
+		// leaves the service down.
+		if err := svdir.SendControl(filepath.Join(s.cfg.Tree.ScanDir, r.Name), "d"); err != nil {
+			s.logf("%s: taking a failed start down: %v", r.Name, err)
+		}
 		// For sv-rc, which the init script runs next to stop it and
 		// say why: what it would see now may be a later state (the
 		// daemon restarted by its own readiness timeout).
