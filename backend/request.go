@@ -20,7 +20,12 @@ import (
 // scanDir and at most takeUpWait. The answer is usually there before this
 // process has started; what it waits for is a scanner busy with other
 // starts.
+//
+// It goes on past ctx's end: a start interrupted after its request must
+// still learn whether the scanner took the service up, or a take-up after
+// it gave up would leave the service running.
 func AwaitAnswer(ctx context.Context, sup Supervisor, scanDir, name, token string) (startreq.Answer, error) {
+	ctx = context.WithoutCancel(ctx)
 	path := startreq.AnswerPath(scanDir, name)
 	if a, ok := readAnswer(path, token); ok {
 		return a, nil

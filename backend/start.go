@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -242,7 +243,8 @@ func (w *watch) untilReady(ctx context.Context) error {
 	// From `u`, as the supervisor counts SVC_READY_TIMEOUT from the
 	// daemon's start: this verdict must come first, not its restart. (A
 	// start the scanner made on request is watched from later on.)
-	wctx, cancel := context.WithDeadline(ctx, w.sent.Add(timeout))
+	deadline := w.sent.Add(timeout)
+	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	what := svctl.WaitUp
 	if w.svc.ReadyWanted {
@@ -262,6 +264,13 @@ func (w *watch) untilReady(ctx context.Context) error {
 	switch {
 	case errors.As(err, &d):
 		return err
+	case err != nil && ctx.Err() == nil && time.Now().Before(deadline):
+		// Not the timeout: its status went (unlinked by a stop) or
+		// could not be read.
+		if errors.Is(err, fs.ErrNotExist) {
+			return &died{"stopped and unlinked before it was up, ready and settled"}
+		}
+		return &died{fmt.Sprintf("not watched to the end: %v", err)}
 	case err != nil && w.pid == 0:
 		return &died{fmt.Sprintf("not running after %s", timeout)}
 	case err != nil && w.execAt.IsZero():
@@ -413,6 +422,10 @@ func (w *watch) check(info svctl.Info) error {
 		if w.pid != 0 && w.execAt.IsZero() && svdir.Execed(filepath.Join(w.svc.link(), "supervise"), w.pid) {
 			w.execAt = time.Now()
 		}
+	case info.Want == "down" && w.pid != 0:
+		// Seen up, now wanted down: stopped by someone else (a stop of
+		// the same service, an interrupted start's), not a timeout.
+		return &died{"taken down before it was up, ready and settled"}
 	case info.Want == "up" && !info.Since.Equal(w.before.Since) && (w.pid != 0 || !info.Since.Before(w.sent)):
 		// Wanted up, not running, and its state changed after `u` (not
 		// merely a supervisor's first word, or runsv saying "want up"

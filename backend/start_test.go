@@ -50,6 +50,11 @@ func TestWatchCheck(t *testing.T) {
 			seen: []svctl.Info{{State: svdir.PhaseUp, Want: "up", Pid: self, Since: sent.Add(time.Second), Restarts: intp(1), Supervisor: "sv-scan",
 				LastExit: &svdir.Exit{Code: 3, Uptime: 0.02}}},
 			died: "exited (exit 3) after 0.02s"},
+		{name: "taken down by someone else once seen up", before: down,
+			seen: []svctl.Info{
+				{State: svdir.PhaseUp, Want: "up", Pid: self, Since: sent.Add(time.Millisecond), Supervisor: "runit"},
+				{State: svdir.PhaseDown, Want: "down", Since: sent.Add(time.Second), Supervisor: "runit"}},
+			wantPid: self, died: "taken down before it was up"},
 		{name: "given up", before: down,
 			seen: []svctl.Info{{State: "fatal", Want: "up", Since: sent.Add(time.Second), Fatal: "3 restarts within 1m0s"}},
 			died: "gave up: 3 restarts"},

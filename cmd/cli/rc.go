@@ -135,16 +135,21 @@ func rcStartCmd(o *rcOpts) *cobra.Command {
 			return rcResult(r.StartRequested(ctx, name, token))
 		})
 	cmd.Flags().StringVar(&token, "request", "", "the `TOKEN` of the start request sent to sv-scan (/etc/init.d/supervision does): watch the start it made, or make it")
-	cmd.PreRunE = func(*cobra.Command, []string) error {
-		if token == "" {
+	cmd.PreRunE = checkRequestToken(&token)
+	return cmd
+}
+
+// checkRequestToken refuses a --request token that no request could carry.
+func checkRequestToken(token *string) func(*cobra.Command, []string) error {
+	return func(*cobra.Command, []string) error {
+		if *token == "" {
 			return nil
 		}
-		if err := startreq.CheckToken(token); err != nil {
+		if err := startreq.CheckToken(*token); err != nil {
 			return &usageError{fmt.Errorf("--request: %w", err)}
 		}
 		return nil
 	}
-	return cmd
 }
 
 // rcResult turns a failed start into its reason and log lines on stderr
@@ -170,12 +175,19 @@ func rcResult(err error) error {
 }
 
 func rcStopCmd(o *rcOpts) *cobra.Command {
-	return nameCmd(o, "stop", "Stop a service within SVC_STOP_TIMEOUT (KILL after it) and unlink it",
+	var token string
+	cmd := nameCmd(o, "stop", "Stop a service within SVC_STOP_TIMEOUT (KILL after it) and unlink it",
 		func(cmd *cobra.Command, r *openrc.Runner, name string) error {
 			ctx, cancel := interruptible()
 			defer cancel()
-			return failed(r.Stop(ctx, name))
+			if token == "" {
+				return failed(r.Stop(ctx, name))
+			}
+			return failed(r.StopRequested(ctx, name, token))
 		})
+	cmd.Flags().StringVar(&token, "request", "", "the `TOKEN` of a start request sent to sv-scan whose start was interrupted: wait for sv-scan's answer to it first, so that it starts nothing after the stop")
+	cmd.PreRunE = checkRequestToken(&token)
+	return cmd
 }
 
 func rcStatusCmd(o *rcOpts) *cobra.Command {

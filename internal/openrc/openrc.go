@@ -199,6 +199,20 @@ func (r *Runner) Stop(ctx context.Context, name string) error {
 	return backend.Stop(ctx, r.Backend, svc)
 }
 
+// StopRequested is Stop for an init script interrupted after it asked
+// sv-scan to start name (request token): sv-scan's answer comes first, so
+// that a take-up still queued is not made after the stop. A scanner that
+// no longer answers starts nothing more; the stop goes on regardless.
+func (r *Runner) StopRequested(ctx context.Context, name, token string) error {
+	if err := options.CheckServiceName(name); err != nil {
+		return err
+	}
+	if r.Backend.Name() == "builtin" {
+		_, _ = backend.AwaitAnswer(ctx, r.Backend, r.ScanDir, name, token)
+	}
+	return r.Stop(ctx, name)
+}
+
 func (r *Runner) stopTarget(name string) (backend.Service, error) {
 	if err := options.CheckServiceName(name); err != nil {
 		return backend.Service{}, err

@@ -115,8 +115,9 @@ func (s *Scanner) verify(ctx context.Context, r startreq.Request, a startreq.Ans
 		s.vlogf("%s: start on request not verified: %s", r.Name, v.Reason)
 		// Down at once, not restarting until sv-rc stops it: the init
 		// script may never get that far (killed), and a failed start
-		// leaves the service down.
-		if err := svdir.SendControl(filepath.Join(s.cfg.Tree.ScanDir, r.Name), "d"); err != nil {
+		// leaves the service down. (Not supervised: stopped already.)
+		err := svdir.SendControl(filepath.Join(s.cfg.Tree.ScanDir, r.Name), "d")
+		if err != nil && !errors.Is(err, svdir.ErrNotSupervised) {
 			s.logf("%s: taking a failed start down: %v", r.Name, err)
 		}
 		// For sv-rc, which the init script runs next to stop it and
