@@ -33,8 +33,9 @@ func TestMain(m *testing.M) {
 		"agestamp":  agestampMain,
 		"bootroot":  bootrootMain,
 	}
-	// poweroff, reboot and halt as link names, as they may be installed
-	for _, name := range append(cli.ToolNames(), "poweroff", "reboot", "halt") {
+	// poweroff, reboot and halt as link names, as they may be installed;
+	// init as PID 1's name, or as telinit
+	for _, name := range append(cli.ToolNames(), "poweroff", "reboot", "halt", "init") {
 		cmds[name] = func() { os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)) }
 	}
 	testscript.Main(m, cmds)

@@ -9,12 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/supervision-suite/supervision/internal/initsys"
 )
 
 // Exit codes, as daemontools and s6 use them: 100 for a usage error or a
@@ -109,11 +112,14 @@ sv-rc, sv-init.`,
 // Main runs the tool named by args[0] (or `supervision TOOL ...`) and
 // returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	name := filepath.Base(args[0])
-	if initAliases[name] {
-		args = append([]string{"sv-init", name}, args[1:]...)
-		name = "sv-init"
+	name, rest := dispatch(filepath.Base(args[0]), args[1:], os.Getpid() == 1)
+	switch {
+	case name == "sv-init" && initsys.KernelBooted():
+		return bootMain(rest, stderr)
+	case name == "telinit":
+		return report(nil, telinit(filepath.Base(args[0]), rest), stderr)
 	}
+	args = append([]string{name}, rest...)
 	var cmd *cobra.Command
 	if sub, ok := tools[name]; ok {
 		cmd = toolCmds[sub]()
@@ -131,6 +137,47 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	ran, err := cmd.ExecuteC()
 	return report(ran, err, stderr)
+}
+
+// dispatch says which tool a run of the binary is, from the name it was
+// called by and its arguments, and what arguments that tool gets. PID 1
+// is sv-init whatever its name (/sbin/init, an initramfs's /init,
+// linuxrc): the kernel panics when init exits, and a help text is all
+// the root command would do. Not PID 1, `init` and `telinit` change the
+// running system's runlevel as runit's init does: 0 powers off, 6
+// reboots.
+func dispatch(name string, args []string, pid1 bool) (tool string, rest []string) {
+	switch {
+	case tools[name] != "":
+		return name, args
+	case initAliases[name] && !pid1:
+		return "sv-init", append([]string{name}, args...)
+	case name == "supervision" && !(pid1 && !isSubcommand(args)):
+		return name, args
+	case pid1:
+		return "sv-init", args
+	case name == "init" || name == "telinit":
+		return "telinit", args
+	}
+	return "supervision", args
+}
+
+// isSubcommand reports whether args start with one of the root command's
+// subcommands (or help).
+func isSubcommand(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	for _, sub := range tools {
+		if args[0] == sub {
+			return true
+		}
+	}
+	switch args[0] {
+	case "tools", "help", "completion", "-h", "--help":
+		return true
+	}
+	return false
 }
 
 // completionAsked reports whether a command line may need cobra's

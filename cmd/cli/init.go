@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/initsys"
@@ -19,10 +23,22 @@ shutdown request stages/3 (stop every service, 'openrc shutdown'), then
 TERM and, after a grace period, KILL to whatever is left, sync, and
 reboot(2). It reaps every orphan all along.
 
+As PID 1 the binary is sv-init whatever it is called: link /sbin/init to it
+(boot with init=/sbin/init, or rdinit=/sbin/init from an initramfs), or an
+initramfs's /init. Started by the kernel, its arguments are the words of
+the kernel's command line that the kernel does not know: 'single' (or S,
+1, -s) runs stage 1, then a shell on the console, and stage 2 once that
+shell exits; 'emergency' (or -b) opens that shell before stage 1;
+runlevels 2 to 5 and 'auto' boot as usual; any other word is noted on the
+console and ignored. Settings then come from the environment (NAME=VALUE
+words of the kernel's command line): SV_ROOT, SV_INIT_CONTROL,
+SV_INIT_VERBOSE=1; and the stages read /etc/conf.d/sv-init.
+
 Shut down with 'sv-init poweroff', 'reboot' or 'halt' (or those names as
-links to this binary), through PID 1's control FIFO, or with signals: on a
-machine SIGINT is Ctrl-Alt-Del (stages/ctrlaltdel, then reboot), SIGTERM
-reboots, SIGUSR1 halts, SIGUSR2 and SIGPWR power off.
+links to this binary, or 'init 0' and 'init 6'), through PID 1's control
+FIFO, or with signals: on a machine SIGINT is Ctrl-Alt-Del
+(stages/ctrlaltdel, then reboot), SIGTERM reboots, SIGUSR1 halts, SIGUSR2
+and SIGPWR power off.
 
 In a container (not the first PID namespace, or $container set) SIGTERM,
 SIGINT, SIGHUP and SIGQUIT shut down gracefully and sv-init exits with
@@ -31,38 +47,65 @@ command and no stage scripts, the command is stage 2:
 
   sv-init -- sv-scan /etc/service
 
-Without a command, sv-init runs stages only as PID 1.`
+In system mode (--mode system) words before any -- are taken as the
+kernel's, as at boot. Without a command, sv-init runs stages only as PID 1.`
+
+// initFlags are sv-init's flags, read from its command line or, at boot,
+// from among the kernel's words.
+type initFlags struct {
+	root, mode string
+	cfg        initsys.Config
+}
+
+func (f *initFlags) register(fs *pflag.FlagSet) {
+	f.cfg.Grace, f.cfg.StopTimeout = initsys.DefaultGrace, initsys.DefaultStopTimeout
+	fs.StringVar(&f.cfg.Stages, "stages", "", "the stage scripts' `DIR` (default: /etc/sv-init under the tree's root)")
+	fs.StringVar(&f.mode, "mode", "auto", "system, container, or auto: detect (default $SV_INIT_MODE, else auto)")
+	fs.StringVar(&f.cfg.Control, "control", "", "PID 1's control `FIFO` (default $SV_INIT_CONTROL, else "+initsys.DefaultControl+")")
+	fs.StringVar(&f.root, "root", "", "the tree's root (default $SV_ROOT, else /)")
+	fs.BoolVarP(&f.cfg.Verbose, "verbose", "v", false, "in a container, log every step, not only problems (also SV_INIT_VERBOSE=1)")
+	fs.DurationVar(&f.cfg.Grace, "grace", f.cfg.Grace, "how long what is left after stage 3 has between TERM and KILL")
+	fs.DurationVar(&f.cfg.StopTimeout, "stop-timeout", f.cfg.StopTimeout, "how long a COMMAND has to exit on TERM")
+}
+
+// config completes f.cfg from the flags and the environment: the mode
+// from $SV_INIT_MODE unless --mode was given, then detected if auto.
+func (f *initFlags) config(modeGiven bool) error {
+	if !modeGiven {
+		f.mode = envOr("SV_INIT_MODE", f.mode)
+	}
+	m, err := initsys.ParseMode(f.mode)
+	if err != nil {
+		return &usageError{err}
+	}
+	return initDefaults(&f.cfg, f.root, m)
+}
 
 func newInitCmd() *cobra.Command {
-	var root, mode string
-	cfg := initsys.Config{Grace: initsys.DefaultGrace, StopTimeout: initsys.DefaultStopTimeout}
+	var f initFlags
 	cmd := &cobra.Command{
 		Use:   "init [flags] [-- COMMAND...]",
 		Short: "Be PID 1: stages 1, 2 and 3, reaping, shutdown",
 		Long:  initLong,
+		// Words are the kernel's or a command; a word that is neither,
+		// from someone at a shell, is said below.
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := layout.FromEnv(root)
-			if err != nil {
+			if os.Getpid() != 1 && len(args) > 0 && cmd.ArgsLenAtDash() < 0 {
+				return unknownCommand(cmd, args[0])
+			}
+			if err := f.config(cmd.Flags().Changed("mode")); err != nil {
 				return err
 			}
-			if cfg.Stages == "" {
-				cfg.Stages = filepath.Join(l.Root, "/etc/sv-init")
+			cfg := f.cfg
+			// On a machine, words without a -- before them are the
+			// kernel's; in a container, they are the command.
+			if cfg.Mode == initsys.System && cmd.ArgsLenAtDash() < 0 {
+				cfg.Boot, cfg.IgnoredArgs = initsys.ParseKernelArgs(args)
+			} else {
+				cfg.Command = args
 			}
-			if cfg.Control == "" {
-				cfg.Control = envOr("SV_INIT_CONTROL", initsys.DefaultControl)
-			}
-			if !cmd.Flags().Changed("mode") {
-				mode = envOr("SV_INIT_MODE", mode)
-			}
-			if cfg.Mode, err = initsys.ParseMode(mode); err != nil {
-				return &usageError{err}
-			}
-			if cfg.Mode == initsys.Auto {
-				cfg.Mode = initsys.Detect()
-			}
-			cfg.Command = args
-			cfg.Verbose = cfg.Verbose || os.Getenv("SV_INIT_VERBOSE") == "1"
-			if os.Getpid() != 1 && len(args) == 0 {
+			if os.Getpid() != 1 && len(cfg.Command) == 0 {
 				return &exitError{code: ExitPermanent, msg: fmt.Sprintf(
 					"%s: this is PID 1's program, and this is pid %d: boot with init=%s, or give a command to supervise (%s -- sv-scan DIR); '%s poweroff' asks the running one",
 					cmd.CommandPath(), os.Getpid(), os.Args[0], cmd.CommandPath(), cmd.CommandPath())}
@@ -74,17 +117,116 @@ func newInitCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&cfg.Stages, "stages", "", "the stage scripts' `DIR` (default: /etc/sv-init under the tree's root)")
-	cmd.Flags().StringVar(&mode, "mode", "auto", "system, container, or auto: detect (default $SV_INIT_MODE, else auto)")
-	cmd.Flags().StringVar(&cfg.Control, "control", "", "PID 1's control `FIFO` (default $SV_INIT_CONTROL, else "+initsys.DefaultControl+")")
-	cmd.Flags().StringVar(&root, "root", "", "the tree's root (default $SV_ROOT, else /)")
-	cmd.Flags().BoolVarP(&cfg.Verbose, "verbose", "v", false, "in a container, log every step, not only problems (also SV_INIT_VERBOSE=1)")
-	cmd.Flags().DurationVar(&cfg.Grace, "grace", cfg.Grace, "how long what is left after stage 3 has between TERM and KILL")
-	cmd.Flags().DurationVar(&cfg.StopTimeout, "stop-timeout", cfg.StopTimeout, "how long a COMMAND has to exit on TERM")
+	f.register(cmd.Flags())
 	for _, a := range []initsys.Action{initsys.Poweroff, initsys.Reboot, initsys.Halt} {
 		cmd.AddCommand(initActionCmd(a))
 	}
 	return cmd
+}
+
+// unknownCommand is cobra's error for a word that names no subcommand,
+// with its suggestion.
+func unknownCommand(cmd *cobra.Command, word string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", word, cmd.CommandPath())
+	if s := cmd.SuggestionsFor(word); len(s) > 0 {
+		msg += " (did you mean " + strings.Join(s, " or ") + "?)"
+	}
+	return &usageError{errors.New(msg)}
+}
+
+// initDefaults fills in what flags left unset: from the environment, and
+// the mode by looking when it is auto.
+func initDefaults(cfg *initsys.Config, root string, mode initsys.Mode) error {
+	l, err := layout.FromEnv(root)
+	if err != nil {
+		return err
+	}
+	if cfg.Stages == "" {
+		cfg.Stages = filepath.Join(l.Root, "/etc/sv-init")
+	}
+	if cfg.Control == "" {
+		cfg.Control = envOr("SV_INIT_CONTROL", initsys.DefaultControl)
+	}
+	cfg.Mode = mode
+	if cfg.Mode == initsys.Auto {
+		cfg.Mode = initsys.Detect()
+	}
+	cfg.Verbose = cfg.Verbose || os.Getenv("SV_INIT_VERBOSE") == "1"
+	return nil
+}
+
+// bootMain is sv-init started by the kernel as the machine's init. Its
+// arguments are the words of the kernel's command line that the kernel
+// did not know (single, splash, ...), among which sv-init's own flags are
+// taken as flags; its settings also come from the environment (NAME=VALUE
+// words of the command line) and the stage scripts' files. Nothing here
+// may end it: the kernel panics when init exits, so a bad setting is said
+// on the console and the default used, and the mode is always system.
+func bootMain(args []string, console io.Writer) int {
+	var f initFlags
+	fs := pflag.NewFlagSet("sv-init", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f.register(fs)
+	flags, words := splitFlags(fs, args)
+	if err := fs.Parse(flags); err != nil {
+		fmt.Fprintf(console, "sv-init: %v: ignored\n", err)
+	}
+	f.mode = "system"
+	if err := f.config(true); err != nil {
+		fmt.Fprintf(console, "sv-init: %v: using the tree at /\n", err)
+		f.root = "/"
+		f.config(true)
+	}
+	f.cfg.Boot, f.cfg.IgnoredArgs = initsys.ParseKernelArgs(words)
+	f.cfg.Console = console
+	return initsys.Run(f.cfg) // on a machine, only reboot(2) ends it
+}
+
+// splitFlags sets apart, among the kernel's words, the flags fs knows
+// (with their values) from the rest: -s is single-user mode to init, not
+// an unknown flag.
+func splitFlags(fs *pflag.FlagSet, args []string) (flags, words []string) {
+	for i := 0; i < len(args); i++ {
+		f := lookupFlag(fs, args[i])
+		if f == nil {
+			words = append(words, args[i])
+			continue
+		}
+		flags = append(flags, args[i])
+		if !strings.Contains(args[i], "=") && f.NoOptDefVal == "" && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	return flags, words
+}
+
+// lookupFlag is the flag of fs that word names (--name, --name=value,
+// -x), or nil.
+func lookupFlag(fs *pflag.FlagSet, word string) *pflag.Flag {
+	if name, ok := strings.CutPrefix(word, "--"); ok && name != "" {
+		name, _, _ = strings.Cut(name, "=")
+		return fs.Lookup(name)
+	}
+	if len(word) == 2 && word[0] == '-' {
+		return fs.ShorthandLookup(word[1:])
+	}
+	return nil
+}
+
+// telinit is `init N` run by hand, as runit's init is when it is not PID
+// 1: 0 powers the running system off, 6 reboots it, through sv-init.
+func telinit(name string, args []string) error {
+	action := map[string]initsys.Action{"0": initsys.Poweroff, "6": initsys.Reboot}
+	if len(args) != 1 || action[args[0]] == 0 {
+		return &exitError{code: ExitPermanent, msg: fmt.Sprintf(
+			"%s: this is not PID 1 (pid %d): '%s 0' powers the running system off and '%s 6' reboots it (as sv-init poweroff and sv-init reboot do)",
+			name, os.Getpid(), name, name)}
+	}
+	if err := initsys.Request(envOr("SV_INIT_CONTROL", initsys.DefaultControl), action[args[0]]); err != nil {
+		return &exitError{code: 1, msg: name + ": " + err.Error()}
+	}
+	return nil
 }
 
 // initActionCmd is `sv-init poweroff` and the like: a request to PID 1,

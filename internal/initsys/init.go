@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -28,6 +29,10 @@ type Config struct {
 	// KILL; StopTimeout how long a Command has to exit on TERM.
 	Grace       time.Duration
 	StopTimeout time.Duration
+	// Boot and IgnoredArgs come from the kernel's command line (see
+	// ParseKernelArgs): the boot asked, and the words that meant nothing.
+	Boot        Boot
+	IgnoredArgs []string
 }
 
 // Defaults for Config's durations.
@@ -82,16 +87,40 @@ func Run(cfg Config) int {
 	}
 	in.reaper = r
 	in.listen(false)
+	if len(cfg.IgnoredArgs) > 0 {
+		in.warn("ignoring the kernel's %s %s: not words sv-init knows (single, emergency, a runlevel)",
+			plural(len(cfg.IgnoredArgs), "argument"), QuoteWords(cfg.IgnoredArgs))
+	}
 	if len(cfg.Command) == 0 {
-		if a, code, ok := in.stage1(); !ok {
+		if a, code, ok := in.boot(); !ok {
 			return in.stage3(a, code, nil)
 		}
-		// Stage 1 may have mounted /run over the FIFO, or made /run
-		// writable where it was not.
-		in.listen(true)
 	}
 	a, code, stage2 := in.stage2()
 	return in.stage3(a, code, stage2)
+}
+
+// boot runs what comes before stage 2: stage 1, and the shell on the
+// console an emergency or single-user boot asks for. ok false: go to
+// stage 3 with the action and exit code returned.
+func (in *initProc) boot() (Action, int, bool) {
+	if in.cfg.Boot == BootEmergency {
+		if a, code, shutdown := in.shell("emergency boot", "exit it to run stage 1"); shutdown {
+			return a, code, false
+		}
+	}
+	if a, code, ok := in.stage1(); !ok {
+		return a, code, false
+	}
+	// Stage 1 may have mounted /run over the FIFO, or made /run writable
+	// where it was not.
+	in.listen(true)
+	if in.cfg.Boot == BootSingle {
+		if a, code, shutdown := in.shell("single-user boot", "exit it to start stage 2"); shutdown {
+			return a, code, false
+		}
+	}
+	return 0, 0, true
 }
 
 // say logs a step: always on a machine's console, where every step of a
@@ -139,7 +168,65 @@ func (in *initProc) start(argv []string, env ...string) (*proc.Process, error) {
 	})
 }
 
+// startOnConsole starts a shell on the console as its controlling
+// terminal, so that it has job control and ^C. Where the console cannot
+// be one, the shell runs without.
+func (in *initProc) startOnConsole(argv []string) (*proc.Process, error) {
+	spec := proc.Spec{
+		Path: argv[0], Argv: argv, Env: os.Environ(),
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}, CgroupFD: -1, Ctty: true,
+	}
+	if p, err := in.reaper.Start(spec); err == nil {
+		return p, nil
+	}
+	spec.Ctty = false
+	return in.reaper.Start(spec)
+}
+
 func (in *initProc) script(name string) string { return filepath.Join(in.cfg.Stages, name) }
+
+// await waits for p to exit. A shutdown asked first (through the control
+// FIFO, or by a signal) stops p's process group with stop (then KILL)
+// and is returned instead, with shutdown true.
+func (in *initProc) await(p *proc.Process, what string, stop syscall.Signal) (e proc.Exit, a Action, code int, shutdown bool) {
+	for {
+		select {
+		case e := <-p.Exit:
+			return e, 0, 0, false
+		case a := <-in.requests:
+			in.say("%s requested during %s: stopping it", a, what)
+			in.endGroup(p, DefaultGrace, stop)
+			return proc.Exit{}, a, 0, true
+		case sig := <-in.signals:
+			if a, code, ok := in.signalAction(sig); ok {
+				in.say("%s during %s: stopping it", unix.SignalName(sig.(syscall.Signal)), what)
+				in.endGroup(p, DefaultGrace, stop)
+				return proc.Exit{}, a, code, true
+			}
+		}
+	}
+}
+
+// shell runs a shell on the console and waits for it to exit: then says
+// what comes next. A shutdown asked meanwhile ('sv-init poweroff' typed
+// in it, a signal) ends it and is returned, with shutdown true.
+func (in *initProc) shell(why, then string) (a Action, code int, shutdown bool) {
+	const sh = "/bin/sh"
+	if _, err := os.Stat(sh); err != nil {
+		in.warn("%s: no %s for a shell on the console", why, sh)
+		return 0, 0, false
+	}
+	in.warn("%s: a shell on the console; %s, or type 'sv-init poweroff'", why, then)
+	p, err := in.startOnConsole([]string{sh, "-l"})
+	if err != nil {
+		in.warn("%s: %s: %v", why, sh, err)
+		return 0, 0, false
+	}
+	// An interactive shell ignores TERM; a hangup ends it, as when its
+	// terminal goes away.
+	_, a, code, shutdown = in.await(p, "the shell", syscall.SIGHUP)
+	return a, code, shutdown
+}
 
 // stage1 runs stages/1 to its end. ok false: go to stage 3 with the
 // action and exit code returned.
@@ -150,26 +237,15 @@ func (in *initProc) stage1() (Action, int, bool) {
 		in.warn("stage 1: %v", unwrapPath(err))
 		return in.stage1Failed(111)
 	}
-	for {
-		select {
-		case e := <-p.Exit:
-			if e.Code() == 0 {
-				return 0, 0, true
-			}
-			in.warn("stage 1 failed (%s)", e)
-			return in.stage1Failed(exitCode(e))
-		case a := <-in.requests:
-			in.say("%s requested during stage 1: stopping it", a)
-			in.endGroup(p, DefaultGrace)
-			return a, 0, false
-		case sig := <-in.signals:
-			if a, code, ok := in.signalAction(sig); ok {
-				in.say("%s during stage 1: stopping it", unix.SignalName(sig.(syscall.Signal)))
-				in.endGroup(p, DefaultGrace)
-				return a, code, false
-			}
-		}
+	e, a, code, shutdown := in.await(p, "stage 1", syscall.SIGTERM)
+	switch {
+	case shutdown:
+		return a, code, false
+	case e.Code() != 0:
+		in.warn("stage 1 failed (%s)", e)
+		return in.stage1Failed(exitCode(e))
 	}
+	return 0, 0, true
 }
 
 // stage1Failed offers an emergency shell on a machine's console; then, or
@@ -178,13 +254,8 @@ func (in *initProc) stage1Failed(code int) (Action, int, bool) {
 	if in.cfg.Mode == Container {
 		return Poweroff, code, false
 	}
-	if _, err := os.Stat("/bin/sh"); err == nil {
-		in.warn("starting an emergency shell on the console; leave it to reboot")
-		if p, err := in.start([]string{"/bin/sh", "-l"}); err == nil {
-			<-p.Exit
-		}
-	} else {
-		in.warn("no /bin/sh for an emergency shell")
+	if a, c, shutdown := in.shell("stage 1 failed", "exit it to reboot"); shutdown {
+		return a, c, false
 	}
 	return Reboot, code, false
 }
@@ -306,18 +377,17 @@ func (in *initProc) ctrlAltDel() {
 // KILL to whatever is left, sync, and reboot(2) on a machine; the exit
 // code in a container.
 func (in *initProc) stage3(a Action, code int, stage2 *proc.Process) int {
-	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	if len(in.cfg.Command) > 0 {
 		if stage2 != nil {
 			in.say("%s: stopping %s", a, in.cfg.Command[0])
-			in.endGroup(stage2, in.cfg.StopTimeout)
+			in.endGroup(stage2, in.cfg.StopTimeout, syscall.SIGTERM)
 		}
 	} else {
 		in.say("%s: stage 3: %s", a, in.script("3"))
 		if p, err := in.start([]string{in.script("3"), a.String()}, "SV_INIT_ACTION="+a.String()); err != nil {
 			in.warn("stage 3: %v", unwrapPath(err))
-		} else if e := <-p.Exit; e.Code() != 0 {
-			in.warn("stage 3 failed (%s)", e)
+		} else {
+			in.awaitStage3(p)
 		}
 	}
 	in.endRest()
@@ -333,6 +403,46 @@ func (in *initProc) stage3(a Action, code int, stage2 *proc.Process) int {
 	select {} // PID 1 must not exit
 }
 
+// awaitStage3 waits for stage 3 to end. A shutdown asked again meanwhile
+// (a request, a signal) ends stage 3 at once: one that hangs (unmounting
+// what a dead server holds) must not keep the machine up for ever. The
+// signals stay caught, not ignored: an ignored signal would stay ignored
+// in everything stage 3 starts.
+func (in *initProc) awaitStage3(p *proc.Process) {
+	for {
+		select {
+		case e := <-p.Exit:
+			if e.Code() != 0 {
+				in.warn("stage 3 failed (%s)", e)
+			}
+			return
+		case again := <-in.requests:
+			in.warn("%s asked during stage 3: ending stage 3 now", again)
+		case sig := <-in.signals:
+			if !in.shutdownSignal(sig.(syscall.Signal)) {
+				continue
+			}
+			in.warn("%s during stage 3: ending stage 3 now", unix.SignalName(sig.(syscall.Signal)))
+		}
+		in.endGroup(p, DefaultGrace, syscall.SIGTERM)
+		return
+	}
+}
+
+// shutdownSignal reports whether sig asks PID 1 to end the system (see
+// signalAction).
+func (in *initProc) shutdownSignal(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGINT, syscall.SIGTERM:
+		return true
+	case syscall.SIGHUP, syscall.SIGQUIT:
+		return in.cfg.Mode == Container
+	case syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPWR:
+		return in.cfg.Mode == System
+	}
+	return false
+}
+
 // RebootCmd is reboot(2)'s command for a.
 func (a Action) RebootCmd() int {
 	switch a {
@@ -344,10 +454,10 @@ func (a Action) RebootCmd() int {
 	return unix.LINUX_REBOOT_CMD_POWER_OFF
 }
 
-// endGroup sends TERM (and CONT) to p's process group and KILL after
+// endGroup sends stop (and CONT) to p's process group and KILL after
 // timeout, and waits for p's exit.
-func (in *initProc) endGroup(p *proc.Process, timeout time.Duration) {
-	proc.SignalGroup(p.Pid, syscall.SIGTERM)
+func (in *initProc) endGroup(p *proc.Process, timeout time.Duration, stop syscall.Signal) {
+	proc.SignalGroup(p.Pid, stop)
 	proc.SignalGroup(p.Pid, syscall.SIGCONT)
 	t := time.NewTimer(timeout)
 	defer t.Stop()
@@ -365,41 +475,68 @@ func (in *initProc) endGroup(p *proc.Process, timeout time.Duration) {
 // period. Only PID 1 may: kill(-1) from anything else would reach the
 // whole machine's processes.
 func (in *initProc) endRest() {
-	if os.Getpid() != 1 || !anyLeft() {
+	if os.Getpid() != 1 {
 		return
 	}
-	in.say("sending TERM to every process left")
+	left := leftovers()
+	if len(left) == 0 {
+		return
+	}
+	in.say("sending TERM to what is left: %s", proc.JoinLeftovers(left, 8))
 	unix.Kill(-1, unix.SIGTERM)
 	unix.Kill(-1, unix.SIGCONT)
-	if in.waitNoneLeft(in.cfg.Grace) {
+	if left = in.waitNoneLeft(in.cfg.Grace); len(left) == 0 {
 		return
 	}
-	in.warn("sending KILL to every process left after %s", in.cfg.Grace)
+	in.warn("sending KILL to what is left after %s: %s", in.cfg.Grace, proc.JoinLeftovers(left, 8))
 	unix.Kill(-1, unix.SIGKILL)
 	in.waitNoneLeft(5 * time.Second)
 }
 
-// anyLeft reports whether a process other than PID 1 is left: kill(-1, 0)
-// fails with ESRCH when there is none to signal.
-func anyLeft() bool { return !errors.Is(unix.Kill(-1, 0), unix.ESRCH) }
+// leftovers lists the processes left but PID 1 and the kernel's threads.
+// Without a /proc of this PID namespace (where /proc/self is PID 1's own
+// number; a container may have its host's), kill(-1, 0) tells whether
+// anything at all is left, the kernel's threads included.
+func leftovers() []proc.Leftover {
+	if self, _ := os.Readlink("/proc/self"); self == strconv.Itoa(os.Getpid()) {
+		if left, err := proc.Leftovers("/proc"); err == nil {
+			return left
+		}
+	}
+	if errors.Is(unix.Kill(-1, 0), unix.ESRCH) {
+		return nil
+	}
+	return []proc.Leftover{{Pid: -1, Comm: "processes (no /proc to name them)"}}
+}
 
-// waitNoneLeft waits until no process is left or d has passed: woken by
-// each orphan reaped, and every 50ms for the processes whose end reaches
-// no one here (reaped by their own parent).
-func (in *initProc) waitNoneLeft(d time.Duration) bool {
+// waitNoneLeft waits until no process is left or d has passed, and
+// returns what is left: woken by each orphan reaped, and every 50ms for
+// the processes whose end reaches no one here (reaped by their own
+// parent).
+func (in *initProc) waitNoneLeft(d time.Duration) []proc.Leftover {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for anyLeft() {
+	for {
+		left := leftovers()
+		if len(left) == 0 {
+			return nil
+		}
 		select {
 		case <-in.orphan:
 		case <-tick.C:
 		case <-deadline.C:
-			return !anyLeft()
+			return leftovers()
 		}
 	}
-	return true
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return what
+	}
+	return what + "s"
 }
 
 // exitCode is what a container runtime should see for a process's end.

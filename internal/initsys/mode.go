@@ -50,6 +50,19 @@ func ParseMode(s string) (Mode, error) {
 // (PROC_PID_INIT_INO), the one a machine's init runs in.
 const initialPidNS = "pid:[4026531836]"
 
+// KernelBooted reports whether the kernel itself started this process as
+// the machine's init: PID 1 of the first PID namespace, or PID 1 with no
+// /proc yet (a container runtime always mounts one; a kernel never does).
+// Its arguments are then the words of the kernel's command line, and it
+// must never exit: the kernel panics when init does.
+func KernelBooted() bool {
+	if os.Getpid() != 1 {
+		return false
+	}
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	return err != nil || strings.EqualFold(ns, initialPidNS)
+}
+
 // Detect says Container when the environment says so (container=, set by
 // docker, podman, LXC and systemd-nspawn) or when this process is not in
 // the initial PID namespace; otherwise System.

@@ -129,6 +129,9 @@ type Spec struct {
 	CgroupFD int
 	// Cred, if not nil, is the user and groups the child becomes.
 	Cred *syscall.Credential
+	// Ctty makes Files[0], a terminal, the controlling terminal of the
+	// child's new session: job control and ^C for a shell on a console.
+	Ctty bool
 }
 
 // Process is a started child.
@@ -143,7 +146,7 @@ type Process struct {
 // a process group that can be signalled as one) and registers it before the
 // reaper can see it exit.
 func (r *Reaper) Start(s Spec) (*Process, error) {
-	attr := &os.ProcAttr{Dir: s.Dir, Env: s.Env, Files: s.Files, Sys: &syscall.SysProcAttr{Setsid: true, Credential: s.Cred}}
+	attr := &os.ProcAttr{Dir: s.Dir, Env: s.Env, Files: s.Files, Sys: &syscall.SysProcAttr{Setsid: true, Setctty: s.Ctty, Credential: s.Cred}}
 	if s.CgroupFD >= 0 {
 		attr.Sys.UseCgroupFD = true
 		attr.Sys.CgroupFD = s.CgroupFD

@@ -16,7 +16,15 @@ type Stat struct {
 	Utime uint64 // CPU time in user mode, in clock ticks
 	Stime uint64 // CPU time in kernel mode, in clock ticks
 	Start uint64 // start time, in clock ticks since boot
+	Flags uint64 // the kernel's PF_* flags of the task (field 9)
 }
+
+// pfKthread is PF_KTHREAD in Stat.Flags: the task is a kernel thread.
+const pfKthread = 0x00200000
+
+// KernelThread reports whether the task is one of the kernel's own
+// threads, which no signal ends and no one needs to.
+func (st Stat) KernelThread() bool { return st.Flags&pfKthread != 0 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
 // Linux architecture (sysconf(_SC_CLK_TCK) reports it, and it is fixed).
@@ -34,8 +42,8 @@ func ParseStat(data []byte) (Stat, error) {
 		return Stat{}, errStat
 	}
 	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state); utime, stime and starttime are fields 14,
-	// 15 and 22.
+	// f[0] is field 3 (state); flags, utime, stime and starttime are
+	// fields 9, 14, 15 and 22.
 	if len(f) < 20 || len(f[0]) != 1 {
 		return Stat{}, errStat
 	}
@@ -43,7 +51,7 @@ func ParseStat(data []byte) (Stat, error) {
 	for _, p := range []struct {
 		dst   *uint64
 		field int
-	}{{&st.Utime, 14}, {&st.Stime, 15}, {&st.Start, 22}} {
+	}{{&st.Flags, 9}, {&st.Utime, 14}, {&st.Stime, 15}, {&st.Start, 22}} {
 		n, err := strconv.ParseUint(f[p.field-3], 10, 64)
 		if err != nil {
 			return Stat{}, errStat

@@ -22,7 +22,7 @@ func TestParseStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Stat{Comm: "a (weird) name", State: 'S', Utime: 3, Stime: 4, Start: 12345}); st != want {
+	if want := (Stat{Comm: "a (weird) name", State: 'S', Utime: 3, Stime: 4, Start: 12345, Flags: 4194560}); st != want {
 		t.Fatalf("got %+v, want %+v", st, want)
 	}
 	for _, bad := range []string{"", "42 no parens", "42 x) S " + strings.Repeat("1 ", 30), "42 (x) S 1 2", "42 (x) SS " + strings.Repeat("1 ", 30), "42 (x) S " + strings.Repeat("x ", 30)} {
