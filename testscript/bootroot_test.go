@@ -1,8 +1,10 @@
 package testscript_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +26,8 @@ import (
 //
 // The root is a tmpfs on SCRATCH holding busybox (its applets and
 // libraries), this test binary as the suite's multi-call binary with its
-// tool links, the repository's stages/ as /etc/sv-init, /etc/hostname "bootroot" and, already mounted,
+// tool links, the repository's stages/ as /etc/sv-init, /etc/hostname "bootroot",
+// the files of SCRATCH/etc if there is one, and, already mounted,
 // a tmpfs /dev with null, zero and urandom, and a ramfs on /mnt. Nothing
 // of the machine's is reachable once the old root is detached: whatever
 // the stages mount, remount or swap off acts on this root only (its /dev
@@ -105,7 +108,28 @@ func buildRoot(root string) error {
 	}
 	os.WriteFile(filepath.Join(root, "etc", "hostname"), []byte("bootroot\n"), 0o644)
 	os.WriteFile(filepath.Join(root, "etc", "conf.d", "sv-init"), []byte("SV_INIT_OPENRC=no\n"), 0o644)
+	// the script's own files for the machine's /etc: SCRATCH/etc
+	if err := copyTree(filepath.Join(filepath.Dir(root), "etc"), filepath.Join(root, "etc")); err != nil {
+		return err
+	}
 	return makeDev(filepath.Join(root, "dev"))
+}
+
+// copyTree copies the regular files under src, if it exists, to dst.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == src {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		return copyFile(path, filepath.Join(dst, rel))
+	})
 }
 
 // makeDev mounts a tmpfs /dev, so that stage 1 leaves the machine's
