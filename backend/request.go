@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/inotify"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/startreq"
 	"github.com/supervision-suite/supervision/internal/svctl"
 )
@@ -56,9 +56,10 @@ func AwaitAnswer(ctx context.Context, sup Supervisor, scanDir, name, token strin
 	}
 }
 
-// readAnswer is the answer in path, if it is the one to token.
+// readAnswer is the answer in path, if it is the one to token. Anything
+// but a small regular file there is no answer.
 func readAnswer(path, token string) (startreq.Answer, bool) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.StateLimit)
 	if err != nil {
 		return startreq.Answer{}, false
 	}

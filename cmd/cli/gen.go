@@ -96,9 +96,14 @@ func printChanges(w io.Writer, changes []fsplan.Change) {
 	}
 }
 
-// printWarnings prints each warning as path:line: warning: what.
+// printWarnings prints each warning as path:line: warning: what, and the
+// count of those not shown as path: N more warnings not shown.
 func printWarnings(w io.Writer, warnings options.Errors) {
 	for _, e := range warnings {
+		if e.Omitted > 0 {
+			fmt.Fprintln(w, e.Error())
+			continue
+		}
 		fmt.Fprintln(w, (&options.Error{Path: e.Path, Line: e.Line, Msg: "warning: " + e.Msg}).Error())
 	}
 }
@@ -121,7 +126,7 @@ func invalid(err error, what string) error {
 	for _, p := range ie.Problems {
 		lines = append(lines, p.Error())
 	}
-	lines = append(lines, fmt.Sprintf("%s: %s", what, plural(len(ie.Problems), "problem")))
+	lines = append(lines, fmt.Sprintf("%s: %s", what, plural(ie.Problems.Count(), "problem")))
 	return &exitError{code: ExitPermanent, msg: strings.Join(lines, "\n")}
 }
 
@@ -358,8 +363,8 @@ program (a warning: it may not be installed yet), SVC_ENV_FILE.`,
 					fmt.Fprintln(cmd.ErrOrStderr(), e)
 				}
 				printWarnings(cmd.ErrOrStderr(), r.Warnings)
-				nerr += len(r.Errors)
-				nwarn += len(r.Warnings)
+				nerr += r.Errors.Count() // those not shown too
+				nwarn += r.Warnings.Count()
 			}
 			summary := fmt.Sprintf("%s: %s: %s, %s", cmd.CommandPath(), plural(len(results), "service"), plural(nerr, "error"), plural(nwarn, "warning"))
 			if nerr > 0 {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/templates"
 )
 
@@ -31,18 +32,30 @@ func New(siteDir string) *Catalog {
 	return &Catalog{SiteDir: siteDir, embedded: sub}
 }
 
-// Entry returns the text of the entry called name.
+// Entry returns the text of the entry called name, if it has one that
+// can be read.
 func (c *Catalog) Entry(name string) ([]byte, bool) {
+	data, err := c.Read(name)
+	return data, err == nil
+}
+
+// Read returns the text of the entry called name: the site's, else the
+// built-in one. No such entry is fs.ErrNotExist. A site entry that cannot
+// be read (a FIFO, a file over safefile.ConfigLimit) is an error, not a
+// reason to fall back on the built-in entry it replaces. It implements
+// options.Catalog.
+func (c *Catalog) Read(name string) ([]byte, error) {
 	if err := options.CheckServiceName(name); err != nil || strings.Contains(name, "@") {
-		return nil, false
+		return nil, fs.ErrNotExist
 	}
 	if c.SiteDir != "" {
-		if data, err := os.ReadFile(filepath.Join(c.SiteDir, name)); err == nil {
-			return data, true
+		data, err := safefile.ReadFile(filepath.Join(c.SiteDir, name), safefile.ConfigLimit)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return data, err
 		}
 	}
-	data, err := fs.ReadFile(c.embedded, name)
-	return data, err == nil
+	// Built-in entries are in the binary: nothing there can hang.
+	return fs.ReadFile(c.embedded, name)
 }
 
 // Info is what a listing shows of an entry.

@@ -1,11 +1,17 @@
 package catalog
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 // Every embedded entry must be valid OPTIONS with only known keys, a
@@ -64,5 +70,39 @@ func TestSiteEntriesOverride(t *testing.T) {
 		if _, ok := c.Entry(bad); ok {
 			t.Errorf("Entry(%q) found something", bad)
 		}
+	}
+}
+
+// A site entry that is a FIFO or a device is refused at once, and does
+// not fall back on the built-in entry of that name it was meant to replace.
+func TestSiteEntryNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	if err := unix.Mkfifo(filepath.Join(dir, "sshd"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero")); err != nil {
+		t.Fatal(err)
+	}
+	c := New(dir)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := c.Read("sshd"); !errors.Is(err, safefile.ErrNotRegular) {
+			t.Errorf("Read(sshd) = %v, want a refused FIFO", err)
+		}
+		if _, err := c.Read("zero"); !errors.Is(err, safefile.ErrNotRegular) {
+			t.Errorf("Read(zero) = %v, want a refused device", err)
+		}
+		if _, ok := c.Entry("sshd"); ok {
+			t.Errorf("Entry(sshd) fell back on the built-in entry")
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading a FIFO site entry did not return within 10s")
+	}
+	if _, err := c.Read("no-such-entry"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Read(no-such-entry) = %v, want fs.ErrNotExist", err)
 	}
 }

@@ -3,13 +3,16 @@ package gen
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/supervision-suite/supervision/internal/fsplan"
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"golang.org/x/sys/unix"
 )
 
@@ -131,15 +134,18 @@ func (g *Generator) addFiles(req AddRequest, base, inst string) (map[string][]by
 	cat := req.From
 	if cat == "" && len(req.Command) == 0 {
 		cat = base
-		if _, ok := g.Catalog.Entry(cat); !ok {
+		if _, err := g.Catalog.Read(cat); errors.Is(err, fs.ErrNotExist) {
 			return nil, "", g.needCommand(req.Name, base)
 		}
 	}
 	data := optionsData{Name: req.Name, Settings: settings}
 	if cat != "" {
-		entry, ok := g.Catalog.Entry(cat)
-		if !ok {
+		entry, err := g.Catalog.Read(cat)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			return nil, "", fmt.Errorf("--from %s: no catalog entry of that name (sv-gen catalog lists them)", cat)
+		case err != nil: // a site entry that is no file to read
+			return nil, "", fmt.Errorf("catalog entry %s: %w", cat, safefile.Short(err))
 		}
 		data.Catalog = cat
 		data.Description, data.CatalogLines = describeEntry(entry)
@@ -193,18 +199,29 @@ func settingLines(set []string) ([]string, error) {
 	for _, kv := range set {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return nil, fmt.Errorf("--set %s: want KEY=VALUE", kv)
+			return nil, fmt.Errorf("--set %s: want KEY=VALUE", shown(kv))
 		}
 		key, known := options.Lookup(k)
 		if !known || key.Group == "" {
 			if sug := options.Suggest(k); sug != "" {
-				return nil, fmt.Errorf("--set %s: unknown key %s (did you mean %s?)", kv, k, sug)
+				return nil, fmt.Errorf("--set %s: unknown key %s (did you mean %s?)", shown(kv), shown(k), sug)
 			}
-			return nil, fmt.Errorf("--set %s: unknown key %s (docs/OPTIONS.md lists them)", kv, k)
+			return nil, fmt.Errorf("--set %s: unknown key %s (docs/OPTIONS.md lists them)", shown(kv), shown(k))
 		}
 		out = append(out, k+"="+options.QuoteExpand(v))
 	}
 	return out, nil
+}
+
+// shown is a word of the command line as an error shows it: as it is
+// when it prints as itself, else quoted as Go quotes service names in
+// errors (%q), so that a newline or a control character in it cannot
+// break the one line an error is, nor fake another.
+func shown(s string) string {
+	if q := strconv.Quote(s); s != "" && q[1:len(q)-1] == s && !strings.ContainsAny(s, " \t") {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // needCommand explains that a name outside the catalog needs a command,

@@ -17,6 +17,7 @@ import (
 	"github.com/supervision-suite/supervision/internal/fsplan"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/templates"
 )
 
@@ -132,12 +133,18 @@ func (g *Generator) kindOf(name string) string {
 // forInstances reports whether the OPTIONS-only directory name is a
 // definition for NAME@INSTANCE services rather than a service: instances
 // of it exist, or its OPTIONS mention SVC_INSTANCE (sv-gen add writes the
-// catalog entry it builds on into them, as comments).
+// catalog entry it builds on into them, as comments). An OPTIONS that is
+// no file to read (a FIFO, a device, too large) makes a service, so that
+// check and sync say what is wrong with it rather than pass it over.
 func (g *Generator) forInstances(name string) bool {
 	if m, _ := filepath.Glob(filepath.Join(g.Layout.SvDir, name+"@*")); len(m) > 0 {
 		return true
 	}
-	data, err := os.ReadFile(filepath.Join(g.Layout.ServiceDir(name), "OPTIONS"))
+	data, err := safefile.ReadFile(filepath.Join(g.Layout.ServiceDir(name), "OPTIONS"), safefile.ConfigLimit)
+	var refused *safefile.Refused
+	if errors.As(err, &refused) {
+		return false
+	}
 	return err != nil || bytes.Contains(data, []byte("SVC_INSTANCE"))
 }
 

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/template"
 
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/templates"
 )
 
@@ -44,14 +44,17 @@ func (g *Generator) render(name string, data any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// templateText is the template name: the site's in .opt/templates, which
+// must be a regular file (safefile), else the built-in one. It returns
+// where the text came from too.
 func (g *Generator) templateText(name string) ([]byte, string, error) {
 	site := filepath.Join(g.Layout.OptDir, "templates", name)
-	data, err := os.ReadFile(site)
+	data, err := safefile.ReadFile(site, safefile.ConfigLimit)
 	if err == nil {
 		return data, site, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, "", err
+		return nil, "", safefile.Short(err)
 	}
 	data, err = fs.ReadFile(templates.FS, name)
 	return data, "(built-in) " + name, err

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/supervision-suite/supervision/internal/fsplan"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/templates"
 )
 
@@ -44,7 +45,7 @@ func (g *Generator) sharedStamp() (string, error) {
 // templates change or sv-gen sync runs.
 func (g *Generator) sharedCurrent(stamp string) bool {
 	l := g.Layout
-	got, err := os.ReadFile(filepath.Join(l.RunDir, StampFile))
+	got, err := safefile.ReadFile(filepath.Join(l.RunDir, StampFile), safefile.StateLimit)
 	if err != nil || !bytes.Equal(bytes.TrimSpace(got), []byte(stamp)) {
 		return false
 	}

@@ -7,6 +7,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 // Host answers the questions whose answer depends on the machine: does a
@@ -14,6 +16,13 @@ import (
 type Host interface {
 	LookupUser(name string) error
 	LookupGroup(name string) error
+	// Executable says whether path is a program that can run
+	// (ErrNotFound when nothing is there).
+	Executable(path string) error
+	// Where names the host in messages: "on this system".
+	Where() string
+	// Stat says whether SVC_ENV_FILE is there, and a file sv-exec would
+	// read: a *safefile.Refused error when it is not.
 	Stat(path string) error
 }
 
@@ -37,9 +46,16 @@ func (RealHost) LookupGroup(name string) error {
 }
 
 func (RealHost) Stat(path string) error {
-	_, err := os.Stat(path)
-	return err
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	return safefile.Check(path, fi, safefile.EnvLimit)
 }
+
+func (RealHost) Executable(path string) error { return executable(path) }
+
+func (RealHost) Where() string { return "on this system" }
 
 func isNumeric(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
@@ -51,18 +67,23 @@ var ErrNotFound = errors.New("not found")
 // LookPath finds an executable like the shell does, in the given PATH.
 // A name with a slash is taken as it is, relative to dir.
 func LookPath(file, path, dir string) (string, error) {
+	return lookPathOn(RealHost{}, file, path, dir)
+}
+
+// lookPathOn is LookPath on host's files.
+func lookPathOn(host Host, file, path, dir string) (string, error) {
 	if strings.Contains(file, "/") {
 		if !filepath.IsAbs(file) {
 			file = filepath.Join(dir, file)
 		}
-		return file, executable(file)
+		return file, host.Executable(file)
 	}
 	for _, d := range filepath.SplitList(path) {
 		if d == "" {
 			continue
 		}
 		p := filepath.Join(d, file)
-		if executable(p) == nil {
+		if host.Executable(p) == nil {
 			return p, nil
 		}
 	}
@@ -93,14 +114,17 @@ type Command struct {
 
 // ResolveCommand finds the program to run. The error says which commands
 // were tried.
-func (svc *Service) ResolveCommand() (Command, error) {
+func (svc *Service) ResolveCommand() (Command, error) { return svc.resolveCommandOn(RealHost{}) }
+
+// resolveCommandOn is ResolveCommand among host's programs.
+func (svc *Service) resolveCommandOn(host Host) (Command, error) {
 	s := svc.Set
 	path := s.Get("SVC_PATH")
 	primary := append(s.Words("SVC_CMD"), s.Words("SVC_OPTS")...)
 	if len(s.Words("SVC_CMD")) == 0 {
 		return Command{}, fmt.Errorf("SVC_CMD is not set: name the program to run")
 	}
-	p, err := LookPath(primary[0], path, svc.Dir)
+	p, err := lookPathOn(host, primary[0], path, svc.Dir)
 	if err == nil {
 		return Command{Path: p, Argv: primary}, nil
 	}
@@ -109,7 +133,7 @@ func (svc *Service) ResolveCommand() (Command, error) {
 		return Command{}, fmt.Errorf("SVC_CMD %s: %v", primary[0], describeLookErr(err, primary[0], path))
 	}
 	altArgv := append(alt, s.Words("SVC_ALT_OPTS")...)
-	ap, altErr := LookPath(alt[0], path, svc.Dir)
+	ap, altErr := lookPathOn(host, alt[0], path, svc.Dir)
 	if altErr != nil {
 		return Command{}, fmt.Errorf("SVC_CMD %s: %v, and SVC_ALT_CMD %s: %v", primary[0], describeLookErr(err, primary[0], path), alt[0], describeLookErr(altErr, alt[0], path))
 	}
@@ -152,7 +176,7 @@ func (svc *Service) Check(host Host) (errs, warns Errors) {
 
 	if len(s.Words("SVC_CMD")) == 0 {
 		report("SVC_CMD", true, "SVC_CMD is not set: name the program to run")
-	} else if _, err := svc.ResolveCommand(); err != nil {
+	} else if _, err := svc.resolveCommandOn(host); err != nil {
 		report("SVC_CMD", false, "%v (the service will fail to start until it is installed)", err)
 	}
 	if s.Get("LOG") == "custom" && s.Get("LOG_CMD") == "" {
@@ -160,19 +184,25 @@ func (svc *Service) Check(host Host) (errs, warns Errors) {
 	}
 	for _, k := range []string{"SVC_USER", "LOG_USER"} {
 		if u := s.Get(k); u != "" && host.LookupUser(u) != nil {
-			report(k, written(k), "%s: no user %q on this system", k, u)
+			report(k, written(k), "%s: no user %q %s", k, u, host.Where())
 		}
 	}
 	if g := s.Get("SVC_GROUP"); g != "" && host.LookupGroup(g) != nil {
-		report("SVC_GROUP", written("SVC_GROUP"), "SVC_GROUP: no group %q on this system", g)
+		report("SVC_GROUP", written("SVC_GROUP"), "SVC_GROUP: no group %q %s", g, host.Where())
 	}
 	for _, g := range s.Words("SVC_GROUPS") {
 		if host.LookupGroup(g) != nil {
-			report("SVC_GROUPS", written("SVC_GROUPS"), "SVC_GROUPS: no group %q on this system", g)
+			report("SVC_GROUPS", written("SVC_GROUPS"), "SVC_GROUPS: no group %q %s", g, host.Where())
 		}
 	}
-	if f := s.Get("SVC_ENV_FILE"); f != "" && !strings.HasPrefix(f, "-") {
-		if err := host.Stat(f); err != nil {
+	if f := s.Get("SVC_ENV_FILE"); f != "" {
+		path := strings.TrimPrefix(f, "-")
+		var refused *safefile.Refused
+		switch err := host.Stat(path); {
+		case errors.As(err, &refused):
+			// There, optional or not, but sv-exec would refuse it.
+			report("SVC_ENV_FILE", written("SVC_ENV_FILE"), "SVC_ENV_FILE: %s: %v", path, refused)
+		case err != nil && path == f:
 			report("SVC_ENV_FILE", written("SVC_ENV_FILE"), "SVC_ENV_FILE: %v (write -%s if it is optional)", unwrapPathError(err), f)
 		}
 	}

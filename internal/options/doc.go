@@ -3,6 +3,8 @@ package options
 import (
 	"fmt"
 	"strings"
+
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 // Reference returns docs/OPTIONS.md: the syntax, the layers and every key,
@@ -28,6 +30,7 @@ func Reference() string {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", k.Name, cell(k.Doc))
 	}
 	b.WriteString(referenceTypes)
+	fmt.Fprintf(&b, referenceLimits, safefile.Size(safefile.ConfigLimit), safefile.Size(safefile.EnvLimit), safefile.Size(safefile.StateLimit), MaxFileErrors, MaxNameLen)
 	return b.String()
 }
 
@@ -110,4 +113,26 @@ Checks that depend on the machine (the user exists, the program is
 installed) are errors in what you write and warnings in catalog entries,
 whose package brings them. sv-exec fails at start, with exit 100, when they
 do not hold.
+`
+
+// referenceLimits takes the limits from the code that applies them:
+// safefile's sizes, MaxFileErrors, MaxNameLen.
+const referenceLimits = `
+## Limits
+
+No file in a tree can hang or exhaust the tools that read it (sv-scan
+among them, which supervises every other service meanwhile):
+
+- Every file read from the tree (OPTIONS, ` + "`OPTIONS.<profile>`" + `,
+  ` + "`OPTIONS.<instance>`" + `, ` + "`.opt/SVC_OPTIONS`" + `, the entries of ` + "`.opt/catalog/`" + `, the
+  templates of ` + "`.opt/templates/`" + `, the sync stamps) must be a regular file
+  of at most %[1]s; an ` + "`SVC_ENV_FILE`" + `, of at most %[2]s (more than
+  execve takes with the default stack limit). A FIFO, a device or a larger file is
+  refused at once, in one line: ` + "`/etc/sv/NAME/OPTIONS: not a regular file (a FIFO)`" + `,
+  ` + "`/etc/sv/NAME/OPTIONS: larger than %[1]s`" + `. A supervisor's state files
+  (` + "`supervise/state.json`, `status`, `pid`" + `) are read up to %[3]s.
+- A value cannot hold a NUL byte: no argument or environment string can.
+- Of the problems of one file, the first %[4]d are reported, then one line
+  ` + "`PATH: N more errors not shown`" + `.
+- A service name has at most %[5]d characters, and so has an instance name.
 `

@@ -143,14 +143,21 @@ func checkEnvAssign(s string) error {
 }
 
 // CheckServiceName accepts a service name: NAME or NAME@INSTANCE, where both
-// are made of letters, digits and . _ - (no slash, not starting with a dot).
+// are made of letters, digits and . _ - (no slash, not starting with a dot),
+// each of at most MaxNameLen characters.
 func CheckServiceName(s string) error {
 	base, inst, isInst := strings.Cut(s, "@")
-	if !isWord(base, isNameCharRune, isServiceChar, 100) || (isInst && !isWord(inst, isNameCharRune, isInstanceChar, 100)) {
-		return fmt.Errorf("%q is not a service name (letters, digits, '.', '_', '-', and NAME@INSTANCE for an instance)", s)
+	if !isWord(base, isNameCharRune, isServiceChar, len(base)) || (isInst && !isWord(inst, isNameCharRune, isInstanceChar, len(inst))) {
+		return fmt.Errorf("%q is not a service name (letters, digits, '.', '_', '-', and NAME@INSTANCE for an instance)", snippet(s))
+	}
+	if len(base) > MaxNameLen || len(inst) > MaxNameLen {
+		return fmt.Errorf("%q is not a service name: it is %d characters long, and a name, like an instance, has at most %d", snippet(s), max(len(base), len(inst)), MaxNameLen)
 	}
 	return nil
 }
+
+// MaxNameLen is the longest service name, and the longest instance name.
+const MaxNameLen = 100
 
 // isWord reports whether s is one rune that first accepts followed by
 // runes that rest accepts, max runes in all. Checks are written this way

@@ -8,11 +8,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
-// Catalog finds a catalog entry's OPTIONS text by name.
+// Catalog finds a catalog entry's OPTIONS text by name. An entry that
+// does not exist is an error satisfying errors.Is(err, fs.ErrNotExist);
+// any other error says why an entry there could not be read.
 type Catalog interface {
-	Entry(name string) (data []byte, ok bool)
+	Read(name string) ([]byte, error)
 }
 
 // Loader reads the layered options of services in one service tree.
@@ -105,7 +109,7 @@ func (l *Loader) Load(name string) (*Service, error) {
 	}
 	if cat != "" {
 		if f, err := l.catalogFile(cat, catalogLine(main, instFile)); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, err...)
 		} else {
 			svc.Catalog = cat
 			apply(f, LayerCatalog)
@@ -129,8 +133,9 @@ func (l *Loader) Load(name string) (*Service, error) {
 	if instFile != nil {
 		apply(instFile, LayerInstance)
 	}
+	svc.Set.Warnings = svc.Set.Warnings.Capped("warning")
 	if len(errs) > 0 {
-		return svc, errs.onePerLine()
+		return svc, errs.onePerLine().Capped("error")
 	}
 	return svc, nil
 }
@@ -166,18 +171,34 @@ func (es Errors) onePerLine() Errors {
 }
 
 // readOptional parses a file; a file that does not exist is (nil, nil).
+// A FIFO, a device or a file over safefile.ConfigLimit is refused, so
+// that no OPTIONS can hang or exhaust whoever reads it (sv-scan).
 func (l *Loader) readOptional(path string) (*File, Errors) {
 	if data, ok := l.Overlay[path]; ok {
 		return parseErrors(path, data)
 	}
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.ConfigLimit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, Errors{{Path: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}}
+		return nil, Errors{fileError(path, err)}
 	}
 	return parseErrors(path, data)
+}
+
+// fileError is a file that could not be read, as one line: "PATH: not a
+// regular file (a FIFO)", "PATH: cannot read: permission denied".
+func fileError(path string, err error) *Error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		path = pe.Path
+	}
+	var refused *safefile.Refused
+	if errors.As(err, &refused) {
+		return &Error{Path: path, Msg: refused.Error()}
+	}
+	return &Error{Path: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}
 }
 
 func parseErrors(path string, data []byte) (*File, Errors) {
@@ -234,20 +255,23 @@ func catalogLine(files ...*File) Source {
 	return src
 }
 
-func (l *Loader) catalogFile(name string, where Source) (*File, *Error) {
+func (l *Loader) catalogFile(name string, where Source) (*File, Errors) {
+	err := error(fs.ErrNotExist)
 	var data []byte
-	ok := false
 	if l.Catalog != nil {
-		data, ok = l.Catalog.Entry(name)
+		data, err = l.Catalog.Read(name)
 	}
-	if !ok {
-		return nil, &Error{Path: where.Path, Line: where.Line, Msg: fmt.Sprintf("SVC_CATALOG: no catalog entry named %q (sv-gen catalog lists them)", name)}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Errors{{Path: where.Path, Line: where.Line, Msg: fmt.Sprintf("SVC_CATALOG: no catalog entry named %q (sv-gen catalog lists them)", name)}}
 	}
-	f, err := Parse("catalog:"+name, data)
 	if err != nil {
-		// The catalog ships with the suite; a broken entry is our bug, but
-		// say where it is rather than hide it.
-		return nil, &Error{Path: "catalog:" + name, Msg: err.Error()}
+		return nil, Errors{fileError("catalog:"+name, err)}
+	}
+	// A broken entry is the site's mistake (or, built in, our bug): say
+	// where it is rather than hide it.
+	f, errs := parseErrors("catalog:"+name, data)
+	if errs != nil {
+		return nil, errs
 	}
 	return f, nil
 }

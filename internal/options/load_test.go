@@ -2,17 +2,26 @@ package options
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 type mapCatalog map[string]string
 
-func (m mapCatalog) Entry(name string) ([]byte, bool) {
+func (m mapCatalog) Read(name string) ([]byte, error) {
 	s, ok := m[name]
-	return []byte(s), ok
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return []byte(s), nil
 }
 
 func writeFiles(t *testing.T, root string, files map[string]string) {
@@ -128,6 +137,8 @@ type fakeHost struct{ users, groups, files map[string]bool }
 func (h fakeHost) LookupUser(n string) error  { return boolErr(h.users[n]) }
 func (h fakeHost) LookupGroup(n string) error { return boolErr(h.groups[n]) }
 func (h fakeHost) Stat(p string) error        { return boolErr(h.files[p]) }
+func (h fakeHost) Executable(p string) error  { return executable(p) }
+func (h fakeHost) Where() string              { return "on this system" }
 
 func boolErr(ok bool) error {
 	if ok {
@@ -216,5 +227,124 @@ func TestResolveCommand(t *testing.T) {
 	}
 	if !errors.Is(ErrNotFound, ErrNotFound) {
 		t.Fatal()
+	}
+}
+
+// No layer can hang or exhaust the load: a FIFO (with no writer), a
+// device or an oversized file is refused at once, in one line each.
+func TestLoadRefusesWhatIsNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"fifo/OPTIONS":     "",
+		"zero/OPTIONS":     "",
+		"big/OPTIONS":      "SVC_CMD=x\n# " + strings.Repeat("x", 1<<20) + "\n",
+		"prof/OPTIONS":     "SVC_CMD=x\n",
+		"site/OPTIONS":     "SVC_CMD=x\nSVC_CATALOG=fifo\n",
+		".opt/SVC_OPTIONS": "",
+	})
+	mkfifo := func(rel string) {
+		p := filepath.Join(dir, rel)
+		os.Remove(p)
+		if err := unix.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mkfifo("fifo/OPTIONS")
+	mkfifo("prof/OPTIONS.prod")
+	os.Remove(filepath.Join(dir, "zero/OPTIONS"))
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero/OPTIONS")); err != nil {
+		t.Fatal(err)
+	}
+	l := &Loader{SvDir: dir, Catalog: fifoCatalog{dir}}
+	tests := map[string]string{
+		"fifo": filepath.Join(dir, "fifo/OPTIONS") + ": not a regular file (a FIFO)",
+		"zero": filepath.Join(dir, "zero/OPTIONS") + ": not a regular file (a character device)",
+		"big":  filepath.Join(dir, "big/OPTIONS") + ": larger than 1 MiB",
+		"prof": filepath.Join(dir, "prof/OPTIONS.prod") + ": not a regular file (a FIFO)",
+		"site": filepath.Join(dir, ".opt/catalog/fifo") + ": not a regular file (a FIFO)",
+	}
+	for name, want := range tests {
+		done := make(chan error, 1)
+		go func() {
+			l := *l
+			if name == "prof" {
+				l.Profile = "prod"
+			}
+			_, err := l.Load(name)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || err.Error() != want {
+				t.Errorf("%s: got %v, want %q", name, err, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Load did not return within 10s", name)
+		}
+	}
+	mkfifo(".opt/SVC_OPTIONS")
+	if _, err := l.Load("prof"); err == nil || !strings.Contains(err.Error(), ".opt/SVC_OPTIONS: not a regular file (a FIFO)") {
+		t.Errorf("site defaults a FIFO: %v", err)
+	}
+}
+
+// fifoCatalog reads entries as the site catalog does, from SvDir/.opt/catalog.
+type fifoCatalog struct{ dir string }
+
+func (c fifoCatalog) Read(name string) ([]byte, error) {
+	p := filepath.Join(c.dir, ".opt/catalog", name)
+	if name == "fifo" {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		unix.Mkfifo(p, 0o600)
+	}
+	return safefile.ReadFile(p, safefile.ConfigLimit)
+}
+
+// The cap on problems shown holds per file across parsing and
+// evaluation: one line for the rest, after the first MaxFileErrors.
+func TestLoadCapsErrorsPerFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"many/OPTIONS":     "SVC_CMD=x\n" + strings.Repeat("SVC_NICE=99\necho\n", 20),
+		".opt/SVC_OPTIONS": strings.Repeat("SVC_STOP_SIGNAL=NOPE\n", 12) + strings.Repeat("NO_SUCH_KEY=1\n", 15),
+	})
+	l := &Loader{SvDir: dir}
+	svc, err := l.Load("many")
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("got %v", err)
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{
+		filepath.Join(dir, ".opt/SVC_OPTIONS") + ": 2 more errors not shown",
+		filepath.Join(dir, "many/OPTIONS") + ": 30 more errors not shown",
+	}
+	if len(lines) != 2*(MaxFileErrors+1) || lines[MaxFileErrors] != want[0] || lines[len(lines)-1] != want[1] {
+		t.Errorf("got %d lines:\n%s", len(lines), err)
+	}
+	if es.Count() != 12+40 {
+		t.Errorf("Count() = %d, want 52", es.Count())
+	}
+	if n := len(svc.Set.Warnings); n != MaxFileErrors+1 || svc.Set.Warnings[n-1].Msg != "5 more warnings not shown" {
+		t.Errorf("warnings: %v", svc.Set.Warnings)
+	}
+}
+
+func TestServiceNameLength(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	for _, name := range []string{long, "getty@" + long} {
+		err := CheckServiceName(name)
+		if err == nil || !strings.Contains(err.Error(), "it is 300 characters long, and a name, like an instance, has at most 100") {
+			t.Errorf("%d-byte name: %v", len(name), err)
+		}
+		if err != nil && len(err.Error()) > 200 {
+			t.Errorf("the name is quoted whole: %q", err)
+		}
+	}
+	if err := CheckServiceName(strings.Repeat("a", 100) + "@" + strings.Repeat("b", 100)); err != nil {
+		t.Errorf("100 and 100: %v", err)
+	}
+	if err := CheckServiceName("a b"); err == nil || !strings.Contains(err.Error(), "(letters, digits") {
+		t.Errorf("a bad character: %v", err)
 	}
 }

@@ -56,13 +56,26 @@ type Error struct {
 	Path string
 	Line int
 	Msg  string
+	// Omitted, when above 0, makes this entry stand for that many more
+	// problems of Path that are not shown (see MaxFileErrors).
+	Omitted int
 }
 
+// maxMsg bounds a message as printed: one that quotes a value holds the
+// value, which may be as long as the file.
+const maxMsg = 600
+
 func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
+	msg := e.Msg
+	if len(msg) > maxMsg {
+		// The middle goes: the start says what is wrong with what, the
+		// end often says what would be right.
+		msg = strings.ToValidUTF8(msg[:maxMsg-200], "") + " ... " + strings.ToValidUTF8(msg[len(msg)-200:], "")
 	}
-	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Path, msg)
 }
 
 // Errors is every problem found in one pass; each prints on its own line.
@@ -76,19 +89,89 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// Count is how many problems there are, those not shown included.
+func (es Errors) Count() int {
+	n := 0
+	for _, e := range es {
+		n += max(e.Omitted, 1)
+	}
+	return n
+}
+
+// MaxFileErrors is how many problems of one file are reported: past it,
+// one line says how many more there are. Garbage read as OPTIONS would
+// otherwise print a line for each of its lines.
+const MaxFileErrors = 10
+
+// omitted is the entry that stands for n problems of path not shown.
+func omitted(path string, n int, what string) *Error {
+	if n != 1 {
+		what += "s"
+	}
+	return &Error{Path: path, Omitted: n, Msg: fmt.Sprintf("%d more %s not shown", n, what)}
+}
+
+// Capped keeps the first MaxFileErrors problems of each file, in order,
+// and puts after them one entry saying how many more there are (merging
+// such entries already there). what names them: "error", "warning".
+func (es Errors) Capped(what string) Errors {
+	shown := map[string]int{}
+	more := map[string]int{}
+	var out Errors
+	for _, e := range es {
+		switch {
+		case e.Omitted > 0:
+			more[e.Path] += e.Omitted
+		case shown[e.Path] < MaxFileErrors:
+			shown[e.Path]++
+			out = append(out, e)
+		default:
+			more[e.Path]++
+		}
+	}
+	if len(more) == 0 {
+		return out
+	}
+	// Each file's entry goes after its last problem shown, or at the end.
+	var capped Errors
+	for i, e := range out {
+		capped = append(capped, e)
+		if n := more[e.Path]; n > 0 && (i+1 == len(out) || out[i+1].Path != e.Path) {
+			capped = append(capped, omitted(e.Path, n, what))
+			delete(more, e.Path)
+		}
+	}
+	for _, e := range es { // files with nothing but omitted entries
+		if n := more[e.Path]; n > 0 {
+			capped = append(capped, omitted(e.Path, n, what))
+			delete(more, e.Path)
+		}
+	}
+	return capped
+}
+
 // Parse parses an OPTIONS file. It reports every problem it finds, one per
-// statement, and returns the assignments it could read.
+// statement, up to MaxFileErrors and then how many more there are, and
+// returns the assignments it could read.
 func Parse(path string, src []byte) (*File, error) {
 	p := &parser{path: path, src: string(src), line: 1}
 	f := &File{Path: path}
+	more := 0
 	for !p.eof() {
 		as, err := p.statement()
 		if err != nil {
-			p.errs = append(p.errs, err)
+			if len(p.errs) < MaxFileErrors {
+				p.errs = append(p.errs, err)
+			} else {
+				more++
+			}
 			p.skipLine()
 			continue
 		}
 		f.Assigns = append(f.Assigns, as...)
+	}
+	if more > 0 {
+		p.errs = append(p.errs, omitted(path, more, "error"))
 	}
 	if len(p.errs) > 0 {
 		return f, p.errs
@@ -102,6 +185,8 @@ type parser struct {
 	pos  int
 	line int
 	errs Errors
+	// name is the key whose value is being parsed, for messages.
+	name string
 }
 
 func (p *parser) eof() bool { return p.pos >= len(p.src) }
@@ -233,6 +318,7 @@ func (p *parser) statement() ([]Assign, *Error) {
 		switch {
 		case p.peek() == '=':
 			p.pos++
+			p.name = name
 			w, err := p.word(false)
 			if err != nil {
 				return nil, err
@@ -276,6 +362,7 @@ func (p *parser) notAssignment(line int, afterAssign bool) *Error {
 		word = word[:i]
 	}
 	after := strings.TrimLeft(rest[len(word):], " \t")
+	token, word = snippet(token), snippet(word)
 	switch {
 	case afterAssign:
 		return p.errorf(line, "%q after an assignment would run a command: quote the whole value, e.g. NAME=\"a b\"", token)
@@ -291,6 +378,15 @@ func (p *parser) notAssignment(line int, afterAssign bool) *Error {
 		return p.errorf(line, "%q is a command, not an assignment: OPTIONS holds only NAME=VALUE lines", word)
 	}
 	return p.errorf(line, "expected NAME=VALUE, found %q", word)
+}
+
+// snippet is at most 40 bytes of s, for quoting in a message: the text
+// around a mistake may be a whole line of garbage.
+func snippet(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:40], "") + "..."
 }
 
 func (p *parser) unexpected(line int) *Error {
@@ -333,6 +429,9 @@ func (p *parser) word(inBrace bool) (Word, *Error) {
 			if p.eof() {
 				return nil, p.errorf(p.line, "backslash at end of file")
 			}
+			if p.peek() == 0 {
+				return nil, p.nul(p.line)
+			}
 			if e := p.next(); e != '\n' {
 				lit.WriteByte(e)
 			}
@@ -362,6 +461,8 @@ func (p *parser) word(inBrace bool) (Word, *Error) {
 			}
 		case c == '`':
 			return nil, p.errorf(p.line, "command substitution (`...`) is not allowed in OPTIONS")
+		case c == 0:
+			return nil, p.nul(p.line)
 		case c == '~' && first:
 			return nil, p.errorf(p.line, "tilde expansion is not supported in OPTIONS: write the full path, or quote it as '~'")
 		case strings.IndexByte(";&|<>()", c) >= 0:
@@ -391,7 +492,17 @@ func (p *parser) singleQuoted() (string, *Error) {
 		p.line++
 	}
 	p.pos += i + 1
+	if z := strings.IndexByte(s, 0); z >= 0 {
+		return "", p.nul(start + strings.Count(s[:z], "\n"))
+	}
 	return s, nil
+}
+
+// nul refuses a NUL byte in a value: no string that reaches a program
+// (argv, environment, paths) can hold one, and execve would fail with
+// EINVAL at every start, a temporary failure retried for ever.
+func (p *parser) nul(line int) *Error {
+	return p.errorf(line, "%s: a value cannot hold a NUL byte", p.name)
 }
 
 // doubleQuoted parses "..." where \ escapes only $ ` " \ and newline, and
@@ -413,10 +524,15 @@ func (p *parser) doubleQuoted() (Word, *Error) {
 				w = append(w, Part{Lit: ""})
 			}
 			return w, nil
+		case 0:
+			return nil, p.nul(p.line)
 		case '\\':
 			p.next()
 			if p.eof() {
 				break
+			}
+			if p.peek() == 0 {
+				return nil, p.nul(p.line)
 			}
 			switch e := p.next(); e {
 			case '$', '`', '"', '\\':

@@ -98,6 +98,14 @@ func TestParseErrors(t *testing.T) {
 		{"A=1\n\n  SVC_STOP_TIMEOUT=soon\n", 3, "SVC_STOP_TIMEOUT"},
 		{"=x\n", 1, `unexpected "="`},
 		{"A=x\\", 1, "backslash at end of file"},
+		// No value can hold a NUL: execve would refuse it at every start.
+		{"SVC_OPTS=100\x00\n", 1, "SVC_OPTS: a value cannot hold a NUL byte"},
+		{"A=1\nB='x\ny\x00'\n", 3, "B: a value cannot hold a NUL byte"},
+		{"A=\"x\x00\"\n", 1, "A: a value cannot hold a NUL byte"},
+		{"A=x\\\x00\n", 1, "A: a value cannot hold a NUL byte"},
+		{"A=\"\\\x00\"\n", 1, "A: a value cannot hold a NUL byte"},
+		{"A=${B:-\x00}\n", 1, "A: a value cannot hold a NUL byte"},
+		{"A=1 \x00\n", 1, `"\x00" after an assignment`},
 	}
 	for _, tt := range tests {
 		_, err := evalText(t, tt.src)
@@ -127,6 +135,44 @@ func TestParseReportsEveryProblem(t *testing.T) {
 	}
 	if got := strings.Count(err.Error(), "\n"); got != 1 {
 		t.Errorf("want one line per error, got %q", err.Error())
+	}
+}
+
+// Garbage read as OPTIONS gives MaxFileErrors lines, then one that says
+// how many more there are: not a line for each of its lines.
+func TestParseCapsErrors(t *testing.T) {
+	src := strings.Repeat("echo x\n", 50)
+	_, err := Parse("OPTIONS", []byte(src))
+	var es Errors
+	if !errors.As(err, &es) || len(es) != MaxFileErrors+1 {
+		t.Fatalf("got %d errors, want %d then one for the rest", len(es), MaxFileErrors)
+	}
+	if got := es[len(es)-1].Error(); got != "OPTIONS: 40 more errors not shown" {
+		t.Errorf("last line %q", got)
+	}
+	if es.Count() != 50 {
+		t.Errorf("Count() = %d, want 50", es.Count())
+	}
+	if es[MaxFileErrors-1].Line != MaxFileErrors {
+		t.Errorf("the errors shown are not the first ones: %v", es)
+	}
+}
+
+// A message quoting a long value is cut in the middle, staying one
+// readable line, and the text around a mistake is quoted in part.
+func TestLongMessages(t *testing.T) {
+	long := strings.Repeat("x", 100000)
+	_, err := evalText(t, "SVC_RESTART="+long+"\n")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if line := err.Error(); len(line) > 700 || !strings.HasPrefix(line, "OPTIONS:1: SVC_RESTART: \"xxx") ||
+		!strings.HasSuffix(line, "is not one of: always, on-failure, never") {
+		t.Errorf("%d bytes: %.60q ... %.80q", len(line), line, line[len(line)-80:])
+	}
+	_, err = Parse("OPTIONS", []byte(long+" y\n"))
+	if err == nil || len(err.Error()) > 200 {
+		t.Errorf("garbage line quoted whole: %d bytes", len(err.Error()))
 	}
 }
 
@@ -170,6 +216,7 @@ func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		"A=1\n", "export A=1 B\n", "A='x'\"y\"$B${C:-d}\n", "A=\"$(x)\"\n", "# c\n\n",
 		"A=${B:-'}'}\n", "A=\\\n", "A=\"\\\n\"\n", "f() {\n", "A=${B:+${C-}}\n",
+		"SVC_OPTS=\"100\x00\"\n", "A='\x00'\n", "A=\\\x00\n", strings.Repeat("x\n", 30),
 	} {
 		f.Add(seed)
 	}
@@ -181,7 +228,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error %v is not a non-empty Errors", err)
 			}
 			for _, e := range es {
-				if e.Line < 1 || strings.Contains(e.Msg, "\n") {
+				if (e.Line < 1 && e.Omitted == 0) || strings.Contains(e.Error(), "\n") {
 					t.Fatalf("bad error %q (line %d)", e.Msg, e.Line)
 				}
 			}

@@ -30,7 +30,7 @@ func TestLeftovers(t *testing.T) {
 		}
 	}
 	write(1, statWithFlags(1, 0, "init", 0x400100))
-	write(2, statWithFlags(2, 0, "kthreadd", 0x208040))       // PF_KTHREAD
+	write(2, statWithFlags(2, 0, "kthreadd", 0x208040))        // PF_KTHREAD
 	write(15, statWithFlags(15, 2, "kworker/0:1H", 0x4208060)) // PF_KTHREAD|PF_WQ_WORKER
 	write(80, statWithFlags(80, 2, "ksoftirqd/0", 0x4208040))
 	for _, name := range []string{"self", "sys", "net"} { // not processes

@@ -74,7 +74,7 @@ func loadConfig(dir string) config {
 	}
 	svc, err := l.Load(filepath.Base(dir))
 	if err != nil {
-		c.err = strings.ReplaceAll(err.Error(), "\n", "; ")
+		c.err = configErr(err, filepath.Base(dir))
 		return c
 	}
 	s := svc.Set
@@ -92,6 +92,18 @@ func loadConfig(dir string) config {
 	c.console = s.Get("LOG") == "console"
 	c.logCfg = svlog.Config{Dir: s.Get("LOG_DIR"), Size: s.Size("LOG_SIZE"), Files: s.Int("LOG_FILES"), Stamp: s.Get("LOG_TIMESTAMP")}
 	return c
+}
+
+// maxConfigErr bounds what state.json and sv-scan's log say of OPTIONS
+// that do not load, on one line: the first problems say what to fix.
+const maxConfigErr = 2048
+
+func configErr(err error, name string) string {
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	if len(msg) > maxConfigErr {
+		msg = strings.ToValidUTF8(msg[:maxConfigErr], "") + "... (sv-gen check " + name + " says all)"
+	}
+	return msg
 }
 
 // logMode: a log/run that is sv-gen's shared log-run with LOG=builtin or

@@ -7,6 +7,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/proc"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/svexec"
 )
 
@@ -46,7 +47,8 @@ func (s *service) directSpec(u *unit, env []string) *svexec.Spec {
 	if s.cfg.svc == nil || !isShared(run, "run") {
 		return nil
 	}
-	text, err := os.ReadFile(run)
+	// Never os.ReadFile: a FIFO there would block the whole scanner.
+	text, err := safefile.ReadFile(run, safefile.ConfigLimit)
 	if err != nil {
 		return nil
 	}

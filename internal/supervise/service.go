@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -234,7 +235,9 @@ func (s *service) readControl(u *unit) {
 	for {
 		n, err := u.sup.Control.Read(buf)
 		for _, b := range buf[:n] {
-			s.send(event{kind: evControl, u: u, b: b})
+			if strings.IndexByte(controlLetters, b) >= 0 {
+				s.send(event{kind: evControl, u: u, b: b})
+			}
 		}
 		if err != nil {
 			return // closed: the service is released

@@ -3,6 +3,7 @@ package supervise
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -11,6 +12,7 @@ import (
 	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/policy"
 	"github.com/supervision-suite/supervision/internal/proc"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
@@ -144,6 +146,11 @@ func (u *unit) control(c byte) {
 	}
 }
 
+// controlLetters are the letters control acts on (keep the two in step):
+// readControl drops any other byte before it costs an event and a status
+// check, so that a flood of garbage into the FIFO passes in a moment.
+const controlLetters = "udoxtkpchaiq12"
+
 var letterSignals = map[byte]syscall.Signal{'a': syscall.SIGALRM, 'i': syscall.SIGINT, 'q': syscall.SIGQUIT, '1': syscall.SIGUSR1, '2': syscall.SIGUSR2}
 
 func (u *unit) reloadSignal() syscall.Signal {
@@ -193,7 +200,7 @@ func (u *unit) start() {
 		if errors.As(err, &pe) { // "fork/exec DIR/run: why": the path is said once
 			err = pe.Err
 		}
-		u.errMsg = fmt.Sprintf("cannot start %s/run: %v", u.dir, err)
+		u.errMsg = fmt.Sprintf("cannot start %s/run: %v", u.dir, whyNoExec(u.dir, err))
 		u.svc.sc.logf("%s: %s", u.name, u.errMsg)
 		u.failedRun = true
 		u.down()
@@ -209,6 +216,18 @@ func (u *unit) start() {
 		return
 	}
 	u.watchReady(p, readyPipe)
+}
+
+// whyNoExec explains a failed exec of dir/run: execve fails a FIFO or a
+// device with EACCES, which says less than what it is.
+func whyNoExec(dir string, err error) error {
+	run := filepath.Join(dir, "run")
+	if fi, serr := os.Stat(run); serr == nil && errors.Is(err, syscall.EACCES) {
+		if r := safefile.Check(run, fi, math.MaxInt); r != nil {
+			return safefile.Why(r)
+		}
+	}
+	return err
 }
 
 // adopt takes over a daemon left running by a previous sv-scan.
@@ -333,7 +352,11 @@ func (u *unit) recordExit(ex proc.Exit) {
 	// sv-exec exits 100 when retrying cannot help: no such program or user,
 	// invalid OPTIONS. Retry slowly rather than in a tight loop.
 	u.failedRun = !ex.Unknown && ex.Code() == 100 && e.Uptime < 1
-	if u.failedRun {
+	switch {
+	case u.failedRun && u.cfg().err != "":
+		// sv-scan read the OPTIONS too, and knows why.
+		u.errMsg = "OPTIONS: " + u.cfg().err
+	case u.failedRun:
 		u.errMsg = "the run script failed permanently (exit 100); see the log for why"
 	}
 }
@@ -440,6 +463,12 @@ func (u *unit) down() {
 		return
 	}
 	if u.failedRun {
+		if u.isLog && u.cfg().err != "" {
+			// It fails on the OPTIONS its service cannot load either: no
+			// daemon writes meanwhile, so it waits as long as the service
+			// rather than the logger's second, which filled the log.
+			pol = u.cfg().policy
+		}
 		delay = u.tracker.Penalize(pol)
 		u.svc.sc.logf("%s: %s; retrying in %s", u.name, u.errMsg, delay)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/supervision-suite/supervision/internal/inotify"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/svdir"
 	"github.com/supervision-suite/supervision/internal/svlog"
 )
@@ -49,7 +51,9 @@ func LogDir(svc Service) (string, error) {
 }
 
 // Tail writes the last n lines of the log in dir: current, and the rotated
-// files before it when current holds fewer.
+// files before it when current holds fewer. The log directory is its
+// logger's user's: a FIFO or a device there is refused, not waited on
+// (the logger bounds the size of what it writes, LOG_SIZE).
 func Tail(dir string, n int, w io.Writer) error {
 	files, err := svlog.Rotated(dir)
 	if err != nil {
@@ -58,7 +62,7 @@ func Tail(dir string, n int, w io.Writer) error {
 	files = append(files, filepath.Join(dir, "current"))
 	var lines [][]byte
 	for i := len(files) - 1; i >= 0 && len(lines) < n; i-- {
-		data, err := os.ReadFile(files[i])
+		data, err := safefile.ReadFile(files[i], math.MaxInt)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -93,7 +97,7 @@ func Follow(ctx context.Context, dir string, w io.Writer) error {
 	if err := watch.Add(dir, unix.IN_MODIFY|unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM); err != nil {
 		return err
 	}
-	cur, err := os.Open(filepath.Join(dir, "current"))
+	cur, err := openLog(filepath.Join(dir, "current"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -114,7 +118,7 @@ func Follow(ctx context.Context, dir string, w io.Writer) error {
 					io.Copy(w, cur)
 					cur.Close()
 				}
-				if cur, err = os.Open(filepath.Join(dir, "current")); err != nil {
+				if cur, err = openLog(filepath.Join(dir, "current")); err != nil {
 					return err
 				}
 				continue
@@ -124,6 +128,24 @@ func Follow(ctx context.Context, dir string, w io.Writer) error {
 			return nil // ctx ended: the follow is over
 		}
 	}
+}
+
+// openLog opens a log file to follow, refusing at once what is not a
+// regular file (see Tail).
+func openLog(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = safefile.Check(path, fi, math.MaxInt)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 func statOf(f *os.File) (os.FileInfo, error) {

@@ -72,7 +72,7 @@ func Status(svc Service) (Info, error) {
 		return info, fmt.Errorf("%s: %w", svc.Dir, ErrNoStatus)
 	}
 	if err != nil {
-		return info, fmt.Errorf("%s: supervise/status: %w", svc.Dir, err)
+		return info, fmt.Errorf("%s: supervise/status: %w", svc.Dir, unwrapPath(err))
 	}
 	info.status = d
 	info.Supervisor = string(d.Family)

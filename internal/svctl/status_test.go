@@ -1,14 +1,19 @@
 package svctl
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
@@ -87,5 +92,29 @@ func TestRunningByLock(t *testing.T) {
 				t.Errorf("Running = %v, %v; want %v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// A log directory is its logger's user's: a FIFO (with no writer) put
+// there as current is refused at once by sv-ctl log, not waited on.
+func TestLogFIFO(t *testing.T) {
+	dir := t.TempDir()
+	if err := unix.Mkfifo(filepath.Join(dir, "current"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := Tail(dir, 10, io.Discard); !errors.Is(err, safefile.ErrNotRegular) {
+			t.Errorf("Tail = %v, want a refused FIFO", err)
+		}
+		if err := Follow(context.Background(), dir, io.Discard); !errors.Is(err, safefile.ErrNotRegular) {
+			t.Errorf("Follow = %v, want a refused FIFO", err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading a FIFO log did not return within 10s")
 	}
 }

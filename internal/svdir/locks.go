@@ -28,7 +28,8 @@ type fileID struct {
 // at that moment fail. Locks of processes outside this PID namespace are
 // not listed there; F_GETLK still sees their POSIX and OFD locks.
 func WriteLocked(path string) (bool, error) {
-	f, err := os.Open(path)
+	// Without blocking: a FIFO in the lock's place must not hang the asker.
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return false, err
 	}

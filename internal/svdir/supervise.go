@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 // ErrLocked means another supervisor holds supervise/lock.
@@ -58,7 +60,9 @@ func Acquire(dir string) (*Supervise, error) {
 	// Everything relative to the directory, with plain system calls: no
 	// path walk through the supervise link each time, and only the
 	// control FIFO, which is read, goes into Go's poller.
-	if s.lock, err = unix.Openat(s.dirFd, "lock", unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC, 0o600); err != nil {
+	// O_NONBLOCK: a FIFO put in the lock's place fails the open (ENXIO)
+	// rather than block the supervisor until someone reads it.
+	if s.lock, err = unix.Openat(s.dirFd, "lock", unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0o600); err != nil {
 		return nil, &os.PathError{Op: "open", Path: filepath.Join(dir, "lock"), Err: err}
 	}
 	if err := lockExclusive(s.lock); err != nil {
@@ -286,9 +290,10 @@ type LogState struct {
 	Pending int       `json:"pending,omitempty"` // bytes waiting in memory
 }
 
-// ReadState reads the state.json of a supervise directory.
+// ReadState reads the state.json of a supervise directory. Like every
+// status file, it must be a regular file of at most safefile.StateLimit.
 func ReadState(dir string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(dir, StateFile))
+	data, err := safefile.ReadFile(filepath.Join(dir, StateFile), safefile.StateLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +309,7 @@ func ReadState(dir string) (*State, error) {
 
 // ReadStatus reads a status file of any family.
 func ReadStatus(dir string) (Decoded, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "status"))
+	data, err := safefile.ReadFile(filepath.Join(dir, "status"), safefile.StateLimit)
 	if err != nil {
 		return Decoded{}, err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 func TestSupervised(t *testing.T) {
@@ -188,5 +190,46 @@ func TestSupervisorEvents(t *testing.T) {
 	}
 	if !SupervisorEvents(inotifyEvent(unix.IN_MOVED_TO, "status")) {
 		t.Error("a new status must wake")
+	}
+}
+
+// A status file, state.json or lock that is a FIFO (with no writer), or
+// /dev/zero, is refused at once: sv-ctl status and sv-scan's take-up must
+// not hang or run out of memory on them.
+func TestStateFilesNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{StateFile, "status", "lock"} {
+		if err := unix.Mkfifo(filepath.Join(dir, name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zero := t.TempDir()
+	for _, name := range []string{StateFile, "status"} {
+		if err := os.Symlink("/dev/zero", filepath.Join(zero, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, d := range []string{dir, zero} {
+			if _, err := ReadState(d); !errors.Is(err, safefile.ErrNotRegular) {
+				t.Errorf("ReadState(%s) = %v, want a refusal", d, err)
+			}
+			if _, err := ReadStatus(d); !errors.Is(err, safefile.ErrNotRegular) {
+				t.Errorf("ReadStatus(%s) = %v, want a refusal", d, err)
+			}
+		}
+		if locked, err := WriteLocked(filepath.Join(dir, "lock")); locked {
+			t.Errorf("WriteLocked(FIFO) = true, %v", err)
+		}
+		if _, err := Acquire(dir); err == nil {
+			t.Errorf("Acquire with a FIFO for lock succeeded")
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading a FIFO status file did not return within 10s")
 	}
 }

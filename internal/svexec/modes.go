@@ -19,6 +19,7 @@ import (
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/policy"
 	"github.com/supervision-suite/supervision/internal/ready"
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 // Load reads the service whose directory is dir: a run script's working
@@ -83,6 +84,9 @@ func LoggerSpec(svc *options.Service, self string) (*Spec, error) {
 	}
 	sp := &Spec{Name: svc.Name + "/log", Path: path, Argv: argv, Dir: svc.Dir, Umask: -1, Cred: cred,
 		Env: []string{"PATH=" + s.Get("SVC_PATH")}}
+	if err := noNUL(sp); err != nil {
+		return nil, err
+	}
 	if kind := s.Get("LOG"); kind != "syslog" && kind != "custom" && kind != "console" {
 		if err := prepareLogDir(dir, cred, kind, size, files); err != nil {
 			return nil, err
@@ -211,7 +215,7 @@ func stayDown(svc *options.Service, o Outcome, now time.Time) string {
 // explicit up starts afresh.
 func recordDeath(dir string, limit options.RestartLimit, now time.Time) int {
 	path := filepath.Join(dir, "supervise", "deaths")
-	data, _ := os.ReadFile(path)
+	data, _ := safefile.ReadFile(path, safefile.StateLimit) // unreadable: no deaths yet
 	var keep []string
 	for _, line := range strings.Fields(string(data)) {
 		ns, err := strconv.ParseInt(line, 10, 64)
@@ -257,7 +261,7 @@ func Check(svc *options.Service) error {
 // group (SVC_STOP_GROUP) followed by CONT.
 func Control(svc *options.Service, letter string) error {
 	s := svc.Set
-	data, err := os.ReadFile(filepath.Join(svc.Dir, "supervise", "pid"))
+	data, err := safefile.ReadFile(filepath.Join(svc.Dir, "supervise", "pid"), safefile.StateLimit)
 	if err != nil {
 		return fmt.Errorf("supervise/pid: %w", unwrap(err))
 	}

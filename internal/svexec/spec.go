@@ -5,7 +5,9 @@
 package svexec
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 // Spec is everything sv-exec will do, resolved before it does any of it,
@@ -127,7 +130,38 @@ func BuildSpec(svc *options.Service, environ []string) (*Spec, error) {
 	if spec.Env, err = buildEnv(svc, spec.Cred, environ); err != nil {
 		return nil, err
 	}
+	if err := noNUL(spec); err != nil {
+		return nil, err
+	}
 	return spec, nil
+}
+
+// noNUL refuses a spec with a NUL byte in a string execve takes: execve
+// would fail with EINVAL, a temporary failure (111) to the supervisor,
+// retried for ever. The OPTIONS parser refuses such values already; this
+// holds whatever the strings came from.
+func noNUL(sp *Spec) error {
+	has := func(s string) bool { return strings.IndexByte(s, 0) >= 0 }
+	if has(sp.Path) {
+		return permanent("the program's path holds a NUL byte")
+	}
+	for i, a := range sp.Argv {
+		if has(a) {
+			return permanent("argument %d of %s holds a NUL byte", i, sp.Path)
+		}
+	}
+	for _, a := range sp.PreCmd {
+		if has(a) {
+			return permanent("PRE_CMD holds a NUL byte")
+		}
+	}
+	for _, kv := range sp.Env {
+		if has(kv) {
+			name, _, _ := strings.Cut(kv, "=")
+			return permanent("environment variable %q holds a NUL byte", name)
+		}
+	}
+	return nil
 }
 
 // resolveCred looks up the user to run as: its uid, primary group (or
@@ -274,9 +308,9 @@ func buildEnv(svc *options.Service, cred *Cred, environ []string) ([]string, err
 func readEnvFile(svc *options.Service, name string, env map[string]string) error {
 	optional := strings.HasPrefix(name, "-")
 	name = strings.TrimPrefix(name, "-")
-	data, err := os.ReadFile(name)
+	data, err := safefile.ReadFile(name, safefile.EnvLimit)
 	if err != nil {
-		if optional && os.IsNotExist(err) {
+		if optional && errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		return permanent("SVC_ENV_FILE %s: %v", name, unwrap(err))

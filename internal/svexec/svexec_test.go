@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/supervision-suite/supervision/internal/options"
 )
 
@@ -132,6 +134,57 @@ func TestStayDown(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		if stayDown(svc, fail, now.Add(time.Duration(i)*time.Minute)) != "" {
 			t.Fatalf("death %d, a minute apart, gave up", i+1)
+		}
+	}
+}
+
+// A NUL byte in what execve takes is a permanent failure (exit 100), not
+// the EINVAL of execve that a supervisor retries for ever. The parser
+// refuses it in OPTIONS; the spec refuses it whatever it came from.
+func TestSpecWithNUL(t *testing.T) {
+	for key, value := range map[string]string{"SVC_OPTS": "100\x00", "SVC_ENV": "A=b\x00c"} {
+		svc := service(t, "SVC_CMD=/bin/sleep\n")
+		f := &options.File{Path: "injected", Assigns: []options.Assign{{Line: 1, Name: key, HasValue: true, Value: options.Word{{Lit: value}}}}}
+		if err := svc.Set.Apply(f, options.LayerService); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		_, err := BuildSpec(svc, nil)
+		if err == nil || ExitCode(err) != 100 || !strings.Contains(err.Error(), "holds a NUL byte") {
+			t.Errorf("%s=%q: %v (exit %d), want a permanent NUL error", key, value, err, ExitCode(err))
+		}
+	}
+}
+
+// An env file that is a FIFO, a device or too large is refused at once,
+// as a permanent failure; one with a NUL in a value too.
+func TestEnvFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	fifo, big, nul := filepath.Join(dir, "fifo"), filepath.Join(dir, "big"), filepath.Join(dir, "nul")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(big, []byte("# "+strings.Repeat("x", 5<<20)+"\n"), 0o644)
+	os.WriteFile(nul, []byte("A=b\x00\n"), 0o644)
+	for file, want := range map[string]string{
+		fifo:        "SVC_ENV_FILE " + fifo + ": not a regular file (a FIFO)",
+		"-" + fifo:  "SVC_ENV_FILE " + fifo + ": not a regular file (a FIFO)",
+		"/dev/zero": "SVC_ENV_FILE /dev/zero: not a regular file (a character device)",
+		big:         "SVC_ENV_FILE " + big + ": larger than 4 MiB",
+		nul:         nul + ":1: A: a value cannot hold a NUL byte",
+	} {
+		svc := service(t, "SVC_CMD=/bin/sleep\nSVC_ENV_FILE="+file+"\n")
+		done := make(chan error, 1)
+		go func() {
+			_, err := BuildSpec(svc, nil)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || err.Error() != want || ExitCode(err) != 100 {
+				t.Errorf("SVC_ENV_FILE=%s: %v, want %q (exit 100)", file, err, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("SVC_ENV_FILE=%s: not refused within 10s", file)
 		}
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/supervision-suite/supervision/internal/atomicfile"
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 // RacyWindow: a path changed this little before the stamp was taken may
@@ -225,8 +226,10 @@ func Write(file string, s *Stamp) error {
 }
 
 // Read is the stamp in file, or an error (no stamp yet: fs.ErrNotExist).
+// A file that is not a regular one of at most safefile.ConfigLimit is an
+// error too: a stamp is read at every start.
 func Read(file string) (*Stamp, error) {
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.ConfigLimit)
 	if err != nil {
 		return nil, err
 	}

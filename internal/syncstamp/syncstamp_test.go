@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 // take is Begin, then Add and AddDirs.
@@ -183,4 +186,27 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip of %q:\n got %+v\nwant %+v", data, again, s)
 		}
 	})
+}
+
+// A stamp file that is a FIFO or a device is refused at once: stamps are
+// read at every start, by sv-rc and by sv-scan.
+func TestReadNotRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "stamp")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, file := range []string{fifo, "/dev/zero"} {
+			if _, err := Read(file); !errors.Is(err, safefile.ErrNotRegular) {
+				t.Errorf("Read(%s) = %v, want a refusal", file, err)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Read of a FIFO did not return within 10s")
+	}
 }
