@@ -32,7 +32,7 @@ After editing an OPTIONS file, run 'sv-gen sync' to refresh what is
 generated from it. Exit status: 0 ok, 100 invalid input, 111 system error.`
 
 func newGenCmd() *cobra.Command {
-	var root string
+	var root, sysroot string
 	realRoot := false // set once the tree's root is known
 	cmd := &cobra.Command{
 		Use:   "gen",
@@ -40,7 +40,11 @@ func newGenCmd() *cobra.Command {
 		Long:  genLong,
 	}
 	cmd.PersistentFlags().StringVar(&root, "root", "", "relocate the whole tree under `DIR` (default $SV_ROOT, else /)")
+	cmd.PersistentFlags().StringVar(&sysroot, "sysroot", "", "write the tree into the image at `DIR`, with paths as seen from inside it (as make's DESTDIR)")
 	g := func() (*gen.Generator, error) {
+		if sysroot != "" {
+			return sysrootGenerator(sysroot, root)
+		}
 		l, err := layout.FromEnv(root)
 		if err != nil {
 			return nil, err
@@ -88,6 +92,30 @@ func execCommand() ([]string, error) {
 		return []string{exe, "exec"}, nil
 	}
 	return nil, fmt.Errorf("no sv-exec beside %s: install the suite with its tool links (make install)", exe)
+}
+
+// sysrootGenerator works on the tree of the image at sysroot (root, if
+// any, is inside it; $SV_ROOT is this machine's and plays no part). Its
+// scripts run the sv-exec installed in the image: make install
+// DESTDIR=SYSROOT first.
+func sysrootGenerator(sysroot, root string) (*gen.Generator, error) {
+	l, err := layout.NewIn(sysroot, root)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(l.Sysroot); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("sysroot %s: not a directory", sysroot)
+	}
+	for _, dir := range []string{"/usr/bin", "/usr/local/bin", "/bin", "/usr/sbin", "/sbin"} {
+		exec := filepath.Join(dir, "sv-exec")
+		// Lstat: a link in the image may name a path only the image has.
+		if _, err := os.Lstat(l.Outside(exec)); err == nil {
+			g := gen.New(l, []string{exec})
+			g.Host = options.SysrootHost{Dir: l.Sysroot}
+			return g, nil
+		}
+	}
+	return nil, fmt.Errorf("sysroot %s: no sv-exec in its /usr/bin, /usr/local/bin, /bin, /usr/sbin or /sbin: install the suite into it first (make install DESTDIR=%s)", l.Sysroot, l.Sysroot)
 }
 
 func printChanges(w io.Writer, changes []fsplan.Change) {
@@ -425,8 +453,9 @@ func genEnableCmd(g genFactory) *cobra.Command {
 		Use:   "enable NAME...",
 		Short: "Link services into the scan dir, where the scanner starts them",
 		Long: `enable links each service into the scan dir and records it in .enabled, so
-that 'sv-gen sync' links it again after a reboot. A service whose OPTIONS
-are invalid is not enabled.
+that the scanner's start (sv-scan, sv-rc scan), or 'sv-gen sync', links it
+again after a reboot has emptied /run. A service whose OPTIONS are invalid
+is not enabled.
 
 With --openrc, enable instead makes /etc/init.d/sv.NAME, a link to the
 supervision init script, for each NAME (every service without NAMEs): OpenRC
@@ -443,7 +472,7 @@ is not linked into the scan dir until OpenRC starts it.`,
 			}
 			var changes []fsplan.Change
 			if o.openrc {
-				changes, err = gg.EnableOpenRC(args, o.initDir)
+				changes, err = gg.EnableOpenRC(args, gg.Layout.Outside(o.initDir))
 			} else {
 				changes, err = gg.Enable(args)
 			}
@@ -483,7 +512,7 @@ func genDisableCmd(g genFactory) *cobra.Command {
 			}
 			var changes []fsplan.Change
 			if o.openrc {
-				changes, err = gg.DisableOpenRC(args, o.initDir)
+				changes, err = gg.DisableOpenRC(args, gg.Layout.Outside(o.initDir))
 			} else {
 				changes, err = gg.Disable(args)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/layout"
+	"github.com/supervision-suite/supervision/internal/openrc"
 	"github.com/supervision-suite/supervision/internal/supervise"
 )
 
@@ -26,7 +27,10 @@ SCANDIR/.sv-scan/control: 'a' rescans, 't' stops everything and exits.
 SIGHUP rescans; SIGINT and SIGTERM stop every service, each within its
 stop timeout, and exit.
 
-On a tree's scan dir (ROOT/run/sv/service), SCANDIR/.sv-scan/start takes
+On a tree's scan dir (ROOT/run/sv/service), sv-scan first links into it
+again the services enabled in the tree (sv-gen enable records them in
+ROOT/etc/sv/.enabled) whose links a boot removed with /run.
+SCANDIR/.sv-scan/start takes
 start requests from /etc/init.d/supervision, one line 'NAME TOKEN' each:
 a service of the tree whose dir is as its last sync left it is linked
 and started at once, and the answer goes to SCANDIR/.sv-scan/started/NAME
@@ -65,9 +69,12 @@ func newScanCmd() *cobra.Command {
 			}
 			if l, ok := layout.OfScanDir(cfg.Dir); ok {
 				cfg.Tree = &l
+				exec, err := execCommand()
+				// After a boot, the services enabled in the tree.
+				openrc.ReportRestore(cmd.ErrOrStderr(), "sv-scan", gen.New(l, exec), cfg.Verbose)
 				// The key sv-rc, run from beside this program with
 				// the same settings, stamps its syncs with.
-				if exec, err := execCommand(); err == nil {
+				if err == nil {
 					cfg.SyncKey = gen.New(l, exec).SyncKeyNow
 				}
 			}

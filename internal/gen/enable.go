@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -179,4 +180,50 @@ func foreignFiles(dir string) []string {
 	})
 	sort.Strings(extra)
 	return extra
+}
+
+// RestoreEnabled links every enabled service into the scan dir where its
+// link is missing, and returns what it restored and the enabled services
+// it could not (their definition is gone). The run dir is a tmpfs that
+// every boot empties, while .enabled, in /etc, remembers: the scanner's
+// start (sv-rc scan, sv-scan on a tree's scan dir) calls this first, so
+// that an image's or a machine's enabled services start after every boot
+// without a sync. Only links are read and made: no OPTIONS is parsed, and
+// a link someone else made is left as it is.
+func (g *Generator) RestoreEnabled() ([]fsplan.Change, []string, error) {
+	ents, err := os.ReadDir(g.Layout.EnabledDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var restore, missing []string
+	for _, e := range ents {
+		name := e.Name()
+		if options.CheckServiceName(name) != nil || exists(filepath.Join(g.Layout.ScanDir, name)) {
+			continue
+		}
+		if fi, err := os.Stat(g.Layout.ServiceDir(name)); err != nil || !fi.IsDir() {
+			missing = append(missing, name)
+			continue
+		}
+		restore = append(restore, name)
+	}
+	if len(restore) == 0 {
+		return nil, missing, nil
+	}
+	p := &fsplan.Plan{}
+	p.Dir(g.Layout.ScanDir, 0o755)
+	for _, name := range restore {
+		p.Symlink(filepath.Join(g.Layout.ScanDir, name), g.Layout.Inside(g.Layout.ServiceDir(name)))
+		if g.CreateSupervise {
+			p.Dir(g.Layout.Supervise(name), 0o755)
+			if exists(filepath.Join(g.Layout.ServiceDir(name), "log")) {
+				p.Dir(g.Layout.LogSupervise(name), 0o755)
+			}
+		}
+	}
+	changes, err := p.Apply()
+	return changes, missing, err
 }

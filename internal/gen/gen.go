@@ -222,7 +222,9 @@ func (g *Generator) sharedOps(p *fsplan.Plan) error {
 		return err
 	}
 	p.FileIfAbsent(filepath.Join(l.OptDir, "SVC_OPTIONS"), data, 0o644)
-	g.stampOp(p, stamp)
+	if l.Sysroot == "" { // the stamp says what this machine's scripts are
+		g.stampOp(p, stamp)
+	}
 	return nil
 }
 

@@ -37,7 +37,7 @@ func (g *Generator) serviceOps(p *fsplan.Plan, svc *options.Service, dir string)
 	}
 
 	link("run", "../.opt/run", true)
-	p.Symlink(filepath.Join(dir, "supervise"), g.Layout.Supervise(svc.Name))
+	p.Symlink(filepath.Join(dir, "supervise"), g.Layout.Inside(g.Layout.Supervise(svc.Name)))
 
 	logged := s.Get("LOG") != "none"
 	if logged {
@@ -45,9 +45,10 @@ func (g *Generator) serviceOps(p *fsplan.Plan, svc *options.Service, dir string)
 	}
 	link("log/run", "../../.opt/log-run", logged)
 	logSupervise := filepath.Join(dir, "log", "supervise")
+	logTarget := g.Layout.Inside(g.Layout.LogSupervise(svc.Name))
 	if logged {
-		p.Symlink(logSupervise, g.Layout.LogSupervise(svc.Name))
-	} else if target, _ := os.Readlink(logSupervise); target == g.Layout.LogSupervise(svc.Name) {
+		p.Symlink(logSupervise, logTarget)
+	} else if target, _ := os.Readlink(logSupervise); target == logTarget {
 		p.Remove(logSupervise)
 	}
 	if !logged {
@@ -110,7 +111,7 @@ func (g *Generator) runtimeOps(p *fsplan.Plan, svc *options.Service) {
 // enabledOps links an enabled service into the scan dir.
 func (g *Generator) enabledOps(p *fsplan.Plan, name string) {
 	p.Symlink(filepath.Join(g.Layout.EnabledDir, name), filepath.Join("..", name))
-	p.Symlink(filepath.Join(g.Layout.ScanDir, name), g.Layout.ServiceDir(name))
+	p.Symlink(filepath.Join(g.Layout.ScanDir, name), g.Layout.Inside(g.Layout.ServiceDir(name)))
 }
 
 func (g *Generator) isEnabled(name string) bool {
@@ -120,7 +121,7 @@ func (g *Generator) isEnabled(name string) bool {
 // isLinked reports whether the scan dir links to this service.
 func (g *Generator) isLinked(name string) bool {
 	t, err := os.Readlink(filepath.Join(g.Layout.ScanDir, name))
-	return err == nil && t == g.Layout.ServiceDir(name)
+	return err == nil && t == g.Layout.Inside(g.Layout.ServiceDir(name))
 }
 
 // SyncResult is what a sync did and found.

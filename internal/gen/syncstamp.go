@@ -89,8 +89,11 @@ func (g *Generator) ownStamp(name string) (*syncstamp.Stamp, string) {
 // stampSynced records what the sync of svc, begun at began, read and wrote
 // (planned: the paths of its plan). An enabled service is not stamped:
 // its link in the scan dir, which the sync makes, changes with every start
-// and stop.
+// and stop; nor is a service of a sysroot, which this machine never runs.
 func (g *Generator) stampSynced(svc *options.Service, planned []string, began time.Time) error {
+	if g.Layout.Sysroot != "" {
+		return nil // a stamp tells this machine's programs, not an image's
+	}
 	file := g.Layout.SyncStamp(svc.Name)
 	if g.isEnabled(svc.Name) {
 		if err := os.Remove(file); err != nil && !os.IsNotExist(err) {

@@ -1,9 +1,13 @@
 // Package layout names the directories of a service tree. Every path hangs
 // off one root, so `--root DIR` (or SV_ROOT) moves a whole tree into a
-// directory a user without root owns.
+// directory a user without root owns. A sysroot (`--sysroot DIR`, like
+// make's DESTDIR) is another matter: the tree is written into DIR, an
+// image that will boot with DIR as /, so what is written in files and
+// links is the path as seen from inside it (Inside).
 package layout
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +15,10 @@ import (
 
 // Layout is where a tree keeps its pieces.
 type Layout struct {
-	Root         string // "" for the real root, else an absolute directory
+	// Sysroot is the directory of an image the tree is written into, ""
+	// for this machine. Every path below starts with it.
+	Sysroot      string
+	Root         string // "" for the real root, else an absolute directory (inside the sysroot)
 	SvDir        string // service definitions: ROOT/etc/sv
 	OptDir       string // shared scripts and site defaults: SvDir/.opt
 	EnabledDir   string // persistent record of enabled services: SvDir/.enabled
@@ -32,27 +39,66 @@ const EnvRoot = "SV_ROOT"
 // New lays out a tree under root ("" or "/" for the real root). A relative
 // root is made absolute, because generated links must not depend on the
 // directory a command ran in.
-func New(root string) (Layout, error) {
+func New(root string) (Layout, error) { return NewIn("", root) }
+
+// NewIn lays out a tree under root inside the image at sysroot ("" for
+// this machine). A relative sysroot is made absolute; root is a path
+// inside the image, absolute there.
+func NewIn(sysroot, root string) (Layout, error) {
 	if root == "/" {
 		root = ""
 	}
 	if root != "" {
+		if sysroot != "" && !filepath.IsAbs(root) {
+			return Layout{}, fmt.Errorf("root %q: a tree inside a sysroot needs an absolute root, as seen from inside it", root)
+		}
 		abs, err := filepath.Abs(root)
 		if err != nil {
 			return Layout{}, err
 		}
 		root = abs
 	}
-	l := Layout{Root: root}
-	l.SvDir = filepath.Join("/", root, "etc/sv")
+	if sysroot != "" {
+		abs, err := filepath.Abs(sysroot)
+		if err != nil {
+			return Layout{}, err
+		}
+		if sysroot = abs; sysroot == "/" {
+			sysroot = ""
+		}
+	}
+	l := Layout{Sysroot: sysroot, Root: root}
+	top := filepath.Join("/", sysroot, root)
+	l.SvDir = filepath.Join(top, "etc/sv")
 	l.OptDir = filepath.Join(l.SvDir, ".opt")
 	l.EnabledDir = filepath.Join(l.SvDir, ".enabled")
-	l.RunDir = filepath.Join("/", root, "run/sv")
+	l.RunDir = filepath.Join(top, "run/sv")
 	l.ScanDir = filepath.Join(l.RunDir, "service")
 	l.SuperviseDir = filepath.Join(l.RunDir, "supervise")
 	l.LogSuperviseDir = filepath.Join(l.RunDir, "log-supervise")
-	l.LogDir = filepath.Join("/", root, "var/log/sv")
+	l.LogDir = filepath.Join(top, "var/log/sv")
 	return l, nil
+}
+
+// Inside is path as the system booted from the sysroot sees it: what a
+// link or a generated script written into the image must name. Without a
+// sysroot, path itself.
+func (l Layout) Inside(path string) string {
+	if l.Sysroot == "" {
+		return path
+	}
+	if rel, ok := strings.CutPrefix(path, l.Sysroot); ok && (rel == "" || rel[0] == '/') {
+		return filepath.Join("/", rel)
+	}
+	return path
+}
+
+// Outside is the path on this machine of a path inside the sysroot.
+func (l Layout) Outside(path string) string {
+	if l.Sysroot == "" {
+		return path
+	}
+	return filepath.Join(l.Sysroot, path)
 }
 
 // OfScanDir is the tree whose scan dir is dir (ROOT/run/sv/service), if

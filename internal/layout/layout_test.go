@@ -35,3 +35,34 @@ func TestRootOf(t *testing.T) {
 		}
 	}
 }
+
+// A tree in a sysroot is written under it, and names its paths as the
+// image booted from it sees them.
+func TestNewIn(t *testing.T) {
+	l, err := NewIn("/tmp/img/", "")
+	if err != nil || l.Sysroot != "/tmp/img" || l.Root != "" || l.SvDir != "/tmp/img/etc/sv" || l.ScanDir != "/tmp/img/run/sv/service" {
+		t.Fatalf("NewIn: %+v, %v", l, err)
+	}
+	if in := l.Inside(l.Supervise("web")); in != "/run/sv/supervise/web" {
+		t.Errorf("Inside = %q", in)
+	}
+	if in := l.Inside("/tmp/image-other/x"); in != "/tmp/image-other/x" {
+		t.Errorf("Inside of a path not in the sysroot = %q", in)
+	}
+	if out := l.Outside("/etc/init.d"); out != "/tmp/img/etc/init.d" {
+		t.Errorf("Outside = %q", out)
+	}
+	l, _ = NewIn("/tmp/img", "/srv/tree")
+	if l.Root != "/srv/tree" || l.SvDir != "/tmp/img/srv/tree/etc/sv" || l.Inside(l.ServiceDir("a")) != "/srv/tree/etc/sv/a" {
+		t.Errorf("a tree inside a sysroot: %+v", l)
+	}
+	if _, err := NewIn("/tmp/img", "srv"); err == nil {
+		t.Error("a relative root inside a sysroot: accepted")
+	}
+	for _, sysroot := range []string{"", "/"} {
+		l, _ := NewIn(sysroot, "/home/u")
+		if l.Sysroot != "" || l.Inside(l.SvDir) != "/home/u/etc/sv" || l.Outside("/x") != "/x" {
+			t.Errorf("no sysroot (%q): %+v", sysroot, l)
+		}
+	}
+}
