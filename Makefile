@@ -9,7 +9,6 @@ DESTDIR   ?=
 SYSCONFDIR ?= /etc
 BINDIR    := $(PREFIX)/bin
 SHAREDIR  := $(PREFIX)/share/supervision
-LIBDIR    := $(PREFIX)/lib/supervision
 # A static binary: it has to run as PID 1 and in minimal containers.
 export CGO_ENABLED ?= 0
 
@@ -69,7 +68,7 @@ install: build
 	for f in templates/*; do [ -f "$$f" ] && case "$$f" in *.go) ;; *) install -m 0644 "$$f" $(DESTDIR)$(SHAREDIR)/templates/ ;; esac; done
 	install -m 0644 templates/catalog/* $(DESTDIR)$(SHAREDIR)/templates/catalog/
 	install -m 0644 docs/OPTIONS.md $(DESTDIR)$(SHAREDIR)/
-	@for f in rc/*; do case "$$f" in *.md) ;; *.sh) install -D -m 0644 "$$f" $(DESTDIR)$(SYSCONFDIR)/sv-init/$${f#stages/} ;; *) install -D -m 0755 "$$f" $(DESTDIR)$(SYSCONFDIR)/init.d/$${f#rc/} ;; esac; done
+	@for f in rc/*; do case "$$f" in *.md) ;; *) install -D -m 0755 "$$f" $(DESTDIR)$(SYSCONFDIR)/init.d/$${f#rc/} ;; esac; done
 	@for f in conf.d/*; do case "$$f" in *.md) ;; *) install -D -m 0644 "$$f" $(DESTDIR)$(SYSCONFDIR)/conf.d/$${f#conf.d/} ;; esac; done
 	@for f in stages/*; do case "$$f" in *.md) ;; *.sh) install -D -m 0644 "$$f" $(DESTDIR)$(SYSCONFDIR)/sv-init/$${f#stages/} ;; *) install -D -m 0755 "$$f" $(DESTDIR)$(SYSCONFDIR)/sv-init/$${f#stages/} ;; esac; done
 

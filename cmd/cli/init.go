@@ -178,7 +178,7 @@ func bootMain(args []string, console io.Writer) int {
 		f.config(true)
 	}
 	f.cfg.Boot, f.cfg.IgnoredArgs = initsys.ParseKernelArgs(words)
-	f.cfg.Console = console
+	f.cfg.Console, f.cfg.KernelBooted = console, true
 	return initsys.Run(f.cfg) // on a machine, only reboot(2) ends it
 }
 

@@ -33,6 +33,9 @@ type Config struct {
 	// ParseKernelArgs): the boot asked, and the words that meant nothing.
 	Boot        Boot
 	IgnoredArgs []string
+	// KernelBooted: the kernel started this process as the machine's
+	// init (see KernelBooted), not a runtime or a test.
+	KernelBooted bool
 }
 
 // Defaults for Config's durations.
@@ -68,6 +71,10 @@ func Run(cfg Config) int {
 		os.Setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	}
 	os.Setenv("SV_INIT_MODE", cfg.Mode.String())
+	// The stages take a machine down (swap, mounts, / read-only) only
+	// where the kernel started sv-init: a PID namespace in system mode
+	// may well share its host's root filesystem.
+	os.Setenv("SV_INIT_BOOTED", map[bool]string{true: "yes", false: "no"}[cfg.KernelBooted])
 	if cfg.Mode == System {
 		// Ctrl-Alt-Del becomes SIGINT to PID 1 instead of an instant
 		// reboot. (A PID namespace's init cannot set it: EINVAL.)
