@@ -140,12 +140,18 @@ func (in *initProc) listen(again bool) {
 		return
 	}
 	f, err := openControl(in.cfg.Control)
-	if err != nil {
+	switch {
+	case err != nil && !again && len(in.cfg.Command) == 0:
+		// a read-only root, before stage 1 mounts /run
+		in.say("no control FIFO yet (%v): trying again after stage 1", err)
+		return
+	case err != nil:
 		in.warn("no control FIFO (%v): only signals can end the system", err)
 		return
-	}
-	if again && in.control != nil {
+	case again && in.control != nil:
 		in.say("control FIFO %s made again (stage 1 mounted over it)", in.cfg.Control)
+	case again:
+		in.say("control FIFO %s made (after stage 1)", in.cfg.Control)
 	}
 	in.control = f
 	go readControl(f, in.requests)
