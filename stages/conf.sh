@@ -22,3 +22,5 @@ if [ -z "$SV_INIT_SETUP" ]; then
 fi
 export SV_BACKEND SV_ROOT # for sv-rc
 scandir=${SV_ROOT}/run/sv/service
+# the pid of stage 2's 'openrc default' while it runs
+starting=/run/sv-init/openrc-default.pid
