@@ -228,9 +228,14 @@ func (g *Generator) sharedOps(p *fsplan.Plan) error {
 	return nil
 }
 
-// treeDirs are the directories every tree has.
+// treeDirs are the directories every tree has: those of the run dir too
+// on this machine, not in an image, whose /run the booted system mounts
+// afresh (a package must not ship files there).
 func (g *Generator) treeDirs() []string {
 	l := g.Layout
+	if l.Sysroot != "" {
+		return []string{l.SvDir, l.OptDir, l.EnabledDir, l.LogDir}
+	}
 	return []string{l.SvDir, l.OptDir, l.EnabledDir, l.RunDir, l.ScanDir, l.SuperviseDir, l.LogSuperviseDir, l.LogDir}
 }
 

@@ -13,8 +13,11 @@ const OpenRCScript = "supervision"
 // EnableOpenRC makes /etc/init.d/sv.NAME -> supervision for each service
 // (every service of the tree when names is empty), so that OpenRC starts
 // and stops it through sv-rc. The services are not linked into the scan
-// dir: OpenRC, not the scanner, decides when they run. What Enable would
-// refuse (invalid OPTIONS, a definition for instances) gets no script.
+// dir: OpenRC, not the scanner, decides when they run, which the service
+// dir's `down` says to the scanner. It is written here, not only at the
+// first start, so that a machine whose /etc is read-only (an image built
+// with --sysroot, say) can start it. What Enable would refuse (invalid
+// OPTIONS, a definition for instances) gets no script.
 func (g *Generator) EnableOpenRC(names []string, initDir string) ([]fsplan.Change, error) {
 	names, err := g.services(names)
 	if err != nil {
@@ -26,6 +29,7 @@ func (g *Generator) EnableOpenRC(names []string, initDir string) ([]fsplan.Chang
 			return nil, err
 		}
 		p.Symlink(filepath.Join(initDir, "sv."+name), OpenRCScript)
+		p.FileIfAbsent(filepath.Join(g.Layout.ServiceDir(name), "down"), nil, 0o644)
 	}
 	return p.Apply()
 }

@@ -99,7 +99,7 @@ func needsFinish(s *options.Set) bool {
 // service dir's supervise links point to, when CreateSupervise asks for
 // them. They live on a tmpfs, so sync recreates them at every boot.
 func (g *Generator) runtimeOps(p *fsplan.Plan, svc *options.Service) {
-	if !g.CreateSupervise {
+	if !g.CreateSupervise || g.Layout.Sysroot != "" {
 		return
 	}
 	p.Dir(g.Layout.Supervise(svc.Name), 0o755)
@@ -108,10 +108,14 @@ func (g *Generator) runtimeOps(p *fsplan.Plan, svc *options.Service) {
 	}
 }
 
-// enabledOps links an enabled service into the scan dir.
+// enabledOps records a service as enabled and links it into the scan
+// dir; in an image, only the record: its scan dir is made at each boot
+// (RestoreEnabled).
 func (g *Generator) enabledOps(p *fsplan.Plan, name string) {
 	p.Symlink(filepath.Join(g.Layout.EnabledDir, name), filepath.Join("..", name))
-	p.Symlink(filepath.Join(g.Layout.ScanDir, name), g.Layout.Inside(g.Layout.ServiceDir(name)))
+	if g.Layout.Sysroot == "" {
+		p.Symlink(filepath.Join(g.Layout.ScanDir, name), g.Layout.ServiceDir(name))
+	}
 }
 
 func (g *Generator) isEnabled(name string) bool {
