@@ -44,7 +44,7 @@ func ParseStat(data []byte) (Stat, error) {
 	f := strings.Fields(s[i+1:])
 	// f[0] is field 3 (state); flags, utime, stime and starttime are
 	// fields 9, 14, 15 and 22.
-	if len(f) < 20 || len(f[0]) != 1 {
+	if len(f) < 20 || len(f[0]) != 1 || !isLetter(f[0][0]) {
 		return Stat{}, errStat
 	}
 	st := Stat{Comm: s[j+1 : i], State: f[0][0]}
@@ -60,6 +60,9 @@ func ParseStat(data []byte) (Stat, error) {
 	}
 	return st, nil
 }
+
+// isLetter: a task's state is one letter (R, S, D, Z, T, t, X, I, ...).
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // Settle follows a process tree (a daemon and what it started) to tell
 // when it has run long enough to be judged: each of its threads sleeps
