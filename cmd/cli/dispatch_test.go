@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 )
 
 // Whatever PID 1 is called, it is sv-init; not PID 1, a tool is the tool
@@ -49,15 +49,15 @@ func TestDispatch(t *testing.T) {
 // rest, unknown flags included (-s, -b), are the kernel's words.
 func TestSplitFlags(t *testing.T) {
 	var f initFlags
-	fs := pflag.NewFlagSet("sv-init", pflag.ContinueOnError)
-	f.register(fs)
-	flags, words := splitFlags(fs, []string{"single", "--mode", "system", "-s", "--verbose", "--grace=3s", "-v", "splash", "--", "-b", "--stages"})
+	cmd := &cobra.Command{Use: "sv-init"}
+	f.register(cmd)
+	flags, words := splitFlags([]string{"single", "--mode", "system", "-s", "--verbose", "--grace=3s", "-v", "splash", "--", "-b", "--stages"}, flagLookup(cmd))
 	wantFlags := []string{"--mode", "system", "--verbose", "--grace=3s", "-v", "--stages"}
 	wantWords := []string{"single", "-s", "splash", "--", "-b"}
 	if !reflect.DeepEqual(flags, wantFlags) || !reflect.DeepEqual(words, wantWords) {
 		t.Fatalf("flags %q, words %q; want %q, %q", flags, words, wantFlags, wantWords)
 	}
-	if err := fs.Parse(flags[:len(flags)-1]); err != nil || f.mode != "system" || !f.cfg.Verbose || f.cfg.Grace.String() != "3s" {
+	if err := cmd.Flags().Parse(flags[:len(flags)-1]); err != nil || f.mode != "system" || !f.cfg.Verbose || f.cfg.Grace.String() != "3s" {
 		t.Fatalf("parsed: %v, %+v", err, f)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/initsys"
@@ -58,8 +58,9 @@ type initFlags struct {
 	cfg        initsys.Config
 }
 
-func (f *initFlags) register(fs *pflag.FlagSet) {
+func (f *initFlags) register(cmd *cobra.Command) {
 	f.cfg.Grace, f.cfg.StopTimeout = initsys.DefaultGrace, initsys.DefaultStopTimeout
+	fs := cmd.Flags()
 	fs.StringVar(&f.cfg.Stages, "stages", "", "the stage scripts' `DIR` (default: /etc/sv-init under the tree's root)")
 	fs.StringVar(&f.mode, "mode", "auto", "system, container, or auto: detect (default $SV_INIT_MODE, else auto)")
 	fs.StringVar(&f.cfg.Control, "control", "", "PID 1's control `FIFO` (default $SV_INIT_CONTROL, else "+initsys.DefaultControl+")")
@@ -118,7 +119,7 @@ func newInitCmd() *cobra.Command {
 			return nil
 		},
 	}
-	f.register(cmd.Flags())
+	f.register(cmd)
 	for _, a := range []initsys.Action{initsys.Poweroff, initsys.Reboot, initsys.Halt} {
 		cmd.AddCommand(initActionCmd(a))
 	}
@@ -165,10 +166,11 @@ func initDefaults(cfg *initsys.Config, root string, mode initsys.Mode) error {
 // on the console and the default used, and the mode is always system.
 func bootMain(args []string, console io.Writer) int {
 	var f initFlags
-	fs := pflag.NewFlagSet("sv-init", pflag.ContinueOnError)
+	cmd := &cobra.Command{Use: "sv-init"}
+	f.register(cmd)
+	fs := cmd.Flags()
 	fs.SetOutput(io.Discard)
-	f.register(fs)
-	flags, words := splitFlags(fs, args)
+	flags, words := splitFlags(args, flagLookup(cmd))
 	if err := fs.Parse(flags); err != nil {
 		fmt.Fprintf(console, "sv-init: %v: ignored\n", err)
 	}
@@ -200,18 +202,18 @@ func lastResort(console io.Writer) {
 	select {}
 }
 
-// splitFlags sets apart, among the kernel's words, the flags fs knows
-// (with their values) from the rest: -s is single-user mode to init, not
-// an unknown flag.
-func splitFlags(fs *pflag.FlagSet, args []string) (flags, words []string) {
+// splitFlags sets apart, among the kernel's words, the flags that lookup
+// knows (with their values) from the rest: -s is single-user mode to
+// init, not an unknown flag.
+func splitFlags(args []string, lookup func(word string) (known, takesValue bool)) (flags, words []string) {
 	for i := 0; i < len(args); i++ {
-		f := lookupFlag(fs, args[i])
-		if f == nil {
+		known, takesValue := lookup(args[i])
+		if !known {
 			words = append(words, args[i])
 			continue
 		}
 		flags = append(flags, args[i])
-		if !strings.Contains(args[i], "=") && f.NoOptDefVal == "" && i+1 < len(args) {
+		if takesValue && !strings.Contains(args[i], "=") && i+1 < len(args) {
 			i++
 			flags = append(flags, args[i])
 		}
@@ -219,17 +221,22 @@ func splitFlags(fs *pflag.FlagSet, args []string) (flags, words []string) {
 	return flags, words
 }
 
-// lookupFlag is the flag of fs that word names (--name, --name=value,
-// -x), or nil.
-func lookupFlag(fs *pflag.FlagSet, word string) *pflag.Flag {
-	if name, ok := strings.CutPrefix(word, "--"); ok && name != "" {
-		name, _, _ = strings.Cut(name, "=")
-		return fs.Lookup(name)
+// flagLookup tells whether a word names one of cmd's flags (--name,
+// --name=value, -x), and whether that flag takes a value.
+func flagLookup(cmd *cobra.Command) func(word string) (known, takesValue bool) {
+	fs := cmd.Flags()
+	return func(word string) (bool, bool) {
+		if name, ok := strings.CutPrefix(word, "--"); ok && name != "" {
+			name, _, _ = strings.Cut(name, "=")
+			f := fs.Lookup(name)
+			return f != nil, f != nil && f.NoOptDefVal == ""
+		}
+		if len(word) == 2 && word[0] == '-' {
+			f := fs.ShorthandLookup(word[1:])
+			return f != nil, f != nil && f.NoOptDefVal == ""
+		}
+		return false, false
 	}
-	if len(word) == 2 && word[0] == '-' {
-		return fs.ShorthandLookup(word[1:])
-	}
-	return nil
 }
 
 // telinit is `init N` run by hand, as runit's init is when it is not PID
