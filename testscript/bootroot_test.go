@@ -107,7 +107,9 @@ func buildRoot(root string) error {
 		return fmt.Errorf("mount ramfs: %w", err)
 	}
 	os.WriteFile(filepath.Join(root, "etc", "hostname"), []byte("bootroot\n"), 0o644)
-	os.WriteFile(filepath.Join(root, "etc", "conf.d", "sv-init"), []byte("SV_INIT_OPENRC=no\n"), 0o644)
+	// A machine of its own, though no kernel booted it: its stages may
+	// set it up and take it down.
+	os.WriteFile(filepath.Join(root, "etc", "conf.d", "sv-init"), []byte("SV_INIT_OPENRC=no\nSV_INIT_SETUP=yes\n"), 0o644)
 	// the script's own files for the machine's /etc: SCRATCH/etc
 	if err := copyTree(filepath.Join(filepath.Dir(root), "etc"), filepath.Join(root, "etc")); err != nil {
 		return err

@@ -231,6 +231,12 @@ func rcScanCmd(o *rcOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// After a boot, the services enabled in the tree; sv-scan
+			// links them itself, once it holds the scan dir's lock.
+			if r.Backend.Name() != "builtin" {
+				restored, err := r.RestoreEnabled()
+				reportRestored(cmd.ErrOrStderr(), "sv-rc scan", r.Gen.Layout, restored, err, true)
+			}
 			return r.ExecScanner(logPath)
 		},
 	}

@@ -2,15 +2,17 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/layout"
-	"github.com/supervision-suite/supervision/internal/openrc"
 	"github.com/supervision-suite/supervision/internal/supervise"
 )
 
@@ -67,15 +69,19 @@ func newScanCmd() *cobra.Command {
 				}
 				cfg.Dir = l.ScanDir
 			}
+			var tree *gen.Generator
 			if l, ok := layout.OfScanDir(cfg.Dir); ok {
 				cfg.Tree = &l
+				// In /run, which a boot empties.
+				if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+					return err
+				}
 				exec, err := execCommand()
-				// After a boot, the services enabled in the tree.
-				openrc.ReportRestore(cmd.ErrOrStderr(), "sv-scan", gen.New(l, exec), cfg.Verbose)
+				tree = gen.New(l, exec)
 				// The key sv-rc, run from beside this program with
 				// the same settings, stamps its syncs with.
 				if err == nil {
-					cfg.SyncKey = gen.New(l, exec).SyncKeyNow
+					cfg.SyncKey = tree.SyncKeyNow
 				}
 			}
 			cfg.Log, cfg.Console = cmd.ErrOrStderr(), cmd.OutOrStdout()
@@ -86,6 +92,13 @@ func newScanCmd() *cobra.Command {
 			sc, err := supervise.New(cfg)
 			if err != nil {
 				return err
+			}
+			// Once the scan dir's lock is held (a second sv-scan must
+			// not touch it): the services enabled in the tree, after a
+			// boot.
+			if tree != nil {
+				restored, err := tree.RestoreEnabled()
+				reportRestored(cmd.ErrOrStderr(), "sv-scan", tree.Layout, restored, err, cfg.Verbose)
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
@@ -104,4 +117,20 @@ func newScanCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&cfg.AllToConsole, "console", false, "send the lines of every service logged in-process (LOG=builtin too, not only LOG=console) to standard output, after each service's name")
 	cmd.Flags().BoolVar(&cfg.NoCgroups, "no-cgroups", false, "do not put services in cgroups, even where cgroup v2 is writable")
 	return cmd
+}
+
+// reportRestored says what the restore of a tree's enabled services
+// could not do, and with verbose what it did, as who (sv-scan, sv-rc
+// scan).
+func reportRestored(w io.Writer, who string, l layout.Layout, r gen.Restored, err error, verbose bool) {
+	if err != nil {
+		fmt.Fprintf(w, "%s: linking the enabled services into %s: %v\n", who, l.ScanDir, err)
+	}
+	if len(r.Missing) > 0 {
+		fmt.Fprintf(w, "%s: enabled in %s but not defined in %s (left out): %s\n",
+			who, l.EnabledDir, l.SvDir, strings.Join(r.Missing, " "))
+	}
+	if verbose && len(r.Linked) > 0 {
+		fmt.Fprintf(w, "%s: enabled services linked into %s: %s\n", who, l.ScanDir, strings.Join(r.Linked, " "))
+	}
 }

@@ -182,41 +182,45 @@ func foreignFiles(dir string) []string {
 	return extra
 }
 
-// RestoreEnabled links every enabled service into the scan dir where its
-// link is missing, and returns what it restored and the enabled services
-// it could not (their definition is gone). The run dir is a tmpfs that
-// every boot empties, while .enabled, in /etc, remembers: the scanner's
-// start (sv-rc scan, sv-scan on a tree's scan dir) calls this first, so
-// that an image's or a machine's enabled services start after every boot
-// without a sync. Only links are read and made: no OPTIONS is parsed, and
-// a link someone else made is left as it is.
-func (g *Generator) RestoreEnabled() ([]fsplan.Change, []string, error) {
+// Restored is what RestoreEnabled did: the services it linked into the
+// scan dir, and the enabled ones whose definition is gone.
+type Restored struct {
+	Linked, Missing []string
+}
+
+// RestoreEnabled links every enabled service into a fresh scan dir (one
+// that holds no service yet: a boot emptied /run, while .enabled, in
+// /etc, remembers), so that enabled services start after every boot
+// without a sync. A scan dir that holds services is left as it is: a
+// link taken out of it by hand stays out while the scanner runs. The
+// scanner's start calls this (sv-scan, once it holds the scan dir's
+// lock; sv-rc scan for the other backends). Only links are read and
+// made: no OPTIONS is parsed.
+func (g *Generator) RestoreEnabled() (Restored, error) {
+	var r Restored
 	ents, err := os.ReadDir(g.Layout.EnabledDir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
+		return r, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return r, err
 	}
-	var restore, missing []string
-	for _, e := range ents {
-		name := e.Name()
-		if options.CheckServiceName(name) != nil || exists(filepath.Join(g.Layout.ScanDir, name)) {
-			continue
-		}
-		if fi, err := os.Stat(g.Layout.ServiceDir(name)); err != nil || !fi.IsDir() {
-			missing = append(missing, name)
-			continue
-		}
-		restore = append(restore, name)
-	}
-	if len(restore) == 0 {
-		return nil, missing, nil
+	if !g.scanDirFresh() {
+		return r, nil
 	}
 	p := &fsplan.Plan{}
 	p.Dir(g.Layout.ScanDir, 0o755)
-	for _, name := range restore {
-		p.Symlink(filepath.Join(g.Layout.ScanDir, name), g.Layout.Inside(g.Layout.ServiceDir(name)))
+	for _, e := range ents {
+		name := e.Name()
+		if options.CheckServiceName(name) != nil {
+			continue
+		}
+		if fi, err := os.Stat(g.Layout.ServiceDir(name)); err != nil || !fi.IsDir() {
+			r.Missing = append(r.Missing, name)
+			continue
+		}
+		r.Linked = append(r.Linked, name)
+		p.Symlink(filepath.Join(g.Layout.ScanDir, name), g.Layout.ServiceDir(name))
 		if g.CreateSupervise {
 			p.Dir(g.Layout.Supervise(name), 0o755)
 			if exists(filepath.Join(g.Layout.ServiceDir(name), "log")) {
@@ -224,6 +228,21 @@ func (g *Generator) RestoreEnabled() ([]fsplan.Change, []string, error) {
 			}
 		}
 	}
-	changes, err := p.Apply()
-	return changes, missing, err
+	if len(r.Linked) == 0 {
+		return r, nil
+	}
+	_, err = p.Apply()
+	return r, err
+}
+
+// scanDirFresh reports whether the scan dir holds no service: it is
+// missing, or holds only dot entries (the scanner's own .sv-scan).
+func (g *Generator) scanDirFresh() bool {
+	ents, err := os.ReadDir(g.Layout.ScanDir)
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			return false
+		}
+	}
+	return err == nil || errors.Is(err, fs.ErrNotExist)
 }

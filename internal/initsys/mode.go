@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Mode is how sv-init ends and what it assumes of its surroundings.
@@ -51,16 +53,31 @@ func ParseMode(s string) (Mode, error) {
 const initialPidNS = "pid:[4026531836]"
 
 // KernelBooted reports whether the kernel itself started this process as
-// the machine's init: PID 1 of the first PID namespace, or PID 1 with no
-// /proc yet (a container runtime always mounts one; a kernel never does).
-// Its arguments are then the words of the kernel's command line, and it
-// must never exit: the kernel panics when init does.
+// the machine's init: PID 1 of the first PID namespace. Its arguments are
+// then the words of the kernel's command line, and it must never exit:
+// the kernel panics when init does. Without a /proc to tell, it mounts
+// one on /proc to look (the kernel never mounts it for init; stage 1
+// finds it there), and takes it away again when it says otherwise: a PID
+// 1 in a namespace of its own, given no /proc (unshare --root without
+// --mount-proc), is no machine's init, and its stages must not set up or
+// take down the mounts it may share with its host.
 func KernelBooted() bool {
 	if os.Getpid() != 1 {
 		return false
 	}
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+		return strings.EqualFold(ns, initialPidNS)
+	}
+	os.Mkdir("/proc", 0o555)
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return false
+	}
 	ns, err := os.Readlink("/proc/self/ns/pid")
-	return err != nil || strings.EqualFold(ns, initialPidNS)
+	if err == nil && strings.EqualFold(ns, initialPidNS) {
+		return true
+	}
+	unix.Unmount("/proc", unix.MNT_DETACH)
+	return false
 }
 
 // Detect says Container when the environment says so (container=, set by

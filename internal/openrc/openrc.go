@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -377,10 +376,6 @@ func IsInvalid(err error) bool {
 // are appended there: start-stop-daemon --background sends them to
 // /dev/null, and Debian's and OpenRC's start-stop-daemon have no option
 // in common to redirect them.
-//
-// First, the services enabled in the tree (sv-gen enable) are linked
-// into the scan dir again where a boot emptied it; a problem there is
-// said, and the scanner starts all the same.
 func (r *Runner) ExecScanner(logPath string) error {
 	if err := os.MkdirAll(r.ScanDir, 0o755); err != nil {
 		return err
@@ -394,34 +389,19 @@ func (r *Runner) ExecScanner(logPath string) error {
 			return err
 		}
 	}
-	if r.ScanDir == r.Gen.Layout.ScanDir {
-		r.setUpGen()
-		ReportRestore(os.Stderr, "sv-rc scan", r.Gen, true)
-	}
 	return fmt.Errorf("exec %s: %w", argv[0], syscall.Exec(argv[0], argv, os.Environ()))
 }
 
-// ReportRestore links the tree's enabled services into its scan dir again
-// (gen.RestoreEnabled) and says what it could not do, and with verbose
-// what it did, as who (sv-rc scan, sv-scan).
-func ReportRestore(w io.Writer, who string, g *gen.Generator, verbose bool) {
-	changes, missing, err := g.RestoreEnabled()
-	if err != nil {
-		fmt.Fprintf(w, "%s: linking the enabled services into %s: %v\n", who, g.Layout.ScanDir, err)
+// RestoreEnabled links the tree's enabled services into its fresh scan
+// dir (gen.RestoreEnabled), as the backend's supervisors need it:
+// daemontools' with their supervise directories made. sv-scan does the
+// same itself, once it holds the scan dir's lock.
+func (r *Runner) RestoreEnabled() (gen.Restored, error) {
+	if r.ScanDir != r.Gen.Layout.ScanDir {
+		return gen.Restored{}, nil
 	}
-	if len(missing) > 0 {
-		fmt.Fprintf(w, "%s: enabled in %s but not defined in %s (left out): %s\n",
-			who, g.Layout.EnabledDir, g.Layout.SvDir, strings.Join(missing, " "))
-	}
-	var linked []string
-	for _, c := range changes {
-		if filepath.Dir(c.Path) == g.Layout.ScanDir {
-			linked = append(linked, filepath.Base(c.Path))
-		}
-	}
-	if verbose && len(linked) > 0 {
-		fmt.Fprintf(w, "%s: enabled services linked into %s again: %s\n", who, g.Layout.ScanDir, strings.Join(linked, " "))
-	}
+	r.setUpGen()
+	return r.Gen.RestoreEnabled()
 }
 
 // appendOutputTo makes path (created 0640 with its directory) this
