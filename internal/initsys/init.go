@@ -492,49 +492,49 @@ func (in *initProc) endRest() {
 		return
 	}
 	left := leftovers()
-	if len(left) == 0 {
+	if left == "" {
 		return
 	}
-	in.say("sending TERM to what is left: %s", proc.JoinLeftovers(left, 8))
+	in.say("sending TERM to what is left: %s", left)
 	unix.Kill(-1, unix.SIGTERM)
 	unix.Kill(-1, unix.SIGCONT)
-	if left = in.waitNoneLeft(in.cfg.Grace); len(left) == 0 {
+	if left = in.waitNoneLeft(in.cfg.Grace); left == "" {
 		return
 	}
-	in.warn("sending KILL to what is left after %s: %s", in.cfg.Grace, proc.JoinLeftovers(left, 8))
+	in.warn("sending KILL to what is left after %s: %s", in.cfg.Grace, left)
 	unix.Kill(-1, unix.SIGKILL)
 	in.waitNoneLeft(5 * time.Second)
 }
 
-// leftovers lists the processes left but PID 1 and the kernel's threads.
-// Without a /proc of this PID namespace (where /proc/self is PID 1's own
-// number; a container may have its host's), kill(-1, 0) tells whether
-// anything at all is left, the kernel's threads included.
-func leftovers() []proc.Leftover {
+// leftovers names the processes left but PID 1 and the kernel's threads,
+// "" when there is none. Without a /proc of this PID namespace (where
+// /proc/self is PID 1's own number; a container may have its host's),
+// kill(-1, 0) tells whether anything at all is left, the kernel's
+// threads included, and cannot say what.
+func leftovers() string {
 	if self, _ := os.Readlink("/proc/self"); self == strconv.Itoa(os.Getpid()) {
 		if left, err := proc.Leftovers("/proc"); err == nil {
-			return left
+			return proc.JoinLeftovers(left, 8)
 		}
 	}
 	if errors.Is(unix.Kill(-1, 0), unix.ESRCH) {
-		return nil
+		return ""
 	}
-	return []proc.Leftover{{Pid: -1, Comm: "processes (no /proc to name them)"}}
+	return "processes (no /proc to name them)"
 }
 
 // waitNoneLeft waits until no process is left or d has passed, and
-// returns what is left: woken by each orphan reaped, and every 50ms for
+// names what is left: woken by each orphan reaped, and every 50ms for
 // the processes whose end reaches no one here (reaped by their own
 // parent).
-func (in *initProc) waitNoneLeft(d time.Duration) []proc.Leftover {
+func (in *initProc) waitNoneLeft(d time.Duration) string {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		left := leftovers()
-		if len(left) == 0 {
-			return nil
+		if leftovers() == "" {
+			return ""
 		}
 		select {
 		case <-in.orphan:

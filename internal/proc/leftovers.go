@@ -17,12 +17,7 @@ type Leftover struct {
 	Comm string
 }
 
-func (l Leftover) String() string {
-	if l.Pid < 0 { // known to be there, not by name
-		return l.Comm
-	}
-	return fmt.Sprintf("%d (%s)", l.Pid, l.Comm)
-}
+func (l Leftover) String() string { return fmt.Sprintf("%d (%s)", l.Pid, l.Comm) }
 
 // Leftovers lists the processes in procDir (a mounted /proc) that PID 1
 // must end before it syncs: every process but PID 1 itself and the
@@ -43,13 +38,14 @@ func Leftovers(procDir string) ([]Leftover, error) {
 			continue // not a process (self, sys, ...), or PID 1
 		}
 		st, err := r.stat(filepath.Join(procDir, name, "stat"))
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+		switch {
+		case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH):
 			continue // it ended meanwhile
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(procDir, name, "stat"), err)
-		}
-		if !st.KernelThread() {
+		case err != nil:
+			// Counted, not known to be the kernel's; the others are
+			// still told apart.
+			left = append(left, Leftover{Pid: pid, Comm: "stat: " + err.Error()})
+		case !st.KernelThread():
 			left = append(left, Leftover{Pid: pid, Comm: st.Comm})
 		}
 	}

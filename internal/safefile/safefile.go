@@ -64,6 +64,16 @@ func (r *Refused) Unwrap() error { return r.Err }
 // holds more than limit bytes. Errors are *fs.PathError, so that
 // errors.Is(err, fs.ErrNotExist) works as with os.ReadFile.
 func ReadFile(path string, limit int) ([]byte, error) {
+	// Not even opened when it is no regular file: opening a device can
+	// do something (a watchdog's starts counting). fstat below catches
+	// what is put in its place meanwhile.
+	var pre unix.Stat_t
+	if err := unix.Stat(path, &pre); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if pre.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, refusal(path, pre.Mode, pre.Size, limit)
+	}
 	fd, err := open(path)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
@@ -77,8 +87,9 @@ func ReadFile(path string, limit int) ([]byte, error) {
 		return nil, err
 	}
 	// Room for one byte more than the limit tells a file that grew past
-	// it (or a /proc file, whose size says 0) from one that fits.
-	buf := make([]byte, 0, min(int(st.Size), limit)+1)
+	// it (or a /proc file, whose size says 0) from one that fits. The
+	// first buffer is at most firstBuffer: a size is only what stat says.
+	buf := make([]byte, 0, min(int(st.Size), limit, firstBuffer)+1)
 	for {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, min(len(buf), limit)+1)
@@ -98,6 +109,11 @@ func ReadFile(path string, limit int) ([]byte, error) {
 		}
 	}
 }
+
+// firstBuffer bounds the first allocation of ReadFile, whatever the
+// file's size claims (/proc/kcore's is 128 TiB); the buffer grows as
+// bytes come.
+const firstBuffer = 64 << 10
 
 // open opens path for reading: O_NONBLOCK so that neither a FIFO nor a
 // device (a tty waiting for carrier) can block the open, O_NOCTTY so that

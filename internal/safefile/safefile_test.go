@@ -154,3 +154,39 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Check over the limit = %v, want ErrTooLarge", err)
 	}
 }
+
+// A device is refused without being opened: opening one can do something
+// (a watchdog starts counting). inotify sees every open of the node.
+func TestDeviceNotOpened(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mknod needs root")
+	}
+	dev := filepath.Join(t.TempDir(), "null")
+	if err := unix.Mknod(dev, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		t.Skipf("mknod: %v", err)
+	}
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, dev, unix.IN_OPEN); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readWithin(t, dev); !errors.Is(err, ErrNotRegular) {
+		t.Fatalf("a device: %v", err)
+	}
+	buf := make([]byte, 4096)
+	if n, _ := unix.Read(fd, buf); n > 0 {
+		t.Fatal("ReadFile opened the device")
+	}
+	// the watch works: an open is seen
+	f, err := os.Open(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if n, _ := unix.Read(fd, buf); n <= 0 {
+		t.Fatal("inotify saw no open of the device at all")
+	}
+}
