@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -182,24 +181,15 @@ func bootMain(args []string, console io.Writer) int {
 	}
 	f.cfg.Boot, f.cfg.IgnoredArgs = initsys.ParseKernelArgs(words)
 	f.cfg.Console, f.cfg.KernelBooted = console, true
-	defer lastResort(console)
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(console, "sv-init: %v\n", r)
+		}
+		initsys.LastResort(console)
+	}()
 	code := initsys.Run(f.cfg) // on a machine, only reboot(2) ends it
 	fmt.Fprintf(console, "sv-init: could not run the system (exit %d)\n", code)
 	return code
-}
-
-// lastResort keeps PID 1 from exiting, which would panic the kernel,
-// when sv-init itself fails (it returned, or panicked in its main
-// goroutine): a shell on the console takes its place, so that someone
-// can mend the machine; without one, PID 1 waits for ever.
-func lastResort(console io.Writer) {
-	if r := recover(); r != nil {
-		fmt.Fprintf(console, "sv-init: %v\n", r)
-	}
-	fmt.Fprintln(console, "sv-init: a shell on the console in its place (PID 1 must not exit)")
-	err := syscall.Exec("/bin/sh", []string{"-sh"}, os.Environ())
-	fmt.Fprintf(console, "sv-init: /bin/sh: %v: waiting for ever\n", err)
-	select {}
 }
 
 // splitFlags sets apart, among the kernel's words, the flags that lookup
