@@ -58,7 +58,7 @@ type initFlags struct {
 }
 
 func (f *initFlags) register(cmd *cobra.Command) {
-	f.cfg.Grace, f.cfg.StopTimeout = initsys.DefaultGrace, initsys.DefaultStopTimeout
+	f.cfg.Grace, f.cfg.StopTimeout, f.cfg.Stage3Timeout = initsys.DefaultGrace, initsys.DefaultStopTimeout, initsys.DefaultStage3Timeout
 	fs := cmd.Flags()
 	fs.StringVar(&f.cfg.Stages, "stages", "", "the stage scripts' `DIR` (default: /etc/sv-init under the tree's root)")
 	fs.StringVar(&f.mode, "mode", "auto", "system, container, or auto: detect (default $SV_INIT_MODE, else auto)")
@@ -67,6 +67,7 @@ func (f *initFlags) register(cmd *cobra.Command) {
 	fs.BoolVarP(&f.cfg.Verbose, "verbose", "v", false, "in a container, log every step, not only problems (also SV_INIT_VERBOSE=1)")
 	fs.DurationVar(&f.cfg.Grace, "grace", f.cfg.Grace, "how long what is left after stage 3 has between TERM and KILL")
 	fs.DurationVar(&f.cfg.StopTimeout, "stop-timeout", f.cfg.StopTimeout, "how long a COMMAND has to exit on TERM")
+	fs.DurationVar(&f.cfg.Stage3Timeout, "stage3-timeout", f.cfg.Stage3Timeout, "how long stage 3 may run before it is ended and the system goes down all the same (0: no limit)")
 }
 
 // config completes f.cfg from the flags and the environment: the mode

@@ -29,6 +29,9 @@ type Config struct {
 	// KILL; StopTimeout how long a Command has to exit on TERM.
 	Grace       time.Duration
 	StopTimeout time.Duration
+	// Stage3Timeout bounds stage 3 (0: no bound): past it, stage 3 is
+	// ended and the system goes down all the same.
+	Stage3Timeout time.Duration
 	// Boot and IgnoredArgs come from the kernel's command line (see
 	// ParseKernelArgs): the boot asked, and the words that meant nothing.
 	Boot        Boot
@@ -38,10 +41,14 @@ type Config struct {
 	KernelBooted bool
 }
 
-// Defaults for Config's durations.
+// Defaults for Config's durations. Stage 3 may stop many services one
+// after the other, each within its own stop timeout: its bound is there
+// for one that hangs (an unmount that waits for a dead server), so that
+// a machine asked to reboot does so in the end.
 const (
-	DefaultGrace       = 5 * time.Second
-	DefaultStopTimeout = 30 * time.Second
+	DefaultGrace         = 5 * time.Second
+	DefaultStopTimeout   = 30 * time.Second
+	DefaultStage3Timeout = 15 * time.Minute
 )
 
 // stage 2 restarts: at once the first time, then doubling up to a cap;
@@ -417,11 +424,17 @@ func (in *initProc) stage3(a Action, code int, stage2 *proc.Process) int {
 }
 
 // awaitStage3 waits for stage 3 to end. A shutdown asked again meanwhile
-// (a request, a signal) ends stage 3 at once: one that hangs (unmounting
-// what a dead server holds) must not keep the machine up for ever. The
-// signals stay caught, not ignored: an ignored signal would stay ignored
-// in everything stage 3 starts.
+// (a request, a signal), or Stage3Timeout, ends stage 3 at once: one
+// that hangs (unmounting what a dead server holds) must not keep the
+// machine up for ever. The signals stay caught, not ignored: an ignored
+// signal would stay ignored in everything stage 3 starts.
 func (in *initProc) awaitStage3(p *proc.Process) {
+	var timeout <-chan time.Time
+	if in.cfg.Stage3Timeout > 0 {
+		t := time.NewTimer(in.cfg.Stage3Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
 	for {
 		select {
 		case e := <-p.Exit:
@@ -429,6 +442,8 @@ func (in *initProc) awaitStage3(p *proc.Process) {
 				in.warn("stage 3 failed (%s)", e)
 			}
 			return
+		case <-timeout:
+			in.warn("stage 3 still runs after %s: ending it now", in.cfg.Stage3Timeout)
 		case again := <-in.requests:
 			in.warn("%s asked during stage 3: ending stage 3 now", again)
 		case sig := <-in.signals:
