@@ -24,3 +24,22 @@ export SV_BACKEND SV_ROOT # for sv-rc
 scandir=${SV_ROOT}/run/sv/service
 # the pid of stage 2's 'openrc default' while it runs
 starting=/run/sv-init/openrc-default.pid
+
+# What the stages share to say what they do, one line a step.
+stage=${0##*/} # 1, 2 or 3
+# try WHAT COMMAND...: runs it quietly; a failure is one line.
+try() {
+	what=$1
+	shift
+	out=$("$@" 2>&1) && return
+	echo "stage $stage: $what failed: $(printf '%s\n' "$out" | grep . | tail -n 1)"
+	return 1
+}
+# the lines of the files named, comments and blank lines left out
+lines() { cat "$@" 2>/dev/null | sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d'; }
+# the *.conf files of the directories named, in the order of their names;
+# a name in an earlier directory hides the same name in a later one
+confs() {
+	for d; do [ -d "$d" ] && ls "$d" 2>/dev/null; done | grep '\.conf$' | sort -u |
+		while read -r f; do for d; do [ -f "$d/$f" ] && { echo "$d/$f"; break; }; done; done
+}

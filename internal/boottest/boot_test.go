@@ -51,7 +51,7 @@ type image struct {
 var imageFiles = map[string]string{
 	"etc/modules":                "# loaded by stage 1\nvirtio_pci\nvirtio_blk\n",
 	"etc/modules-load.d/fs.conf": "ext4\n",
-	"etc/fstab":                  "/dev/vda /data ext4 defaults 0 0\n/dev/vdb none swap sw 0 0\n",
+	"etc/fstab":                  "# checked, then mounted by stage 1\n/dev/vda /data ext4 defaults 0 2\n/dev/vdb none swap sw 0 0\n",
 	"etc/sysctl.d/50-boot.conf":  "# set by stage 1\nvm.swappiness = 7\n",
 	"etc/hostname":               "svbox\n",
 	"etc/passwd":                 "root:x:0:0:root:/root:/bin/sh\n",
@@ -116,6 +116,11 @@ func buildImage(dir string, k vmtest.Kernel, bb vmtest.Busybox) (image, error) {
 	b.do(os.Remove(filepath.Join(root, "sbin/init"))) // busybox's own init
 	b.do(os.Symlink("/usr/bin/sv-init", filepath.Join(root, "sbin/init")))
 	b.do(os.MkdirAll(filepath.Join(root, "data"), 0o755))
+	// fsck (util-linux's: busybox-static has none) and e2fsck, with their
+	// libraries, for stage 1 to check /data
+	b.copyWithLibs(root, "/sbin/fsck")
+	b.copyWithLibs(root, "/sbin/e2fsck")
+	b.do(os.Symlink("e2fsck", filepath.Join(root, "sbin/fsck.ext4")))
 
 	gen := filepath.Join(root, "usr/bin/sv-gen")
 	b.run(gen, "--sysroot", root, "add", "hello", "--set", "LOG=console", "--",
@@ -172,6 +177,29 @@ func (b *builder) write(path, text string) {
 	b.do(os.WriteFile(path, []byte(text), mode))
 }
 
+// copyWithLibs copies a program of this machine into root at the same
+// path, with the libraries ldd lists for it.
+func (b *builder) copyWithLibs(root, prog string) {
+	if b.err != nil {
+		return
+	}
+	out, err := exec.Command("ldd", prog).Output()
+	if err != nil {
+		b.err = fmt.Errorf("ldd %s: %v", prog, err)
+		return
+	}
+	files := []string{prog}
+	for _, m := range regexp.MustCompile(`(?m)(/\S+) \(0x`).FindAllStringSubmatch(string(out), -1) {
+		files = append(files, m[1])
+	}
+	for _, f := range files {
+		real, err := filepath.EvalSymlinks(f)
+		b.do(err)
+		b.do(os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755))
+		b.run("cp", real, filepath.Join(root, f))
+	}
+}
+
 // installBusybox puts a static busybox and a link per applet in root.
 func (b *builder) installBusybox(root string, bb vmtest.Busybox) {
 	b.do(os.MkdirAll(filepath.Join(root, "bin"), 0o755))
@@ -219,6 +247,7 @@ func TestBoot(t *testing.T) {
 		expect(t, vm, deadline,
 			`^sv-init: ignoring the kernel's argument "splash"`,
 			`^stage 1: cgroup2 on /sys/fs/cgroup$`,
+			`^stage 1: fsck: filesystems clean$`,
 			`^stage 1: /etc/fstab mounted$`,
 			`^stage 1: swap on$`,
 			`^stage 1: hostname svbox$`,
@@ -233,7 +262,7 @@ func TestBoot(t *testing.T) {
 			`^hello: stopped in `,
 			`^stage 3: swap off$`,
 			`^stage 3: unmounted /data$`,
-			`^stage 3: / is read-only$|^sv-init: syncing disks$`,
+			`^stage 3: / is read-only$`,
 		)
 		if m, err := vm.Expect(regexp.MustCompile(vmtest.PowerDown.String()+"|"+vmtest.Restart.String()+"|"+vmtest.Panic.String()), time.Until(deadline)); err != nil {
 			t.Fatal(err)
