@@ -43,7 +43,7 @@ func newGenCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&sysroot, "sysroot", "", "write the tree into the image at `DIR`, with paths as seen from inside it (as make's DESTDIR)")
 	g := func() (*gen.Generator, error) {
 		if sysroot != "" {
-			return sysrootGenerator(sysroot, root)
+			return gen.NewSysroot(sysroot, root)
 		}
 		l, err := layout.FromEnv(root)
 		if err != nil {
@@ -92,30 +92,6 @@ func execCommand() ([]string, error) {
 		return []string{exe, "exec"}, nil
 	}
 	return nil, fmt.Errorf("no sv-exec beside %s: install the suite with its tool links (make install)", exe)
-}
-
-// sysrootGenerator works on the tree of the image at sysroot (root, if
-// any, is inside it; $SV_ROOT is this machine's and plays no part). Its
-// scripts run the sv-exec installed in the image: make install
-// DESTDIR=SYSROOT first.
-func sysrootGenerator(sysroot, root string) (*gen.Generator, error) {
-	l, err := layout.NewIn(sysroot, root)
-	if err != nil {
-		return nil, err
-	}
-	if fi, err := os.Stat(l.Sysroot); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("sysroot %s: not a directory", sysroot)
-	}
-	for _, dir := range []string{"/usr/bin", "/usr/local/bin", "/bin", "/usr/sbin", "/sbin"} {
-		exec := filepath.Join(dir, "sv-exec")
-		// Lstat: a link in the image may name a path only the image has.
-		if _, err := os.Lstat(l.Outside(exec)); err == nil {
-			g := gen.New(l, []string{exec})
-			g.Host = options.SysrootHost{Dir: l.Sysroot}
-			return g, nil
-		}
-	}
-	return nil, fmt.Errorf("sysroot %s: no sv-exec in its /usr/bin, /usr/local/bin, /bin, /usr/sbin or /sbin: install the suite into it first (make install DESTDIR=%s)", l.Sysroot, l.Sysroot)
 }
 
 func printChanges(w io.Writer, changes []fsplan.Change) {
@@ -274,7 +250,8 @@ A service whose OPTIONS do not load shows the first problem.`,
 			if err != nil {
 				return err
 			}
-			return output(cmd, asJSON, list, func(w io.Writer) { writeList(w, list) })
+			image := gg.Layout.Sysroot != "" // its scan dir is made at each boot
+			return output(cmd, asJSON, list, func(w io.Writer) { writeList(w, list, image) })
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -309,13 +286,15 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func writeList(w io.Writer, list []gen.ListEntry) {
+// writeList prints the list as a table; in an image, an enabled service
+// is not linked, nor need be: the scanner links it at each boot.
+func writeList(w io.Writer, list []gen.ListEntry, image bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tENABLED\tCATALOG\tLOG\tCOMMAND")
 	for _, e := range list {
 		enabled := "no"
 		switch {
-		case e.Enabled && e.Linked:
+		case e.Enabled && (e.Linked || image):
 			enabled = "yes"
 		case e.Enabled:
 			enabled = "yes (not linked: sync)"

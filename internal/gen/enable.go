@@ -106,10 +106,14 @@ func (g *Generator) Remove(name string, force bool) ([]fsplan.Change, error) {
 		return nil, err
 	}
 	dir := g.Layout.ServiceDir(name)
-	if up, err := svdir.Supervised(dir); err != nil {
-		return nil, err
-	} else if up {
-		return nil, fmt.Errorf("%s: %w: stop it and take it out of the scan dir first (sv-gen disable %s)", name, ErrSupervised, name)
+	// An image runs nothing: its supervise link names this machine's
+	// /run, where another service of that name may well be supervised.
+	if g.Layout.Sysroot == "" {
+		if up, err := svdir.Supervised(dir); err != nil {
+			return nil, err
+		} else if up {
+			return nil, fmt.Errorf("%s: %w: stop it and take it out of the scan dir first (sv-gen disable %s)", name, ErrSupervised, name)
+		}
 	}
 	if users := g.instancesOf(name); len(users) > 0 {
 		return nil, fmt.Errorf("%s: instances use its definition: remove %s first", name, strings.Join(users, ", "))

@@ -236,7 +236,11 @@ func (in *initProc) shell(why, then string) (a Action, code int, shutdown bool) 
 		in.warn("%s: no %s for a shell on the console", why, sh)
 		return 0, 0, false
 	}
-	in.warn("%s: a shell on the console; %s, or type 'sv-init poweroff'", why, then)
+	off := "type 'sv-init poweroff'"
+	if in.control == nil { // no FIFO to ask through: a signal
+		off = "type 'kill -USR2 1' to power off"
+	}
+	in.warn("%s: a shell on the console; %s, or %s", why, then, off)
 	p, err := in.startOnConsole([]string{sh, "-l"})
 	if err != nil {
 		in.warn("%s: %s: %v", why, sh, err)

@@ -7,7 +7,9 @@
 package layout
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,4 +149,50 @@ func RootOf(svDir string) string {
 		return root
 	}
 	return ""
+}
+
+// maxLinks bounds the links Resolve follows, as the kernel's ELOOP does.
+const maxLinks = 40
+
+// Resolve is this machine's path of the file that path names inside the
+// sysroot, with every symbolic link on the way resolved as the booted
+// image resolves it: an absolute target from the image's root, a relative
+// one from the link's directory, and ".." never above the root. The last
+// component need not exist. Without a sysroot, the links are this
+// machine's and path is as it is.
+func (l Layout) Resolve(path string) (string, error) {
+	if l.Sysroot == "" {
+		return path, nil
+	}
+	return resolveIn(l.Sysroot, path)
+}
+
+func resolveIn(root, path string) (string, error) {
+	rest := strings.Split(filepath.Clean("/"+path), "/")[1:]
+	resolved := "/" // inside the image
+	for links := 0; len(rest) > 0; {
+		part := rest[0]
+		rest = rest[1:]
+		if part == "" {
+			continue
+		}
+		next := filepath.Join(resolved, part) // Join cleans "..": never above "/"
+		fi, err := os.Lstat(filepath.Join(root, next))
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			resolved = next
+			continue
+		}
+		if links++; links > maxLinks {
+			return "", &fs.PathError{Op: "resolve", Path: filepath.Join(root, path), Err: errors.New("too many levels of symbolic links")}
+		}
+		target, err := os.Readlink(filepath.Join(root, next))
+		if err != nil {
+			return "", err
+		}
+		if filepath.IsAbs(target) {
+			resolved = "/"
+		}
+		rest = append(strings.Split(target, "/"), rest...)
+	}
+	return filepath.Join(root, resolved), nil
 }

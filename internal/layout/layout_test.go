@@ -1,6 +1,11 @@
 package layout
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 func TestNew(t *testing.T) {
 	for _, root := range []string{"", "/"} {
@@ -65,4 +70,62 @@ func TestNewIn(t *testing.T) {
 			t.Errorf("no sysroot (%q): %+v", sysroot, l)
 		}
 	}
+}
+
+// Links in an image resolve as the booted image resolves them, never to
+// this machine's files.
+func TestResolve(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"bin", "usr/sbin", "usr/lib", "etc"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(root, "bin/busybox"), nil, 0o755)
+	links := map[string]string{
+		"usr/sbin/httpd": "/bin/busybox",       // absolute: from the image's root
+		"usr/sbin/up":    "../../bin/busybox",  // relative: from the link's directory
+		"usr/sbin/out":   "../../../../../etc", // .. stops at the image's root
+		"usr/lib/abs":    "/etc/passwd",        // this machine has one; the image not
+		"etc/loop":       "loop",               // a loop
+		"sbin":           "usr/sbin",           // a directory link on the way
+		"usr/lib/chain":  "/sbin/httpd",        // a chain
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := map[string]string{
+		"/usr/sbin/httpd":      "/bin/busybox",
+		"/usr/sbin/up":         "/bin/busybox",
+		"/usr/sbin/out/passwd": "/etc/passwd",
+		"/usr/lib/abs":         "/etc/passwd",
+		"/sbin/httpd":          "/bin/busybox",
+		"/usr/lib/chain":       "/bin/busybox",
+		"/../../bin/busybox":   "/bin/busybox",
+		"usr/sbin/none":        "/usr/sbin/none",
+	}
+	for in, want := range cases {
+		got, err := resolveIn(root, in)
+		if err != nil || got != filepath.Join(root, want) {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", in, got, err, filepath.Join(root, want))
+		}
+	}
+	if _, err := resolveIn(root, "/etc/loop"); err == nil || !strings.Contains(err.Error(), "too many levels") {
+		t.Errorf("a loop: %v", err)
+	}
+}
+
+func FuzzResolve(f *testing.F) {
+	root := f.TempDir()
+	os.MkdirAll(filepath.Join(root, "a/b"), 0o755)
+	os.Symlink("../../..", filepath.Join(root, "a/b/up"))
+	os.Symlink("/a", filepath.Join(root, "a/abs"))
+	f.Add("/a/b/up/a/abs/b")
+	f.Add("../..//./a")
+	f.Fuzz(func(t *testing.T, path string) {
+		got, err := resolveIn(root, path)
+		if err == nil && got != root && !strings.HasPrefix(got, root+"/") {
+			t.Fatalf("Resolve(%q) = %q: outside the image", path, got)
+		}
+	})
 }
