@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
+	"os"
 	"slices"
 	"syscall"
 
@@ -64,28 +66,11 @@ func (r *Refused) Unwrap() error { return r.Err }
 // holds more than limit bytes. Errors are *fs.PathError, so that
 // errors.Is(err, fs.ErrNotExist) works as with os.ReadFile.
 func ReadFile(path string, limit int) ([]byte, error) {
-	// Not even opened when it is no regular file: opening a device can
-	// do something (a watchdog's starts counting). fstat below catches
-	// what is put in its place meanwhile.
-	var pre unix.Stat_t
-	if err := unix.Stat(path, &pre); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if pre.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, refusal(path, pre.Mode, pre.Size, limit)
-	}
-	fd, err := open(path)
+	fd, st, err := openRegular(path, limit)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if err := refusal(path, st.Mode, st.Size, limit); err != nil {
 		return nil, err
 	}
+	defer unix.Close(fd)
 	// Room for one byte more than the limit tells a file that grew past
 	// it (or a /proc file, whose size says 0) from one that fits. The
 	// first buffer is at most firstBuffer: a size is only what stat says.
@@ -108,6 +93,45 @@ func ReadFile(path string, limit int) ([]byte, error) {
 			return nil, tooLarge(path, limit)
 		}
 	}
+}
+
+// Open opens the regular file at path for reading, as ReadFile would
+// read it, for a reader that follows it as it grows (sv-ctl log -f):
+// anything else is refused, unopened.
+func Open(path string) (*os.File, error) {
+	fd, _, err := openRegular(path, math.MaxInt)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// openRegular opens path if it is a regular file of at most limit bytes,
+// and gives its status as opened. A file that is no regular file is not
+// even opened: opening a device can do something (a watchdog's starts
+// counting). fstat after the open catches what was put in its place
+// meanwhile.
+func openRegular(path string, limit int) (int, unix.Stat_t, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return -1, st, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return -1, st, refusal(path, st.Mode, st.Size, limit)
+	}
+	fd, err := open(path)
+	if err != nil {
+		return -1, st, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, st, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if err := refusal(path, st.Mode, st.Size, limit); err != nil {
+		unix.Close(fd)
+		return -1, st, err
+	}
+	return fd, st, nil
 }
 
 // firstBuffer bounds the first allocation of ReadFile, whatever the

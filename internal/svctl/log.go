@@ -97,7 +97,7 @@ func Follow(ctx context.Context, dir string, w io.Writer) error {
 	if err := watch.Add(dir, unix.IN_MODIFY|unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM); err != nil {
 		return err
 	}
-	cur, err := openLog(filepath.Join(dir, "current"))
+	cur, err := safefile.Open(filepath.Join(dir, "current"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -118,7 +118,7 @@ func Follow(ctx context.Context, dir string, w io.Writer) error {
 					io.Copy(w, cur)
 					cur.Close()
 				}
-				if cur, err = openLog(filepath.Join(dir, "current")); err != nil {
+				if cur, err = safefile.Open(filepath.Join(dir, "current")); err != nil {
 					return err
 				}
 				continue
@@ -128,24 +128,6 @@ func Follow(ctx context.Context, dir string, w io.Writer) error {
 			return nil // ctx ended: the follow is over
 		}
 	}
-}
-
-// openLog opens a log file to follow, refusing at once what is not a
-// regular file (see Tail).
-func openLog(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil {
-		err = safefile.Check(path, fi, math.MaxInt)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }
 
 func statOf(f *os.File) (os.FileInfo, error) {
