@@ -54,7 +54,7 @@ fuzz:
 	done
 
 docs:
-	$(GO) run ./internal/docgen docs/OPTIONS.md
+	$(GO) run ./scripts/docgen docs/OPTIONS.md
 
 # Timings and memory beside the peers installed here (not part of make
 # test): writes docs/BENCHMARKS.md. Root measures the peers too.

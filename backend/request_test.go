@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/supervision-suite/supervision/internal/atomicfile"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/startreq"
 )
 
@@ -21,7 +21,7 @@ type answerLate struct {
 }
 
 func (a *answerLate) ScannerReady(string) bool {
-	if err := atomicfile.Write(a.path, a.answer.Encode(), 0o644); err != nil {
+	if err := safefile.Write(a.path, a.answer.Encode(), 0o644); err != nil {
 		a.t.Error(err)
 	}
 	return true

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/proc"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/svctl"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -215,7 +215,7 @@ func MarkDown(dir string) error {
 	if _, err := os.Stat(path); err == nil {
 		return nil
 	}
-	return atomicfile.Write(path, nil, 0o644)
+	return safefile.Write(path, nil, 0o644)
 }
 
 // watch follows one start through the service's status.

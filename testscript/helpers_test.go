@@ -23,9 +23,9 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/inotify"
 	"github.com/supervision-suite/supervision/internal/svdir"
 	"github.com/supervision-suite/supervision/internal/syncstamp"
-	"github.com/supervision-suite/supervision/internal/waitfor"
 )
 
 // probeMain is sv-probe: a stand-in daemon for tests. It reports what
@@ -371,7 +371,7 @@ func cmdWaitDown(ts *testscript.TestScript, neg bool, args []string) {
 	defer unix.Close(fd)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ts.Check(waitfor.Paths(ctx, []string{dir}))
+	ts.Check(inotify.WaitPaths(ctx, []string{dir}))
 	_, err = unix.InotifyAddWatch(fd, dir, unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE)
 	ts.Check(err)
 	deadline, _ := ctx.Deadline()
@@ -421,7 +421,7 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	for i, a := range args {
 		paths[i] = ts.MkAbs(a)
 	}
-	ts.Check(waitfor.Paths(ctx, paths))
+	ts.Check(inotify.WaitPaths(ctx, paths))
 }
 
 // waitpathsMain is waitpaths, waitfile as a program for scripts that run
@@ -431,7 +431,7 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 func waitpathsMain() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := waitfor.Paths(ctx, os.Args[1:]); err != nil {
+	if err := inotify.WaitPaths(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "waitpaths:", err)
 		os.Exit(1)
 	}
@@ -452,7 +452,7 @@ func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
 	defer unix.Close(fd)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	ts.Check(waitfor.Paths(ctx, []string{filepath.Dir(path)}))
+	ts.Check(inotify.WaitPaths(ctx, []string{filepath.Dir(path)}))
 	// Watch the directory: loggers replace files by renaming (rotation), and
 	// a watch on the file itself would stay with the old one.
 	_, err = unix.InotifyAddWatch(fd, filepath.Dir(path), unix.IN_MODIFY|unix.IN_CLOSE_WRITE|unix.IN_CREATE|unix.IN_MOVED_TO)

@@ -6,7 +6,7 @@ import (
 	"os"
 	"os/exec"
 
-	"github.com/supervision-suite/supervision/internal/rcsandbox"
+	"github.com/supervision-suite/supervision/test/rcsandbox"
 )
 
 // openrcnsMain runs a command in an OpenRC sandbox (see rcsandbox), in a

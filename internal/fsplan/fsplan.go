@@ -17,7 +17,7 @@ import (
 
 	"github.com/google/renameio/v2"
 
-	"github.com/supervision-suite/supervision/internal/atomicfile"
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 // Op kinds.
@@ -230,7 +230,7 @@ func stage(todo []op) (map[int]*renameio.PendingFile, error) {
 		if o.kind != opFile && o.kind != opKeep {
 			continue
 		}
-		f, err := renameio.NewPendingFile(o.path, renameio.WithPermissions(o.mode), renameio.IgnoreUmask(), atomicfile.Beside(o.path))
+		f, err := renameio.NewPendingFile(o.path, renameio.WithPermissions(o.mode), renameio.IgnoreUmask(), safefile.Beside(o.path))
 		if err != nil {
 			cleanup()
 			return nil, writeError(o.path, err)

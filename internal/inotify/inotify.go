@@ -1,5 +1,6 @@
-// Package inotify shares one inotify instance among every wait of a
-// process.
+// Package inotify is how the suite waits for files without polling: one
+// inotify instance shared among every wait of a process, and waits for
+// paths to appear and mount points to be mounted (wait.go).
 //
 // Closing an inotify instance waits for the kernel's fsnotify mark reaper
 // whenever marks were dropped shortly before, by this instance or any

@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/supervision-suite/supervision/internal/atomicfile"
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 // Prefix names a supervised service NAME in OpenRC: sv.NAME.
@@ -29,5 +29,5 @@ func Mark(rcSvcDir, svcName, pidfile string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return atomicfile.Write(path, text, 0o644)
+	return safefile.Write(path, text, 0o644)
 }

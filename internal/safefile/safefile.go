@@ -1,7 +1,9 @@
-// Package safefile reads the files the suite takes from a service tree
-// (OPTIONS, catalog entries, templates, env files, state and stamp files)
-// so that no such file can hang or exhaust its reader: a FIFO or a device
-// in its place is refused at once, and a file is read only up to a limit.
+// Package safefile reads and writes the files of a service tree safely. It
+// reads what the suite takes from a tree (OPTIONS, catalog entries,
+// templates, env files, state and stamp files) so that no such file can
+// hang or exhaust its reader: a FIFO or a device in its place is refused
+// at once, and a file is read only up to a limit. It replaces files
+// atomically (write.go): never half a file.
 //
 // A plain os.ReadFile blocks for ever on a FIFO with no writer, and reads
 // /dev/zero until memory runs out; either stalled sv-scan as a whole.

@@ -14,9 +14,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/inotify"
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/proc"
-	"github.com/supervision-suite/supervision/internal/waitfor"
 )
 
 // watchReady follows SVC_READY for the run just started: fd:N and notify
@@ -68,7 +68,7 @@ func (u *unit) watchReady(p *proc.Process, readyPipe *os.File) {
 	case options.ReadyPath:
 		path := c.ready.Path
 		go func() {
-			if waitfor.Paths(ctx, []string{path}) == nil {
+			if inotify.WaitPaths(ctx, []string{path}) == nil {
 				ready()
 			}
 		}()

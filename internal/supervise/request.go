@@ -13,8 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/backend"
-	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/startreq"
 	"github.com/supervision-suite/supervision/internal/syncstamp"
 )
@@ -99,7 +99,7 @@ func (s *Scanner) answer(ctx context.Context, r startreq.Request) {
 	if !a.Started {
 		s.vlogf("%s: start request declined: %s", r.Name, a.Reason)
 	}
-	if err := atomicfile.Write(startreq.AnswerPath(s.dir, r.Name), a.Encode(), 0o644); err != nil {
+	if err := safefile.Write(startreq.AnswerPath(s.dir, r.Name), a.Encode(), 0o644); err != nil {
 		s.logf("%s: answering a start request: %v", r.Name, err)
 	}
 	if s.verdicts == nil || !s.isService(r.Name) {

@@ -11,8 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/backend"
-	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/rcdaemons"
+	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/startreq"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -124,7 +124,7 @@ func (s *Scanner) verify(ctx context.Context, r startreq.Request, a startreq.Ans
 		// say why: what it would see now may be a later state (the
 		// daemon restarted by its own readiness timeout).
 		failed := startreq.Answer{Token: r.Token, Started: true, Failed: true, Reason: v.Reason}
-		if err := atomicfile.Write(startreq.AnswerPath(s.dir, r.Name), failed.Encode(), 0o644); err != nil {
+		if err := safefile.Write(startreq.AnswerPath(s.dir, r.Name), failed.Encode(), 0o644); err != nil {
 			s.logf("%s: answering a start request: %v", r.Name, err)
 		}
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/inotify"
 	"github.com/supervision-suite/supervision/internal/svdir"
-	"github.com/supervision-suite/supervision/internal/waitfor"
 )
 
 // Conditions to wait for.
@@ -49,7 +48,7 @@ func WaitFor(ctx context.Context, svc Service, what string, cond func(Info) (boo
 			return unsupervised, nil // nothing runs it, so nothing runs
 		}
 	}
-	if err := waitfor.Paths(ctx, []string{filepath.Join(sup, "status")}); err != nil {
+	if err := inotify.WaitPaths(ctx, []string{filepath.Join(sup, "status")}); err != nil {
 		return unsupervised, fmt.Errorf("%s: not %s after the timeout: %w (no %s)", svc.Name, what, ErrUnsupervised, filepath.Join(sup, "status"))
 	}
 	// What is waited for often holds already (a start sv-scan made on

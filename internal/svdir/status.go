@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/supervision-suite/supervision/internal/tai"
 )
 
 // States of runit's status byte 19.
@@ -45,7 +43,7 @@ const (
 // Encode returns the 20-byte form.
 func (s Status) Encode() []byte {
 	b := make([]byte, RunitSize)
-	tai.Pack(b[0:12], s.Since)
+	PackTAI64N(b[0:12], s.Since)
 	binary.LittleEndian.PutUint32(b[12:16], uint32(s.Pid))
 	if s.Paused {
 		b[16] = 1
@@ -89,7 +87,7 @@ type Decoded struct {
 func DecodeStatus(b []byte) (Decoded, error) {
 	switch len(b) {
 	case RunitSize, DaemontoolsSize:
-		d := Decoded{Family: FamilyRunit, Since: tai.Unpack(b[0:12])}
+		d := Decoded{Family: FamilyRunit, Since: UnpackTAI64N(b[0:12])}
 		if len(b) == DaemontoolsSize {
 			d.Family = FamilyDaemontools
 		}
@@ -116,7 +114,7 @@ func DecodeStatus(b []byte) (Decoded, error) {
 // pid (8 bytes), wait status (2 bytes), flags (paused, finishing, want up,
 // ready), all big-endian.
 func decodeS6(b []byte) Decoded {
-	d := Decoded{Family: FamilyS6, Since: tai.UnpackTAI(b[0:12]), ReadySince: tai.UnpackTAI(b[12:24])}
+	d := Decoded{Family: FamilyS6, Since: UnpackTAI64(b[0:12]), ReadySince: UnpackTAI64(b[12:24])}
 	d.Pid = int(binary.BigEndian.Uint64(b[24:32]))
 	d.WaitStatus = int(binary.BigEndian.Uint16(b[32:34]))
 	flags := b[34]

@@ -1,6 +1,7 @@
 // Package svdir speaks the on-disk protocol of a daemontools-family service
 // directory: supervise/control, supervise/ok, supervise/lock and the status
-// files that runsv, supervise and s6-supervise keep.
+// files that runsv, supervise and s6-supervise keep, with their TAI64N
+// timestamps (tai.go).
 package svdir
 
 import (

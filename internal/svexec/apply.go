@@ -14,7 +14,6 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/svdir"
-	"github.com/supervision-suite/supervision/internal/waitfor"
 )
 
 // step names what failed, for the one-line error.
@@ -141,17 +140,17 @@ func waitPreconditions(sp *Spec) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), sp.WaitTimeout)
 	defer cancel()
-	if err := waitfor.Paths(ctx, sp.WaitPaths); err != nil {
+	if err := inotify.WaitPaths(ctx, sp.WaitPaths); err != nil {
 		return temporary(step("SVC_WAIT_PATH", waitErr(err, sp)))
 	}
-	if err := waitfor.Mounts(ctx, sp.WaitMounts); err != nil {
+	if err := inotify.WaitMounts(ctx, sp.WaitMounts); err != nil {
 		return temporary(step("SVC_WAIT_MOUNT", waitErr(err, sp)))
 	}
 	return nil
 }
 
 func waitErr(err error, sp *Spec) error {
-	var ny *waitfor.NotYetError
+	var ny *inotify.NotYetError
 	if errors.As(err, &ny) && errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s after SVC_WAIT_TIMEOUT=%s", ny.What, sp.WaitTimeout)
 	}

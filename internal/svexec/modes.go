@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/catalog"
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/policy"
@@ -123,7 +122,7 @@ func prepareLogDir(dir string, cred *Cred, kind string, size int64, files int) e
 	}
 	if kind == "svlogd" {
 		conf := fmt.Sprintf("s%d\nn%d\n", size, files)
-		if err := atomicfile.Write(filepath.Join(dir, "config"), []byte(conf), 0o644); err != nil {
+		if err := safefile.Write(filepath.Join(dir, "config"), []byte(conf), 0o644); err != nil {
 			return step("svlogd config", err)
 		}
 	}
@@ -228,7 +227,7 @@ func recordDeath(dir string, limit options.RestartLimit, now time.Time) int {
 	if n > limit.Count {
 		keep = nil
 	}
-	atomicfile.Write(path, []byte(strings.Join(keep, "\n")+"\n"), 0o644)
+	safefile.Write(path, []byte(strings.Join(keep, "\n")+"\n"), 0o644)
 	return n
 }
 

@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/supervision-suite/supervision/internal/tai"
+	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
 // Timestamp formats.
@@ -225,7 +225,7 @@ func (l *Logger) Finish() {
 func (l *Logger) prefix(now time.Time) []byte {
 	switch l.cfg.Stamp {
 	case StampTAI64N:
-		return []byte(tai.Label(now) + " ")
+		return []byte(svdir.TAI64NLabel(now) + " ")
 	case StampISO:
 		return []byte(now.UTC().Format("2006-01-02T15:04:05.000000Z "))
 	}
@@ -324,7 +324,7 @@ func (l *Logger) rotateLocked() error {
 		return err
 	}
 	l.cur.Chmod(0o744)
-	name := filepath.Join(l.cfg.Dir, tai.Label(l.now())+".s")
+	name := filepath.Join(l.cfg.Dir, svdir.TAI64NLabel(l.now())+".s")
 	if err := os.Rename(filepath.Join(l.cfg.Dir, "current"), name); err != nil {
 		return err
 	}

@@ -25,7 +25,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
@@ -222,7 +221,7 @@ func Write(file string, s *Stamp) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
-	return atomicfile.Write(file, s.Encode(), 0o644)
+	return safefile.Write(file, s.Encode(), 0o644)
 }
 
 // Read is the stamp in file, or an error (no stamp yet: fs.ErrNotExist).

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/supervision-suite/supervision/internal/rcsandbox"
+	"github.com/supervision-suite/supervision/test/rcsandbox"
 )
 
 // openrcScript times rc-service inside the OpenRC sandbox.

@@ -1,11 +1,11 @@
-// Package atomicfile replaces files atomically with renameio: a reader sees
+// Write and Beside replace files atomically with renameio: a reader sees
 // the old content or the new, never a part of either.
 //
 // The new content is staged beside the file, never in $TMPDIR: renameio
 // otherwise probes TMPDIR with two throw-away files on every call (a dozen
 // system calls on each status change of every service), and a supervisor
 // started early at boot must not depend on /tmp at all.
-package atomicfile
+package safefile
 
 import (
 	"os"

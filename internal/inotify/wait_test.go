@@ -1,4 +1,4 @@
-package waitfor
+package inotify
 
 import (
 	"context"
@@ -16,7 +16,7 @@ func TestPathsAppearLater(t *testing.T) {
 	done := make(chan error, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	go func() { done <- Paths(ctx, []string{filepath.Join(dir, "other"), target}) }()
+	go func() { done <- WaitPaths(ctx, []string{filepath.Join(dir, "other"), target}) }()
 	// Whatever the order relative to the watches, Paths must notice.
 	os.MkdirAll(filepath.Dir(target), 0o755)
 	os.WriteFile(target, nil, 0o644)
@@ -42,7 +42,7 @@ func TestPathsThroughDanglingSymlink(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- Paths(ctx, []string{filepath.Join(dir, "svc", "supervise", "status")}) }()
+	go func() { done <- WaitPaths(ctx, []string{filepath.Join(dir, "svc", "supervise", "status")}) }()
 	os.Mkdir(filepath.Join(dir, "run", "state"), 0o755)
 	os.WriteFile(filepath.Join(dir, "run", "state", "status"), nil, 0o644)
 	if err := <-done; err != nil {
@@ -68,7 +68,7 @@ func TestPathsTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	missing := filepath.Join(t.TempDir(), "never")
-	err := Paths(ctx, []string{missing})
+	err := WaitPaths(ctx, []string{missing})
 	if err == nil || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("got %v", err)
 	}
@@ -77,11 +77,11 @@ func TestPathsTimeout(t *testing.T) {
 func TestMounts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := Mounts(ctx, []string{"/"}); err != nil {
+	if err := WaitMounts(ctx, []string{"/"}); err != nil {
 		t.Fatalf("/ is always mounted: %v", err)
 	}
 	notMount := t.TempDir()
-	if err := Mounts(ctx, []string{notMount}); err == nil || !strings.Contains(err.Error(), "is not mounted") {
+	if err := WaitMounts(ctx, []string{notMount}); err == nil || !strings.Contains(err.Error(), "is not mounted") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -120,7 +120,7 @@ func FuzzMountPoints(f *testing.F) {
 func TestPathsCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Paths(ctx, []string{filepath.Join(t.TempDir(), "never")}) }()
+	go func() { done <- WaitPaths(ctx, []string{filepath.Join(t.TempDir(), "never")}) }()
 	cancel()
 	select {
 	case err := <-done:

@@ -1,7 +1,7 @@
-// Package waitfor blocks until paths exist or mount points are mounted,
-// woken by the kernel (inotify; POLLPRI on /proc/self/mountinfo) rather
-// than by polling on a timer.
-package waitfor
+// WaitPaths and WaitMounts block until paths exist or mount points are
+// mounted, woken by the kernel (inotify; POLLPRI on /proc/self/mountinfo)
+// rather than by polling on a timer.
+package inotify
 
 import (
 	"bufio"
@@ -14,17 +14,15 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/supervision-suite/supervision/internal/inotify"
 )
 
 // Paths returns once every path exists, or with an error naming the first
 // missing one when ctx ends.
-func Paths(ctx context.Context, paths []string) error {
+func WaitPaths(ctx context.Context, paths []string) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	w, err := inotify.New()
+	w, err := New()
 	if err != nil {
 		return err
 	}
@@ -146,7 +144,7 @@ func waitReadable(ctx context.Context, fd int, events int16) error {
 // Mounts returns once every path is a mount point in this mount namespace.
 // The kernel marks /proc/self/mountinfo with POLLPRI when the mount table
 // changes, so the wait costs nothing.
-func Mounts(ctx context.Context, points []string) error {
+func WaitMounts(ctx context.Context, points []string) error {
 	if len(points) == 0 {
 		return nil
 	}

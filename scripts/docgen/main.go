@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/supervision-suite/supervision/internal/atomicfile"
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
 func main() {
@@ -14,7 +14,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: docgen OPTIONS.md")
 		os.Exit(2)
 	}
-	if err := atomicfile.Write(os.Args[1], []byte(options.Reference()), 0o644); err != nil {
+	if err := safefile.Write(os.Args[1], []byte(options.Reference()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "docgen:", err)
 		os.Exit(1)
 	}

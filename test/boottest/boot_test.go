@@ -1,7 +1,7 @@
 // Package boottest boots a real kernel in qemu with the suite's sv-init as
 // PID 1, from an image built as a distribution builder would build one:
 // busybox, `make install DESTDIR=`, and services made by `sv-gen
-// --sysroot`. It holds tests only; internal/vmtest is the harness.
+// --sysroot`. It holds tests only; test/vmtest is the harness.
 package boottest
 
 import (
@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/supervision-suite/supervision/internal/vmtest"
+	"github.com/supervision-suite/supervision/test/vmtest"
 )
 
 // bootTimeout bounds one boot, from qemu's start to its exit: 4 to 10 s

@@ -1,10 +1,10 @@
-// Package tai converts between time.Time and TAI64N, the timestamps of the
-// daemontools family: supervise/status stamps and log line prefixes.
+// TAI64N: the timestamps of the daemontools family, in supervise/status
+// and as log line prefixes.
 //
 // Like libtai and skalibs, it treats TAI as UTC plus 10 seconds (the offset
 // in 1972) and ignores later leap seconds, so stamps agree byte for byte
 // with what runsv, svlogd and multilog write.
-package tai
+package svdir
 
 import (
 	"encoding/binary"
@@ -18,13 +18,13 @@ const base = 1<<62 + 10
 
 // Pack writes t as 12 bytes of TAI64N (8 bytes seconds, 4 nanoseconds,
 // big-endian) into b.
-func Pack(b []byte, t time.Time) {
+func PackTAI64N(b []byte, t time.Time) {
 	binary.BigEndian.PutUint64(b[0:8], uint64(base+t.Unix()))
 	binary.BigEndian.PutUint32(b[8:12], uint32(t.Nanosecond()))
 }
 
 // Unpack reads 12 bytes of TAI64N.
-func Unpack(b []byte) time.Time {
+func UnpackTAI64N(b []byte) time.Time {
 	secs := int64(binary.BigEndian.Uint64(b[0:8]) - base)
 	nanos := binary.BigEndian.Uint32(b[8:12])
 	if nanos > 999999999 {
@@ -34,14 +34,14 @@ func Unpack(b []byte) time.Time {
 }
 
 // Label is t as a log line prefix: "@" and 24 hex digits.
-func Label(t time.Time) string {
+func TAI64NLabel(t time.Time) string {
 	var b [12]byte
-	Pack(b[:], t)
+	PackTAI64N(b[:], t)
 	return "@" + hex.EncodeToString(b[:])
 }
 
 // ParseLabel reads a label written by Label, svlogd or multilog.
-func ParseLabel(s string) (time.Time, error) {
+func ParseTAI64NLabel(s string) (time.Time, error) {
 	if len(s) != 25 || s[0] != '@' {
 		return time.Time{}, errors.New("not a TAI64N label")
 	}
@@ -49,7 +49,7 @@ func ParseLabel(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, errors.New("not a TAI64N label")
 	}
-	return Unpack(b), nil
+	return UnpackTAI64N(b), nil
 }
 
 // leapSeconds lists the UTC instants from which TAI-UTC grew by one second
@@ -63,8 +63,8 @@ var leapSeconds = []int64{
 
 // UnpackTAI reads 12 bytes of TAI64N that are true TAI, leap seconds
 // included, as skalibs (s6) writes them, unlike libtai's UTC+10.
-func UnpackTAI(b []byte) time.Time {
-	t := Unpack(b) // UTC + 10 s, by libtai's reckoning
+func UnpackTAI64(b []byte) time.Time {
+	t := UnpackTAI64N(b) // UTC + 10 s, by libtai's reckoning
 	secs := t.Unix()
 	leaps := int64(0)
 	for _, at := range leapSeconds {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/supervision-suite/supervision/internal/vmtest"
+	"github.com/supervision-suite/supervision/test/vmtest"
 )
 
 // rootfsTarball is Debian bookworm's essential packages with openrc, as
