@@ -4,7 +4,6 @@ go 1.26.8
 
 require (
 	github.com/google/renameio/v2 v2.0.2
-	github.com/mattn/go-shellwords v1.0.16
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/sys v0.49.0

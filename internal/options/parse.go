@@ -187,6 +187,11 @@ type parser struct {
 	errs Errors
 	// name is the key whose value is being parsed, for messages.
 	name string
+	// split is set when the parser reads the words of a value already
+	// expanded (SplitWords): $, ` and ~ are then plain characters, and a
+	// carriage return is a blank, as it was to the sh-like splitters
+	// before this one (an OPTIONS file with CRLF lines kept working).
+	split bool
 }
 
 func (p *parser) eof() bool { return p.pos >= len(p.src) }
@@ -396,12 +401,31 @@ func (p *parser) unexpected(line int) *Error {
 	return p.notAssignment(line, false)
 }
 
+// operator refuses an unquoted ; & | < > ( or ): no shell runs the text
+// that would give them a meaning.
+func (p *parser) operator(c byte) *Error {
+	if p.split {
+		return p.errorf(p.line, "%q is a shell operator; quote it if it is meant literally", string(c))
+	}
+	return p.errorf(p.line, "unquoted %q: OPTIONS is not a shell script; quote the value if %q is meant literally", string(c), string(c))
+}
+
+// what names the text being read, for messages.
+func (p *parser) what() string {
+	if p.split {
+		return "the value"
+	}
+	return "file"
+}
+
 // errNoBrace marks a ${...} that reaches the end of the file; braced turns
 // it into an error at the line the expansion starts on.
 var errNoBrace = &Error{Msg: "missing '}'"}
 
 // word parses an assignment value up to an unquoted blank or newline.
 // inBrace is set inside ${NAME:-word}, where an unquoted '}' ends the word.
+// SplitWords reads each word of a value with it too (p.split), so a
+// value's words are quoted as the file's values are.
 func (p *parser) word(inBrace bool) (Word, *Error) {
 	var w Word
 	var lit strings.Builder
@@ -415,7 +439,9 @@ func (p *parser) word(inBrace bool) (Word, *Error) {
 	for !p.eof() {
 		c := p.peek()
 		switch {
-		case c == ' ' || c == '\t' || c == '\n':
+		case p.split && (c == '$' || c == '`' || c == '~'):
+			lit.WriteByte(p.next())
+		case c == ' ' || c == '\t' || c == '\n' || p.split && c == '\r':
 			if !inBrace {
 				flush()
 				return w, nil
@@ -427,7 +453,7 @@ func (p *parser) word(inBrace bool) (Word, *Error) {
 		case c == '\\':
 			p.next()
 			if p.eof() {
-				return nil, p.errorf(p.line, "backslash at end of file")
+				return nil, p.errorf(p.line, "backslash at end of %s", p.what())
 			}
 			if p.peek() == 0 {
 				return nil, p.nul(p.line)
@@ -466,7 +492,7 @@ func (p *parser) word(inBrace bool) (Word, *Error) {
 		case c == '~' && first:
 			return nil, p.errorf(p.line, "tilde expansion is not supported in OPTIONS: write the full path, or quote it as '~'")
 		case strings.IndexByte(";&|<>()", c) >= 0:
-			return nil, p.errorf(p.line, "unquoted %q: OPTIONS is not a shell script; quote the value if %q is meant literally", string(c), string(c))
+			return nil, p.operator(c)
 		default:
 			lit.WriteByte(p.next())
 		}
@@ -502,6 +528,9 @@ func (p *parser) singleQuoted() (string, *Error) {
 // (argv, environment, paths) can hold one, and execve would fail with
 // EINVAL at every start, a temporary failure retried for ever.
 func (p *parser) nul(line int) *Error {
+	if p.split {
+		return p.errorf(line, "a word cannot hold a NUL byte")
+	}
 	return p.errorf(line, "%s: a value cannot hold a NUL byte", p.name)
 }
 
@@ -543,6 +572,10 @@ func (p *parser) doubleQuoted() (Word, *Error) {
 				lit.WriteByte(e)
 			}
 		case '$':
+			if p.split {
+				lit.WriteByte(p.next())
+				continue
+			}
 			part, isLit, err := p.dollar()
 			if err != nil {
 				return nil, err
@@ -557,6 +590,10 @@ func (p *parser) doubleQuoted() (Word, *Error) {
 			}
 			w = append(w, part)
 		case '`':
+			if p.split {
+				lit.WriteByte(p.next())
+				continue
+			}
 			return nil, p.errorf(p.line, "command substitution (`...`) is not allowed in OPTIONS")
 		default:
 			lit.WriteByte(p.next())

@@ -3,26 +3,41 @@ package options
 import (
 	"fmt"
 	"strings"
-
-	"github.com/mattn/go-shellwords"
 )
 
+// This file is the suite's one module of shell words: how a value is split
+// into words (SVC_OPTS, SVC_ENV, a check: command), how a word is quoted for
+// sh and OPTIONS, and how quoted words are read back from a script line.
+// Splitting uses the OPTIONS parser's own reading of quotes, so a value's
+// words follow the same sh rules as the file that holds it.
+
 // SplitWords splits a list value (SVC_OPTS, SVC_ENV, ...) into words with sh
-// quoting rules. Values are already expanded, so $ and backticks are literal
-// here; operators such as ; or | are rejected because no shell runs them.
+// quoting rules: 'single', "double" (where \ escapes only $ ` " \ and
+// newline) and \ outside quotes. Values are already expanded, so $, ` and ~
+// are literal here; operators such as ; or | are rejected because no shell
+// runs them.
 func SplitWords(s string) ([]string, error) {
-	p := shellwords.NewParser()
-	p.ParseEnv = false
-	p.ParseBacktick = false
-	words, err := p.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("cannot split %q into words: %v", s, err)
+	p := &parser{path: "value", src: s, line: 1, split: true}
+	var words []string
+	for {
+		for !p.eof() && isSplitBlank(p.peek()) {
+			p.next()
+		}
+		if p.eof() {
+			return words, nil
+		}
+		w, err := p.word(false)
+		if err != nil {
+			return nil, fmt.Errorf("cannot split %q into words: %s", s, err.Msg)
+		}
+		text, _ := w.Literal() // split mode makes no expansions
+		words = append(words, text)
 	}
-	if p.Position >= 0 && p.Position < len(s) {
-		return nil, fmt.Errorf("cannot split %q into words: %q is a shell operator; quote it if it is meant literally", s, strings.TrimSpace(s[p.Position:p.Position+1]))
-	}
-	return words, nil
 }
+
+// isSplitBlank is what separates words: sh's blanks and newline, and a
+// carriage return, which a file with CRLF lines leaves at a value's end.
+func isSplitBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // safeUnquoted holds the bytes that need no quoting in sh.
 func safeUnquoted(c rune) bool {
@@ -31,7 +46,7 @@ func safeUnquoted(c rune) bool {
 }
 
 // Quote returns s as one sh word: unchanged when that is safe, otherwise in
-// single quotes. Parse and SplitWords both read it back as s.
+// single quotes. Parse, SplitWords and SplitQuoted all read it back as s.
 func Quote(s string) string {
 	if s == "" {
 		return "''"
@@ -42,13 +57,57 @@ func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// JoinWords quotes each word and joins them with spaces, the inverse of SplitWords.
+// JoinWords quotes each word and joins them with spaces, the inverse of
+// SplitWords and of SplitQuoted.
 func JoinWords(words []string) string {
 	q := make([]string, len(words))
 	for i, w := range words {
 		q[i] = Quote(w)
 	}
 	return strings.Join(q, " ")
+}
+
+// SplitQuoted reads back the words of a line that JoinWords could have
+// written: blanks between words, each made of bytes that need no quoting,
+// single-quoted runs, and \' between them. sh reads such a line without
+// expanding anything, so its words are exactly what sh would pass on. A
+// line holding anything else is not ok: sv-scan then runs the script
+// rather than guess what sh would make of it.
+func SplitQuoted(line string) ([]string, bool) {
+	var words []string
+	var w strings.Builder
+	inWord := false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == ' ' || c == '\t':
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+			continue
+		case c == '\'':
+			end := strings.IndexByte(line[i+1:], '\'')
+			if end < 0 {
+				return nil, false
+			}
+			w.WriteString(line[i+1 : i+1+end])
+			i += end + 1
+		case c == '\\' && i+1 < len(line) && line[i+1] == '\'':
+			w.WriteByte('\'')
+			i++
+		case c < 0x80 && safeUnquoted(rune(c)):
+			w.WriteByte(c)
+		default:
+			return nil, false
+		}
+		inWord = true
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words, true
 }
 
 // QuoteExpand returns s as a double-quoted OPTIONS value in which $NAME

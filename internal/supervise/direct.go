@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/supervision-suite/supervision/internal/layout"
+	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/svexec"
@@ -104,9 +105,9 @@ func sameFile(a, b string) bool {
 
 // parseRunScript reads a run script that does nothing but exec one
 // command: "#!/bin/sh", comments and blank lines, and one line
-// "exec WORD...", each word bare (no character the shell treats
-// specially) or single-quoted with no quote inside. It returns the
-// words after exec; a script that does anything else is not ok.
+// "exec WORD...", its words quoted as sv-gen quotes them (options.Quote),
+// which sh reads without expanding anything. It returns the words after
+// exec; a script that does anything else is not ok.
 func parseRunScript(text string) ([]string, bool) {
 	lines := strings.Split(text, "\n")
 	if lines[0] != "#!/bin/sh" {
@@ -121,30 +122,11 @@ func parseRunScript(text string) ([]string, bool) {
 		if words != nil {
 			return nil, false // a second command
 		}
-		w, ok := shellWords(line)
+		w, ok := options.SplitQuoted(line)
 		if !ok || len(w) < 2 || w[0] != "exec" {
 			return nil, false
 		}
 		words = w[1:]
 	}
 	return words, words != nil
-}
-
-// bare are the characters a word may hold unquoted without the shell
-// doing anything with it.
-const bare = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+,:@%-"
-
-func shellWords(line string) ([]string, bool) {
-	var out []string
-	for _, f := range strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' }) {
-		switch {
-		case len(f) >= 2 && f[0] == '\'' && f[len(f)-1] == '\'' && !strings.Contains(f[1:len(f)-1], "'"):
-			out = append(out, f[1:len(f)-1])
-		case strings.Trim(f, bare) == "":
-			out = append(out, f)
-		default:
-			return nil, false
-		}
-	}
-	return out, true
 }

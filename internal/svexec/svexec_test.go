@@ -139,18 +139,26 @@ func TestStayDown(t *testing.T) {
 }
 
 // A NUL byte in what execve takes is a permanent failure (exit 100), not
-// the EINVAL of execve that a supervisor retries for ever. The parser
-// refuses it in OPTIONS; the spec refuses it whatever it came from.
+// the EINVAL of execve that a supervisor retries for ever. OPTIONS cannot
+// hold one (the parser and SplitWords refuse it); the spec refuses it
+// whatever it came from.
 func TestSpecWithNUL(t *testing.T) {
+	for what, spec := range map[string]*Spec{
+		"an argument": {Path: "/bin/sleep", Argv: []string{"sleep", "100\x00"}},
+		"the program": {Path: "/bin/sl\x00eep", Argv: []string{"sleep"}},
+		"PRE_CMD":     {Path: "/bin/sleep", PreCmd: []string{"mk\x00dir"}},
+		"the env":     {Path: "/bin/sleep", Env: []string{"A=b\x00c"}},
+	} {
+		err := noNUL(spec)
+		if err == nil || ExitCode(err) != 100 || !strings.Contains(err.Error(), "holds a NUL byte") {
+			t.Errorf("%s: %v (exit %d), want a permanent NUL error", what, err, ExitCode(err))
+		}
+	}
 	for key, value := range map[string]string{"SVC_OPTS": "100\x00", "SVC_ENV": "A=b\x00c"} {
 		svc := service(t, "SVC_CMD=/bin/sleep\n")
 		f := &options.File{Path: "injected", Assigns: []options.Assign{{Line: 1, Name: key, HasValue: true, Value: options.Word{{Lit: value}}}}}
-		if err := svc.Set.Apply(f, options.LayerService); err != nil {
-			t.Fatalf("%s: %v", key, err)
-		}
-		_, err := BuildSpec(svc, nil)
-		if err == nil || ExitCode(err) != 100 || !strings.Contains(err.Error(), "holds a NUL byte") {
-			t.Errorf("%s=%q: %v (exit %d), want a permanent NUL error", key, value, err, ExitCode(err))
+		if err := svc.Set.Apply(f, options.LayerService); err == nil || !strings.Contains(err.Error(), "injected:1: "+key+": ") {
+			t.Errorf("%s=%q: applied (%v), want it refused at injected:1", key, value, err)
 		}
 	}
 }
