@@ -118,26 +118,24 @@ func (svc *Service) ResolveCommand() (Command, error) { return svc.resolveComman
 
 // resolveCommandOn is ResolveCommand among host's programs.
 func (svc *Service) resolveCommandOn(host Host) (Command, error) {
-	s := svc.Set
-	path := s.Get("SVC_PATH")
-	primary := append(s.Words("SVC_CMD"), s.Words("SVC_OPTS")...)
-	if len(s.Words("SVC_CMD")) == 0 {
+	c := svc.Config
+	if len(c.Cmd) == 0 {
 		return Command{}, fmt.Errorf("SVC_CMD is not set: name the program to run")
 	}
-	p, err := lookPathOn(host, primary[0], path, svc.Dir)
+	primary := append(append([]string(nil), c.Cmd...), c.Opts...)
+	p, err := lookPathOn(host, primary[0], c.Path, svc.Dir)
 	if err == nil {
 		return Command{Path: p, Argv: primary}, nil
 	}
-	alt := s.Words("SVC_ALT_CMD")
-	if len(alt) == 0 {
-		return Command{}, fmt.Errorf("SVC_CMD %s: %v", primary[0], describeLookErr(err, primary[0], path))
+	if len(c.AltCmd) == 0 {
+		return Command{}, fmt.Errorf("SVC_CMD %s: %v", primary[0], describeLookErr(err, primary[0], c.Path))
 	}
-	altArgv := append(alt, s.Words("SVC_ALT_OPTS")...)
-	ap, altErr := lookPathOn(host, alt[0], path, svc.Dir)
+	alt := append(append([]string(nil), c.AltCmd...), c.AltOpts...)
+	ap, altErr := lookPathOn(host, alt[0], c.Path, svc.Dir)
 	if altErr != nil {
-		return Command{}, fmt.Errorf("SVC_CMD %s: %v, and SVC_ALT_CMD %s: %v", primary[0], describeLookErr(err, primary[0], path), alt[0], describeLookErr(altErr, alt[0], path))
+		return Command{}, fmt.Errorf("SVC_CMD %s: %v, and SVC_ALT_CMD %s: %v", primary[0], describeLookErr(err, primary[0], c.Path), alt[0], describeLookErr(altErr, alt[0], c.Path))
 	}
-	return Command{Path: ap, Argv: altArgv, Alt: true}, nil
+	return Command{Path: ap, Argv: alt, Alt: true}, nil
 }
 
 func describeLookErr(err error, file, path string) error {
@@ -152,16 +150,9 @@ func describeLookErr(err error, file, path string) error {
 // errors in what the user wrote, and warnings when they come from the
 // catalog (the package that brings the daemon brings its user too).
 func (svc *Service) Check(host Host) (errs, warns Errors) {
-	s := svc.Set
-	at := func(name string) (string, int) {
-		v, _ := s.Lookup(name)
-		if v == nil || v.Source.Path == "" {
-			return filepath.Join(svc.DefDir, "OPTIONS"), 0
-		}
-		return v.Source.Path, v.Source.Line
-	}
-	report := func(name string, userWritten bool, format string, args ...any) {
-		path, line := at(name)
+	c := svc.Config
+	report := func(field any, userWritten bool, format string, args ...any) {
+		path, line := c.at(field, filepath.Join(svc.DefDir, "OPTIONS"))
 		e := &Error{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)}
 		if userWritten {
 			errs = append(errs, e)
@@ -169,41 +160,40 @@ func (svc *Service) Check(host Host) (errs, warns Errors) {
 			warns = append(warns, e)
 		}
 	}
-	written := func(name string) bool {
-		v, _ := s.Lookup(name)
-		return v != nil && v.Source.UserWritten()
-	}
 
-	if len(s.Words("SVC_CMD")) == 0 {
-		report("SVC_CMD", true, "SVC_CMD is not set: name the program to run")
+	if len(c.Cmd) == 0 {
+		report(&c.Cmd, true, "SVC_CMD is not set: name the program to run")
 	} else if _, err := svc.resolveCommandOn(host); err != nil {
-		report("SVC_CMD", false, "%v (the service will fail to start until it is installed)", err)
+		report(&c.Cmd, false, "%v (the service will fail to start until it is installed)", err)
 	}
-	if s.Get("LOG") == "custom" && s.Get("LOG_CMD") == "" {
-		report("LOG", true, "LOG=custom needs LOG_CMD, the logger to run")
+	if c.Log.Kind == LogCustom && len(c.Log.Cmd) == 0 {
+		report(&c.Log.Kind, true, "LOG=custom needs LOG_CMD, the logger to run")
 	}
-	for _, k := range []string{"SVC_USER", "LOG_USER"} {
-		if u := s.Get(k); u != "" && host.LookupUser(u) != nil {
-			report(k, written(k), "%s: no user %q %s", k, u, host.Where())
+	for _, u := range []struct {
+		key  string
+		name *string
+	}{{"SVC_USER", &c.User}, {"LOG_USER", &c.Log.User}} {
+		if *u.name != "" && host.LookupUser(*u.name) != nil {
+			report(u.name, c.userWritten(u.name), "%s: no user %q %s", u.key, *u.name, host.Where())
 		}
 	}
-	if g := s.Get("SVC_GROUP"); g != "" && host.LookupGroup(g) != nil {
-		report("SVC_GROUP", written("SVC_GROUP"), "SVC_GROUP: no group %q %s", g, host.Where())
+	if c.Group != "" && host.LookupGroup(c.Group) != nil {
+		report(&c.Group, c.userWritten(&c.Group), "SVC_GROUP: no group %q %s", c.Group, host.Where())
 	}
-	for _, g := range s.Words("SVC_GROUPS") {
+	for _, g := range c.Groups {
 		if host.LookupGroup(g) != nil {
-			report("SVC_GROUPS", written("SVC_GROUPS"), "SVC_GROUPS: no group %q %s", g, host.Where())
+			report(&c.Groups, c.userWritten(&c.Groups), "SVC_GROUPS: no group %q %s", g, host.Where())
 		}
 	}
-	if f := s.Get("SVC_ENV_FILE"); f != "" {
-		path := strings.TrimPrefix(f, "-")
+	if f := c.Env.File; f.Path != "" {
+		written := c.userWritten(&c.Env.File)
 		var refused *safefile.Refused
-		switch err := host.Stat(path); {
+		switch err := host.Stat(f.Path); {
 		case errors.As(err, &refused):
 			// There, optional or not, but sv-exec would refuse it.
-			report("SVC_ENV_FILE", written("SVC_ENV_FILE"), "SVC_ENV_FILE: %s: %v", path, refused)
-		case err != nil && path == f:
-			report("SVC_ENV_FILE", written("SVC_ENV_FILE"), "SVC_ENV_FILE: %v (write -%s if it is optional)", unwrapPathError(err), f)
+			report(&c.Env.File, written, "SVC_ENV_FILE: %s: %v", f.Path, refused)
+		case err != nil && !f.Optional:
+			report(&c.Env.File, written, "SVC_ENV_FILE: %v (write -%s if it is optional)", unwrapPathError(err), f.Path)
 		}
 	}
 	return errs, warns

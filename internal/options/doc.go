@@ -23,7 +23,7 @@ func Reference() string {
 		if k.Default != "" {
 			def = "`" + k.Default + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.Name, k.Kind.Name, def, cell(k.Doc))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.Name, k.Kind().Name, def, cell(k.Doc))
 	}
 	b.WriteString("\n## Set by the suite\n\nThese can be used in values (`$SVC_INSTANCE`) but not assigned.\n\n| name | meaning |\n| --- | --- |\n")
 	for _, k := range Builtins {

@@ -124,7 +124,7 @@ func (s *Set) assign(a Assign, src Source) *Error {
 		return err
 	}
 	if k, ok := Lookup(a.Name); ok {
-		if err := k.Kind.check(text); err != nil {
+		if err := k.Kind().check(text); err != nil {
 			return errAt("%s: %v", a.Name, err)
 		}
 	} else if !a.Export && !hasLower(a.Name) {

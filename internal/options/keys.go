@@ -1,25 +1,38 @@
 package options
 
-import "sort"
+import (
+	"sort"
+	"syscall"
+	"time"
+)
 
-// Key describes one OPTIONS key: its type, default and meaning. The table
-// below is the single source of the vocabulary: validation, `sv-gen show`
-// and docs/OPTIONS.md all come from it.
+// Key describes one OPTIONS key: its type, default, meaning, and the
+// Config field it decodes into. The table below is the single source of
+// the vocabulary: validation, decoding, `sv-gen show` and
+// docs/OPTIONS.md all come from it.
 type Key struct {
 	Name    string
 	Group   string
-	Kind    Kind
 	Default string
 	Doc     string
+	field   binding // the kind of its value and where Decode puts it
+}
+
+// Kind is the type of the key's value.
+func (k *Key) Kind() Kind {
+	if k.field.decode == nil { // a builtin: set by the suite, never decoded
+		return kindText.Kind
+	}
+	return k.field.kind
 }
 
 // Builtin variables are set by the suite for every service and may be used
 // in values ($SVC_NAME) but never assigned.
 var Builtins = []Key{
-	{Name: "SVC_NAME", Kind: kindText, Doc: "The service's full name, for example `getty@tty2`."},
-	{Name: "SVC_BASE", Kind: kindText, Doc: "The name without the instance, for example `getty`."},
-	{Name: "SVC_INSTANCE", Kind: kindText, Doc: "The instance, for example `tty2`; empty for a plain service."},
-	{Name: "SV_ROOT", Kind: kindText, Doc: "The root the tree is relocated to (`--root`, `SV_ROOT`); empty for `/`."},
+	{Name: "SVC_NAME", Doc: "The service's full name, for example `getty@tty2`."},
+	{Name: "SVC_BASE", Doc: "The name without the instance, for example `getty`."},
+	{Name: "SVC_INSTANCE", Doc: "The instance, for example `tty2`; empty for a plain service."},
+	{Name: "SV_ROOT", Doc: "The root the tree is relocated to (`--root`, `SV_ROOT`); empty for `/`."},
 }
 
 const (
@@ -38,111 +51,113 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // Keys is every known key, in documentation order.
 var Keys = []Key{
-	{Name: "SVC_DESCRIPTION", Group: groupProcess, Kind: kindText,
+	{Name: "SVC_DESCRIPTION", Group: groupProcess, field: kindText.to(func(c *Config) *string { return &c.Description }),
 		Doc: "One line saying what the service is; shown by `sv-gen list`."},
-	{Name: "SVC_CMD", Group: groupProcess, Kind: kindOptCommand,
+	{Name: "SVC_CMD", Group: groupProcess, field: kindOptCommand.to(func(c *Config) *[]string { return &c.Cmd }),
 		Doc: "The program to run in the foreground, optionally with fixed arguments. A bare name is looked up in `SVC_PATH`. Required."},
-	{Name: "SVC_OPTS", Group: groupProcess, Kind: kindWords,
+	{Name: "SVC_OPTS", Group: groupProcess, field: kindWords.to(func(c *Config) *[]string { return &c.Opts }),
 		Doc: "Arguments appended to `SVC_CMD`, split like sh words (quotes group words). Extend a lower layer's with `SVC_OPTS=\"$SVC_OPTS -v\"`."},
-	{Name: "SVC_ALT_CMD", Group: groupProcess, Kind: kindOptCommand,
+	{Name: "SVC_ALT_CMD", Group: groupProcess, field: kindOptCommand.to(func(c *Config) *[]string { return &c.AltCmd }),
 		Doc: "Used instead of `SVC_CMD` when that is not installed, for example `busybox crond` for `cron`."},
-	{Name: "SVC_ALT_OPTS", Group: groupProcess, Kind: kindWords,
+	{Name: "SVC_ALT_OPTS", Group: groupProcess, field: kindWords.to(func(c *Config) *[]string { return &c.AltOpts }),
 		Doc: "Arguments for `SVC_ALT_CMD` (`SVC_OPTS` is not used with the alternative)."},
-	{Name: "SVC_USER", Group: groupProcess, Kind: kindUser,
+	{Name: "SVC_USER", Group: groupProcess, field: kindUser.to(func(c *Config) *string { return &c.User }),
 		Doc: "Run as this user (name or uid). Empty: the supervisor's user. Supplementary groups become the user's own."},
-	{Name: "SVC_GROUP", Group: groupProcess, Kind: kindGroup,
+	{Name: "SVC_GROUP", Group: groupProcess, field: kindGroup.to(func(c *Config) *string { return &c.Group }),
 		Doc: "Primary group (name or gid). Empty: the user's primary group."},
-	{Name: "SVC_GROUPS", Group: groupProcess, Kind: kindGroups,
+	{Name: "SVC_GROUPS", Group: groupProcess, field: kindGroups.to(func(c *Config) *[]string { return &c.Groups }),
 		Doc: "Extra supplementary groups, beside the user's own."},
-	{Name: "SVC_DIR", Group: groupProcess, Kind: kindPath,
+	{Name: "SVC_DIR", Group: groupProcess, field: kindPath.to(func(c *Config) *string { return &c.Dir }),
 		Doc: "Working directory. Empty: the service directory, as with runit."},
-	{Name: "SVC_UMASK", Group: groupProcess, Kind: kindUmask, Default: "022",
+	{Name: "SVC_UMASK", Group: groupProcess, field: kindUmask.to(func(c *Config) *int { return &c.Umask }), Default: "022",
 		Doc: "File creation mask, octal."},
-	{Name: "SVC_NICE", Group: groupProcess, Kind: kindNice,
+	{Name: "SVC_NICE", Group: groupProcess, field: kindNice.to(func(c *Config) **int { return &c.Nice }),
 		Doc: "Scheduling priority, from -20 (highest) to 19. Empty: inherited."},
-	{Name: "SVC_PATH", Group: groupProcess, Kind: kindText, Default: DefaultPath,
+	{Name: "SVC_PATH", Group: groupProcess, field: kindText.to(func(c *Config) *string { return &c.Path }), Default: DefaultPath,
 		Doc: "`PATH` used to find the program and given to it."},
-	{Name: "SVC_ENV", Group: groupProcess, Kind: kindEnv,
+	{Name: "SVC_ENV", Group: groupProcess, field: kindEnv.to(func(c *Config) *[]string { return &c.Env.Vars }),
 		Doc: "Environment for the daemon, as `NAME=VALUE` words. `export NAME=VALUE` lines do the same."},
-	{Name: "SVC_ENV_FILE", Group: groupProcess, Kind: kindEnvFile,
+	{Name: "SVC_ENV_FILE", Group: groupProcess, field: kindEnvFile.to(func(c *Config) *EnvFile { return &c.Env.File }),
 		Doc: "A file of `NAME=VALUE` lines (OPTIONS syntax) added to the environment. `-/path` makes it optional."},
-	{Name: "SVC_ENV_KEEP", Group: groupProcess, Kind: kindWords, Default: "TZ LANG LC_ALL",
+	{Name: "SVC_ENV_KEEP", Group: groupProcess, field: kindWords.to(func(c *Config) *[]string { return &c.Env.Keep }), Default: "TZ LANG LC_ALL",
 		Doc: "Names passed through from the supervisor's environment; the rest is not (`*` keeps everything). `NOTIFY_SOCKET` always passes."},
-	{Name: "SVC_LIMIT_NOFILE", Group: groupProcess, Kind: kindLimit,
+	{Name: "SVC_LIMIT_NOFILE", Group: groupProcess, field: kindLimit.to(func(c *Config) **Limit { return &c.Limits.NoFile }),
 		Doc: "Open files (`ulimit -n`): `N`, `unlimited` or `SOFT:HARD`. Empty: inherited. Likewise the other `SVC_LIMIT_*`."},
-	{Name: "SVC_LIMIT_NPROC", Group: groupProcess, Kind: kindLimit, Doc: "Processes of the user (`ulimit -u`)."},
-	{Name: "SVC_LIMIT_CORE", Group: groupProcess, Kind: kindByteLimit, Doc: "Core file size in bytes (K, M, G suffixes)."},
-	{Name: "SVC_LIMIT_AS", Group: groupProcess, Kind: kindByteLimit, Doc: "Address space in bytes. Set at the execve itself, so it may be far below what sv-exec (a Go program) has mapped."},
-	{Name: "SVC_LIMIT_DATA", Group: groupProcess, Kind: kindByteLimit, Doc: "Data segment in bytes."},
-	{Name: "SVC_LIMIT_STACK", Group: groupProcess, Kind: kindByteLimit, Doc: "Stack in bytes."},
-	{Name: "SVC_LIMIT_MEMLOCK", Group: groupProcess, Kind: kindByteLimit, Doc: "Locked memory in bytes."},
-	{Name: "SVC_LIMIT_FSIZE", Group: groupProcess, Kind: kindByteLimit, Doc: "Largest file written, in bytes."},
-	{Name: "SVC_LIMIT_CPU", Group: groupProcess, Kind: kindLimit, Doc: "CPU time in seconds."},
+	{Name: "SVC_LIMIT_NPROC", Group: groupProcess, field: kindLimit.to(func(c *Config) **Limit { return &c.Limits.NProc }), Doc: "Processes of the user (`ulimit -u`)."},
+	{Name: "SVC_LIMIT_CORE", Group: groupProcess, field: kindByteLimit.to(func(c *Config) **Limit { return &c.Limits.Core }), Doc: "Core file size in bytes (K, M, G suffixes)."},
+	{Name: "SVC_LIMIT_AS", Group: groupProcess, field: kindByteLimit.to(func(c *Config) **Limit { return &c.Limits.AS }), Doc: "Address space in bytes. Set at the execve itself, so it may be far below what sv-exec (a Go program) has mapped."},
+	{Name: "SVC_LIMIT_DATA", Group: groupProcess, field: kindByteLimit.to(func(c *Config) **Limit { return &c.Limits.Data }), Doc: "Data segment in bytes."},
+	{Name: "SVC_LIMIT_STACK", Group: groupProcess, field: kindByteLimit.to(func(c *Config) **Limit { return &c.Limits.Stack }), Doc: "Stack in bytes."},
+	{Name: "SVC_LIMIT_MEMLOCK", Group: groupProcess, field: kindByteLimit.to(func(c *Config) **Limit { return &c.Limits.MemLock }), Doc: "Locked memory in bytes."},
+	{Name: "SVC_LIMIT_FSIZE", Group: groupProcess, field: kindByteLimit.to(func(c *Config) **Limit { return &c.Limits.FSize }), Doc: "Largest file written, in bytes."},
+	{Name: "SVC_LIMIT_CPU", Group: groupProcess, field: kindLimit.to(func(c *Config) **Limit { return &c.Limits.CPU }), Doc: "CPU time in seconds."},
 
-	{Name: "SVC_NEED", Group: groupBefore, Kind: kindNames,
+	{Name: "SVC_NEED", Group: groupBefore, field: kindNames.to(func(c *Config) *[]string { return &c.Deps.Need }),
 		Doc: "Services that must be started first and whose failure stops this one (OpenRC `need`). A supervised service NAME is `sv.NAME` to OpenRC."},
-	{Name: "SVC_USE", Group: groupBefore, Kind: kindNames, Doc: "Services started first when they are enabled (OpenRC `use`)."},
-	{Name: "SVC_AFTER", Group: groupBefore, Kind: kindNames, Doc: "Order only: start after these when both start (OpenRC `after`)."},
-	{Name: "SVC_BEFORE", Group: groupBefore, Kind: kindNames, Doc: "Order only: start before these (OpenRC `before`)."},
-	{Name: "SVC_WAIT_PATH", Group: groupBefore, Kind: kindPaths,
+	{Name: "SVC_USE", Group: groupBefore, field: kindNames.to(func(c *Config) *[]string { return &c.Deps.Use }), Doc: "Services started first when they are enabled (OpenRC `use`)."},
+	{Name: "SVC_WANT", Group: groupBefore, field: kindNames.to(func(c *Config) *[]string { return &c.Deps.Want }),
+		Doc: "Waits for the named services' start to end, then starts whatever its outcome (given to OpenRC as `use`)."},
+	{Name: "SVC_AFTER", Group: groupBefore, field: kindNames.to(func(c *Config) *[]string { return &c.Deps.After }), Doc: "Order only: start after these when both start (OpenRC `after`)."},
+	{Name: "SVC_BEFORE", Group: groupBefore, field: kindNames.to(func(c *Config) *[]string { return &c.Deps.Before }), Doc: "Order only: start before these (OpenRC `before`)."},
+	{Name: "SVC_WAIT_PATH", Group: groupBefore, field: kindPaths.to(func(c *Config) *[]string { return &c.Wait.Paths }),
 		Doc: "Paths that must exist before the daemon starts (a socket, a device). Watched with inotify."},
-	{Name: "SVC_WAIT_MOUNT", Group: groupBefore, Kind: kindPaths,
+	{Name: "SVC_WAIT_MOUNT", Group: groupBefore, field: kindPaths.to(func(c *Config) *[]string { return &c.Wait.Mounts }),
 		Doc: "Mount points that must be mounted before the daemon starts. Watched through `/proc/self/mountinfo`."},
-	{Name: "SVC_WAIT_TIMEOUT", Group: groupBefore, Kind: kindDuration, Default: "60s",
+	{Name: "SVC_WAIT_TIMEOUT", Group: groupBefore, field: kindDuration.to(func(c *Config) *time.Duration { return &c.Wait.Timeout }), Default: "60s",
 		Doc: "How long to wait for `SVC_WAIT_PATH` and `SVC_WAIT_MOUNT`; then the start fails (and is retried by the supervisor)."},
-	{Name: "PRE_CMD", Group: groupBefore, Kind: kindOptCommand,
+	{Name: "PRE_CMD", Group: groupBefore, field: kindOptCommand.to(func(c *Config) *[]string { return &c.PreCmd }),
 		Doc: "A command run before the daemon, as the supervisor's user (to create a runtime directory, say). It must exit 0."},
 
-	{Name: "SVC_READY", Group: groupReady, Kind: kindReady, Default: "none",
+	{Name: "SVC_READY", Group: groupReady, field: kindReady.to(func(c *Config) *Ready { return &c.Ready }), Default: "none",
 		Doc: "How the daemon says it is ready: `none` (when it runs), `fd:N` (writes a line to fd N, s6's notification-fd), `notify` (sd_notify `READY=1`), `check:CMD` (CMD exits 0), `tcp:HOST:PORT` (accepts a connection), `path:FILE` (FILE exists)."},
-	{Name: "SVC_READY_TIMEOUT", Group: groupReady, Kind: kindDuration, Default: "30s",
+	{Name: "SVC_READY_TIMEOUT", Group: groupReady, field: kindDuration.to(func(c *Config) *time.Duration { return &c.ReadyTimeout }), Default: "30s",
 		Doc: "How long a start waits for readiness before it counts as failed: sv-scan then stops the daemon and starts it again as after a crash (backoff, `SVC_RESTART_LIMIT`)."},
 
-	{Name: "SVC_STOP_SIGNAL", Group: groupStop, Kind: kindSignal, Default: "TERM",
+	{Name: "SVC_STOP_SIGNAL", Group: groupStop, field: kindSignal.to(func(c *Config) *syscall.Signal { return &c.Stop.Signal }), Default: "TERM",
 		Doc: "Signal that asks the daemon to stop; sent to its whole process group, followed by CONT."},
-	{Name: "SVC_STOP_GROUP", Group: groupStop, Kind: kindBool, Default: "yes",
+	{Name: "SVC_STOP_GROUP", Group: groupStop, field: kindBool.to(func(c *Config) *bool { return &c.Stop.Group }), Default: "yes",
 		Doc: "Send `SVC_STOP_SIGNAL` to the daemon's whole process group (`yes`), or to the daemon alone (`no`, for daemons such as PostgreSQL that stop their children themselves). KILL at the timeout always goes to the whole group."},
-	{Name: "SVC_STOP_TIMEOUT", Group: groupStop, Kind: kindDuration, Default: "10s",
+	{Name: "SVC_STOP_TIMEOUT", Group: groupStop, field: kindDuration.to(func(c *Config) *time.Duration { return &c.Stop.Timeout }), Default: "10s",
 		Doc: "How long a stop waits before it sends KILL to what is left."},
-	{Name: "SVC_RELOAD_SIGNAL", Group: groupStop, Kind: kindSignal, Default: "HUP",
+	{Name: "SVC_RELOAD_SIGNAL", Group: groupStop, field: kindSignal.to(func(c *Config) *syscall.Signal { return &c.ReloadSignal }), Default: "HUP",
 		Doc: "Signal for `reload`."},
-	{Name: "FIN_CMD", Group: groupStop, Kind: kindOptCommand,
+	{Name: "FIN_CMD", Group: groupStop, field: kindOptCommand.to(func(c *Config) *[]string { return &c.FinCmd }),
 		Doc: "A command run after the daemon exits (the `finish` script), with two arguments: the exit code (-1 if killed by a signal) and the signal number (0 if none)."},
 
-	{Name: "SVC_RESTART", Group: groupRestart, Kind: kindEnum("always", "on-failure", "never"), Default: "always",
+	{Name: "SVC_RESTART", Group: groupRestart, field: kindEnum(RestartAlways, RestartOnFailure, RestartNever).to(func(c *Config) *RestartMode { return &c.Restart.Mode }), Default: "always",
 		Doc: "When to restart after the daemon exits: `always`, `on-failure` (not after exit 0), `never`."},
-	{Name: "SVC_RESTART_DELAY", Group: groupRestart, Kind: kindDuration, Default: "0",
+	{Name: "SVC_RESTART_DELAY", Group: groupRestart, field: kindDuration.to(func(c *Config) *time.Duration { return &c.Restart.Delay }), Default: "0",
 		Doc: "Delay before the first restart of a crash loop; later restarts back off exponentially."},
-	{Name: "SVC_RESTART_MAX_DELAY", Group: groupRestart, Kind: kindDuration, Default: "60s",
+	{Name: "SVC_RESTART_MAX_DELAY", Group: groupRestart, field: kindDuration.to(func(c *Config) *time.Duration { return &c.Restart.MaxDelay }), Default: "60s",
 		Doc: "The longest delay the backoff reaches."},
-	{Name: "SVC_RESTART_LIMIT", Group: groupRestart, Kind: kindRestartLimit,
+	{Name: "SVC_RESTART_LIMIT", Group: groupRestart, field: kindRestartLimit.to(func(c *Config) *RestartLimit { return &c.Restart.Limit }),
 		Doc: "`N/SECONDS`: after N restarts within SECONDS the service is `fatal` and stays down until an explicit `up`. Empty: never give up."},
 
-	{Name: "SVC_TYPE", Group: groupKind, Kind: kindEnum("longrun", "oneshot"), Default: "longrun",
+	{Name: "SVC_TYPE", Group: groupKind, field: kindEnum(Longrun, Oneshot).to(func(c *Config) *ServiceType { return &c.Type }), Default: "longrun",
 		Doc: "`longrun` runs until stopped; `oneshot` succeeds by exiting 0 and is not restarted."},
-	{Name: "SVC_GROUP_NAME", Group: groupKind, Kind: kindName,
+	{Name: "SVC_GROUP_NAME", Group: groupKind, field: kindName.to(func(c *Config) *string { return &c.GroupName }),
 		Doc: "The application this service belongs to, for listing and acting on several services together."},
-	{Name: "SVC_REQUIRED", Group: groupKind, Kind: kindBool, Default: "no",
+	{Name: "SVC_REQUIRED", Group: groupKind, field: kindBool.to(func(c *Config) *bool { return &c.Required }), Default: "no",
 		Doc: "A failure of this service is a major failure of its application."},
 
-	{Name: "LOG", Group: groupLog, Kind: kindEnum("builtin", "console", "svlogd", "s6-log", "multilog", "syslog", "none", "custom"), Default: "builtin",
+	{Name: "LOG", Group: groupLog, field: kindEnum(LogBuiltin, LogConsole, LogSvlogd, LogS6, LogMultilog, LogSyslog, LogNone, LogCustom).to(func(c *Config) *LogKind { return &c.Log.Kind }), Default: "builtin",
 		Doc: "Where the daemon's output goes: `builtin` (the suite's logger: in sv-scan itself, or `sv-log` as log/run under other supervisors), `console` (each line, after the service's name and `: `, to the supervisor's standard output: PID 1's in a container, where the runtime's log shows it; no timestamps, no files), `svlogd`, `s6-log`, `multilog` (a log/ service running that logger), `syslog` (`logger`), `none` (the supervisor's own output, as it comes), `custom` (`LOG_CMD`). Standard error is joined to standard output unless `none`. With `builtin`, no line is lost when the daemon or the logger restarts, and a full disk never blocks the daemon (see README)."},
-	{Name: "LOG_DIR", Group: groupLog, Kind: kindPath, Default: "${SV_ROOT}/var/log/sv/${SVC_NAME}",
+	{Name: "LOG_DIR", Group: groupLog, field: kindPath.to(func(c *Config) *string { return &c.Log.Dir }), Default: "${SV_ROOT}/var/log/sv/${SVC_NAME}",
 		Doc: "The log directory: `current` and rotated files."},
-	{Name: "LOG_SIZE", Group: groupLog, Kind: kindSize, Default: "1M",
+	{Name: "LOG_SIZE", Group: groupLog, field: kindSize.to(func(c *Config) *int64 { return &c.Log.Size }), Default: "1M",
 		Doc: "Rotate `current` when it reaches this size."},
-	{Name: "LOG_FILES", Group: groupLog, Kind: kindCount, Default: "10",
+	{Name: "LOG_FILES", Group: groupLog, field: kindCount.to(func(c *Config) *int { return &c.Log.Files }), Default: "10",
 		Doc: "How many rotated files to keep."},
-	{Name: "LOG_TIMESTAMP", Group: groupLog, Kind: kindEnum("none", "tai64n", "iso"), Default: "iso",
+	{Name: "LOG_TIMESTAMP", Group: groupLog, field: kindEnum(StampNone, StampTAI64N, StampISO).to(func(c *Config) *Timestamp { return &c.Log.Timestamp }), Default: "iso",
 		Doc: "Prefix each line with a timestamp: `tai64n` (for `tai64nlocal`), `iso` (ISO 8601, UTC) or `none`."},
-	{Name: "LOG_USER", Group: groupLog, Kind: kindUser,
+	{Name: "LOG_USER", Group: groupLog, field: kindUser.to(func(c *Config) *string { return &c.Log.User }),
 		Doc: "The logger runs as this user, which owns `LOG_DIR`. Empty: the supervisor's user."},
-	{Name: "LOG_CMD", Group: groupLog, Kind: kindOptCommand,
+	{Name: "LOG_CMD", Group: groupLog, field: kindOptCommand.to(func(c *Config) *[]string { return &c.Log.Cmd }),
 		Doc: "The logger for `LOG=custom`: it reads the daemon's output on standard input."},
 
-	{Name: "SVC_CATALOG", Group: groupMeta, Kind: kindName,
+	{Name: "SVC_CATALOG", Group: groupMeta, field: kindName.to(func(c *Config) *string { return &c.Catalog }),
 		Doc: "The catalog entry this service builds on (written by `sv-gen add`). Its settings come below this file's. Must be a plain word."},
-	{Name: "SV_PROFILE", Group: groupMeta, Kind: kindName,
+	{Name: "SV_PROFILE", Group: groupMeta, field: kindName.to(func(c *Config) *string { return &c.Profile }),
 		Doc: "Selects `OPTIONS.<profile>` files. The environment's `SV_PROFILE` wins over this key."},
 }
 

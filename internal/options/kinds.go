@@ -20,53 +20,166 @@ func (k Kind) check(v string) error {
 	return k.Check(v)
 }
 
+// kind is a Kind that also decodes: its parser turns a value's text into
+// the T that a Config field holds. Checking a value is decoding it and
+// dropping the result, so what Set.Apply accepts always decodes.
+type kind[T any] struct {
+	Kind
+	parse func(string) (T, error)
+}
+
+func newKind[T any](name string, parse func(string) (T, error)) kind[T] {
+	return kind[T]{Kind: Kind{Name: name, Check: func(s string) error { _, err := parse(s); return err }}, parse: parse}
+}
+
+// to binds a key of this kind to the Config field that holds its value.
+func (k kind[T]) to(field func(*Config) *T) binding {
+	return binding{
+		kind: k.Kind,
+		decode: func(c *Config, text string) error {
+			v, err := k.parse(text)
+			if err == nil {
+				*field(c) = v
+			}
+			return err
+		},
+		addr: func(c *Config) any { return field(c) },
+	}
+}
+
+// binding is how a key reaches its Config field: the key's kind, its
+// decoder, and the field's address (to find a field's key and source).
+type binding struct {
+	kind   Kind
+	decode func(c *Config, text string) error
+	addr   func(c *Config) any
+}
+
 var (
-	kindText     = Kind{Name: "text"}
-	kindBool     = Kind{Name: "yes/no", Check: func(s string) error { _, err := ParseBool(s); return err }}
-	kindDuration = Kind{Name: "duration", Check: func(s string) error { _, err := ParseDuration(s); return err }}
-	kindSignal   = Kind{Name: "signal", Check: func(s string) error { _, err := ParseSignal(s); return err }}
-	kindSize     = Kind{Name: "size", Check: func(s string) error { _, err := ParseSize(s); return err }}
-	kindUmask    = Kind{Name: "octal", Check: func(s string) error {
-		if s == "" {
-			return nil
-		}
-		_, err := ParseUmask(s)
-		return err
-	}}
-	kindReady        = Kind{Name: "readiness", Check: func(s string) error { _, err := ParseReady(s); return err }}
-	kindRestartLimit = Kind{Name: "N/SECONDS", Check: func(s string) error { _, err := ParseRestartLimit(s); return err }}
-	kindWords        = Kind{Name: "words", Check: func(s string) error { _, err := SplitWords(s); return err }}
-	kindCommand      = Kind{Name: "command", Check: checkCommand}
-	kindOptCommand   = Kind{Name: "command", Check: func(s string) error {
-		if s == "" {
-			return nil
-		}
-		return checkCommand(s)
-	}}
-	kindUser      = Kind{Name: "user", Check: checkOptional(checkAccountName)}
-	kindGroup     = Kind{Name: "group", Check: checkOptional(checkAccountName)}
-	kindGroups    = Kind{Name: "groups", Check: eachWord(checkAccountName)}
-	kindNames     = Kind{Name: "services", Check: eachWord(CheckServiceName)}
-	kindPaths     = Kind{Name: "paths", Check: eachWord(checkAbsPath)}
-	kindPath      = Kind{Name: "path", Check: checkOptional(checkAbsPath)}
-	kindEnv       = Kind{Name: "NAME=VALUE words", Check: eachWord(checkEnvAssign)}
-	kindEnvFile   = Kind{Name: "path", Check: checkOptional(checkEnvFile)}
-	kindLimit     = Kind{Name: "limit", Check: checkOptional(func(s string) error { _, err := ParseLimit(s, false); return err })}
-	kindByteLimit = Kind{Name: "byte limit", Check: checkOptional(func(s string) error { _, err := ParseLimit(s, true); return err })}
-	kindNice      = Kind{Name: "-20..19", Check: checkOptional(func(s string) error { _, err := parseIntRange(s, -20, 19); return err })}
-	kindCount     = Kind{Name: "number", Check: func(s string) error { _, err := parseIntRange(s, 1, 1<<20); return err }}
-	kindName      = Kind{Name: "name", Check: checkOptional(CheckServiceName)}
+	kindText         = newKind("text", func(s string) (string, error) { return s, nil })
+	kindBool         = newKind("yes/no", ParseBool)
+	kindDuration     = newKind("duration", ParseDuration)
+	kindSignal       = newKind("signal", ParseSignal)
+	kindSize         = newKind("size", ParseSize)
+	kindUmask        = newKind("octal", parseOptionalUmask)
+	kindReady        = newKind("readiness", ParseReady)
+	kindRestartLimit = newKind("N/SECONDS", ParseRestartLimit)
+	kindWords        = newKind("words", SplitWords)
+	kindOptCommand   = newKind("command", parseOptionalCommand)
+	kindUser         = newKind("user", checked(checkOptional(checkAccountName)))
+	kindGroup        = newKind("group", checked(checkOptional(checkAccountName)))
+	kindGroups       = newKind("groups", wordsEach(checkAccountName))
+	kindNames        = newKind("services", wordsEach(CheckServiceName))
+	kindPaths        = newKind("paths", wordsEach(checkAbsPath))
+	kindPath         = newKind("path", checked(checkOptional(checkAbsPath)))
+	kindEnv          = newKind("NAME=VALUE words", wordsEach(checkEnvAssign))
+	kindEnvFile      = newKind("path", ParseEnvFile)
+	kindLimit        = newKind("limit", optionalLimit(false))
+	kindByteLimit    = newKind("byte limit", optionalLimit(true))
+	kindNice         = newKind("-20..19", parseOptionalNice)
+	kindCount        = newKind("number", func(s string) (int, error) { return parseIntRange(s, 1, 1<<20) })
+	kindName         = newKind("name", checked(checkOptional(CheckServiceName)))
 )
 
-func kindEnum(values ...string) Kind {
-	return Kind{Name: strings.Join(values, " | "), Check: func(s string) error {
+// kindEnum accepts one of values, decoded as the type that names them.
+func kindEnum[T ~string](values ...T) kind[T] {
+	names := make([]string, len(values))
+	for i, v := range values {
+		names[i] = string(v)
+	}
+	return newKind(strings.Join(names, " | "), func(s string) (T, error) {
 		for _, v := range values {
-			if s == v {
-				return nil
+			if s == string(v) {
+				return v, nil
 			}
 		}
-		return fmt.Errorf("%q is not one of: %s", s, strings.Join(values, ", "))
-	}}
+		return "", fmt.Errorf("%q is not one of: %s", s, strings.Join(names, ", "))
+	})
+}
+
+// checked makes a check into a parser of text that the check accepts.
+func checked(check func(string) error) func(string) (string, error) {
+	return func(s string) (string, error) {
+		if err := check(s); err != nil {
+			return "", err
+		}
+		return s, nil
+	}
+}
+
+// wordsEach parses a list value whose every word check accepts.
+func wordsEach(check func(string) error) func(string) ([]string, error) {
+	return func(s string) ([]string, error) {
+		words, err := SplitWords(s)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range words {
+			if err := check(w); err != nil {
+				return nil, err
+			}
+		}
+		return words, nil
+	}
+}
+
+// parseOptionalCommand parses a command that may be left empty (nil).
+func parseOptionalCommand(s string) ([]string, error) {
+	words, err := SplitWords(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(words) == 0 && s != "" {
+		return nil, fmt.Errorf("empty command")
+	}
+	return words, nil
+}
+
+// parseOptionalUmask parses SVC_UMASK; empty is -1, the supervisor's umask.
+func parseOptionalUmask(s string) (int, error) {
+	if s == "" {
+		return -1, nil
+	}
+	return ParseUmask(s)
+}
+
+// parseOptionalNice parses SVC_NICE; empty is nil, the supervisor's nice.
+func parseOptionalNice(s string) (*int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	n, err := parseIntRange(s, -20, 19)
+	return &n, err
+}
+
+// optionalLimit parses an SVC_LIMIT_*; empty is nil, the inherited limit.
+func optionalLimit(bytes bool) func(string) (*Limit, error) {
+	return func(s string) (*Limit, error) {
+		if s == "" {
+			return nil, nil
+		}
+		l, err := ParseLimit(s, bytes)
+		if err != nil {
+			return nil, err
+		}
+		return &l, nil
+	}
+}
+
+// EnvFile is SVC_ENV_FILE: a file of NAME=VALUE lines; Optional when it
+// was written -PATH. An empty Path is no file.
+type EnvFile struct {
+	Path     string
+	Optional bool
+}
+
+// ParseEnvFile parses SVC_ENV_FILE: empty, PATH or -PATH, absolute.
+func ParseEnvFile(s string) (EnvFile, error) {
+	if s == "" {
+		return EnvFile{}, nil
+	}
+	f := EnvFile{Path: strings.TrimPrefix(s, "-"), Optional: strings.HasPrefix(s, "-")}
+	return f, checkAbsPath(f.Path)
 }
 
 func checkOptional(f func(string) error) func(string) error {
@@ -76,32 +189,6 @@ func checkOptional(f func(string) error) func(string) error {
 		}
 		return f(s)
 	}
-}
-
-func eachWord(f func(string) error) func(string) error {
-	return func(s string) error {
-		words, err := SplitWords(s)
-		if err != nil {
-			return err
-		}
-		for _, w := range words {
-			if err := f(w); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
-func checkCommand(s string) error {
-	words, err := SplitWords(s)
-	if err != nil {
-		return err
-	}
-	if len(words) == 0 {
-		return fmt.Errorf("empty command")
-	}
-	return nil
 }
 
 func parseIntRange(s string, lo, hi int) (int, error) {
@@ -130,9 +217,6 @@ func checkAbsPath(s string) error {
 	}
 	return nil
 }
-
-// An env file may be optional, written as -PATH.
-func checkEnvFile(s string) error { return checkAbsPath(strings.TrimPrefix(s, "-")) }
 
 func checkEnvAssign(s string) error {
 	name, _, ok := strings.Cut(s, "=")

@@ -32,14 +32,15 @@ type Loader struct {
 
 // Service is one service's definition after layering.
 type Service struct {
-	Name     string // getty@tty2
-	Base     string // getty
-	Instance string // tty2
-	Dir      string // the service directory: SvDir/Name
-	DefDir   string // where its OPTIONS live: SvDir/Base
-	Catalog  string // the catalog entry used, if any
-	Profile  string // the profile applied, if any
-	Set      *Set
+	Name     string   // getty@tty2
+	Base     string   // getty
+	Instance string   // tty2
+	Dir      string   // the service directory: SvDir/Name
+	DefDir   string   // where its OPTIONS live: SvDir/Base
+	Catalog  string   // the catalog entry used, if any
+	Profile  string   // the profile applied, if any
+	Set      *Set     // every name's text after layering
+	Config   *Config  // Set decoded: what every consumer acts on
 	Files    []Source // the layers that were read, lowest first
 }
 
@@ -134,6 +135,11 @@ func (l *Loader) Load(name string) (*Service, error) {
 		apply(instFile, LayerInstance)
 	}
 	svc.Set.Warnings = svc.Set.Warnings.Capped("warning")
+	cfg, decodeErr := Decode(svc.Set)
+	svc.Config = cfg
+	if decodeErr != nil {
+		errs = append(errs, decodeErr.(Errors)...)
+	}
 	if len(errs) > 0 {
 		return svc, errs.onePerLine().Capped("error")
 	}

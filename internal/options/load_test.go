@@ -207,7 +207,11 @@ func TestResolveCommand(t *testing.T) {
 		if err := s.Apply(f, LayerService); err != nil {
 			t.Fatal(err)
 		}
-		return &Service{Dir: filepath.Join(dir, "svc"), Set: s}
+		cfg, err := Decode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Service{Dir: filepath.Join(dir, "svc"), Set: s, Config: cfg}
 	}
 	c, err := set("SVC_CMD=missing", "SVC_OPTS='-a b'", "SVC_ALT_CMD='alt sub'", "SVC_ALT_OPTS=-f").ResolveCommand()
 	if err != nil || !c.Alt || c.Path != filepath.Join(bin, "alt") || JoinWords(c.Argv) != "alt sub -f" {

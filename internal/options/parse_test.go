@@ -217,6 +217,8 @@ func FuzzParse(f *testing.F) {
 		"A=1\n", "export A=1 B\n", "A='x'\"y\"$B${C:-d}\n", "A=\"$(x)\"\n", "# c\n\n",
 		"A=${B:-'}'}\n", "A=\\\n", "A=\"\\\n\"\n", "f() {\n", "A=${B:+${C-}}\n",
 		"SVC_OPTS=\"100\x00\"\n", "A='\x00'\n", "A=\\\x00\n", strings.Repeat("x\n", 30),
+		"SVC_NICE=5 SVC_READY=fd:3 LOG_FILES=3 SVC_UMASK= SVC_LIMIT_AS=1M:2M\n", "SVC_CMD=' ' PRE_CMD=''\n",
+		"SVC_ENV_FILE=-/e SVC_RESTART_LIMIT=2/1m SVC_TYPE=oneshot LOG=none\n",
 	} {
 		f.Add(seed)
 	}
@@ -234,10 +236,14 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		// What parses must evaluate without panicking, and every literal
-		// value must survive Quote and a second parse.
+		// What parses must evaluate without panicking, what Apply
+		// accepts must decode, and every literal value must survive
+		// Quote and a second parse.
 		s := NewSet(nil)
 		_ = s.Apply(file, LayerService)
+		if _, err := Decode(s); err != nil {
+			t.Fatalf("applied, but does not decode: %v", err)
+		}
 		for _, a := range file.Assigns {
 			lit, ok := a.Value.Literal()
 			if !ok || !a.HasValue {

@@ -129,7 +129,7 @@ func TestParseReady(t *testing.T) {
 func TestDefaultsAreValid(t *testing.T) {
 	s := NewSet(map[string]string{"SVC_NAME": "x"})
 	for _, k := range Keys {
-		if err := k.Kind.check(s.Get(k.Name)); err != nil {
+		if err := k.Kind().check(s.Get(k.Name)); err != nil {
 			t.Errorf("default of %s: %v", k.Name, err)
 		}
 		if k.Doc == "" || k.Group == "" {
