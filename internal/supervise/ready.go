@@ -16,25 +16,23 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/inotify"
 	"github.com/supervision-suite/supervision/internal/options"
-	"github.com/supervision-suite/supervision/internal/proc"
 )
 
-// watchReady follows SVC_READY for the run just started: fd:N and notify
-// are messages from the daemon; check, tcp and path are probed, with a
-// growing interval, until SVC_READY_TIMEOUT.
-func (u *unit) watchReady(p *proc.Process, readyPipe *os.File) {
-	c := u.cfg()
-	if c.ready.Kind == options.ReadyNone {
-		u.setReady(true)
-		return
-	}
-	gen, s := u.gen, u.svc
+// watchReady follows SVC_READY for the run c: fd:N and notify are
+// messages from the daemon; check, tcp and path are probed, with a
+// growing interval. fresh: c was started now (an adopted daemon's fd:N
+// pipe was the previous sv-scan's). The unit arms SVC_READY_TIMEOUT.
+func (s *service) watchReady(u *unit, c child, fresh bool) {
+	cfg := u.cfg
+	readyPipe := u.io.readyPipe
+	u.io.readyPipe = nil
+	gen := u.gen
 	ctx, cancel := context.WithCancel(context.Background())
-	u.cancelRdy = cancel
-	ready := func() { s.send(event{kind: evReady, u: u, gen: gen, ok: true}) }
-	switch c.ready.Kind {
+	u.io.cancelReady = cancel
+	ready := func() { s.send(event{kind: evReady, u: u, gen: gen}) }
+	switch cfg.ready.Kind {
 	case options.ReadyFD:
-		if readyPipe == nil { // adopted: the previous sv-scan held the pipe
+		if !fresh || readyPipe == nil {
 			u.errMsg = "readiness unknown: adopted before it was ready, and fd readiness cannot be resumed"
 			break
 		}
@@ -48,15 +46,15 @@ func (u *unit) watchReady(p *proc.Process, readyPipe *os.File) {
 			}
 			s.notify = ns
 		}
-		s.notify.expect(p.Pid, ready)
-		ns, pid := s.notify, p.Pid
+		ns, pid := s.notify, c.pid()
+		ns.expect(pid, ready)
 		// Forget this run's expectation when the run ends, at once (in the
 		// unit's goroutine, before any next run registers its own).
-		u.cancelRdy = func() { cancel(); ns.forget(pid) }
+		u.io.cancelReady = func() { cancel(); ns.forget(pid) }
 	case options.ReadyCheck:
-		go probeLoop(ctx, func(ctx context.Context) bool { return u.runCheck(ctx, c.ready.Cmd) }, ready)
+		go probeLoop(ctx, func(ctx context.Context) bool { return s.runCheck(ctx, u, cfg.ready.Cmd) }, ready)
 	case options.ReadyTCP:
-		addr := c.ready.Addr
+		addr := cfg.ready.Addr
 		go probeLoop(ctx, func(ctx context.Context) bool {
 			d := net.Dialer{Timeout: time.Second}
 			conn, err := d.DialContext(ctx, "tcp", addr)
@@ -66,15 +64,24 @@ func (u *unit) watchReady(p *proc.Process, readyPipe *os.File) {
 			return err == nil
 		}, ready)
 	case options.ReadyPath:
-		path := c.ready.Path
+		path := cfg.ready.Path
 		go func() {
 			if inotify.WaitPaths(ctx, []string{path}) == nil {
 				ready()
 			}
 		}()
 	}
-	if c.readyTimeout > 0 {
-		u.after("ready", c.readyTimeout)
+}
+
+// stopWatchingReady ends the readiness watch of the unit's run.
+func (s *service) stopWatchingReady(u *unit) {
+	if u.io.cancelReady != nil {
+		u.io.cancelReady()
+		u.io.cancelReady = nil
+	}
+	if u.io.readyPipe != nil {
+		u.io.readyPipe.Close()
+		u.io.readyPipe = nil
 	}
 }
 
@@ -114,8 +121,8 @@ func probeLoop(ctx context.Context, probe func(context.Context) bool, ready func
 }
 
 // runCheck runs a check:CMD once, through the reaper like every child.
-func (u *unit) runCheck(ctx context.Context, cmd []string) bool {
-	p, err := u.svc.spawnCheck(u, cmd)
+func (s *service) runCheck(ctx context.Context, u *unit, cmd []string) bool {
+	p, err := s.spawnCheck(u, cmd)
 	if err != nil {
 		return false
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
+	"github.com/supervision-suite/supervision/internal/events"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/startreq"
@@ -62,6 +63,9 @@ type Scanner struct {
 	requestFIFO *os.File
 	requests    chan startreq.Request
 	verdicts    *verdicts // nil: no verdicts given
+
+	events     *events.Writer // nil: none kept (the ring could not be made)
+	eventsFail sync.Once      // a failure to write one is said once
 
 	mu       sync.Mutex
 	services map[string]*service
@@ -170,6 +174,9 @@ func New(cfg Config) (*Scanner, error) {
 	if err := s.openRequests(); err != nil {
 		return nil, err
 	}
+	if s.events, err = events.Create(events.Dir(dir)); err != nil {
+		s.logf("%v: no events are kept", err)
+	}
 	if s.devnull, err = os.Open(os.DevNull); err != nil {
 		return nil, err
 	}
@@ -193,6 +200,37 @@ func New(cfg Config) (*Scanner, error) {
 	// restart policy itself, it only runs FIN_CMD.
 	s.environ = append(s.environ, "SV_SUPERVISOR=sv-scan")
 	return s, nil
+}
+
+// emit adds the change of u's phase from from to the events.
+func (s *Scanner) emit(u *unit, from phase, reason string) {
+	if s.events == nil {
+		return
+	}
+	ev := events.Event{
+		Service: u.name, From: from.String(), To: u.phase.String(), Reason: reason,
+		Pid: u.pgid, Restarts: u.restarts, Ready: u.ready,
+	}
+	if u.run != nil {
+		ev.Pid = u.run.pid()
+	}
+	if runEnded(from, u) && u.lastExit != nil {
+		code := u.lastExit.Code
+		ev.ExitCode, ev.Signal, ev.Expected = &code, u.lastExit.Signal, u.endExpected()
+	}
+	if _, err := s.events.Append(ev); err != nil {
+		s.eventsFail.Do(func() { s.logf("%v: events are being lost", err) })
+	}
+}
+
+// runEnded: the change from from is the end of a run, which the unit has
+// recorded (recordExit).
+func runEnded(from phase, u *unit) bool {
+	switch from {
+	case phaseStarting, phaseUp, phaseStopping:
+		return u.run == nil
+	}
+	return false
 }
 
 func (s *Scanner) logf(format string, args ...any) {
@@ -405,6 +443,9 @@ func (s *Scanner) stopAll() {
 		s.cgroups.Remove() // fails, harmlessly, if a cgroup is left
 	}
 	s.control.Close()
+	if s.events != nil {
+		s.events.Close()
+	}
 	s.lock.Close()
 }
 

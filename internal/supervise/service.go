@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,15 +29,14 @@ const (
 )
 
 type event struct {
-	kind evKind
-	u    *unit
-	b    byte
-	p    *proc.Process
-	ex   proc.Exit
-	name string
-	gen  int
-	ok   bool
-	log  svlog.Status
+	kind  evKind
+	u     *unit
+	b     byte
+	c     procChild
+	ex    proc.Exit
+	timer timerKind
+	gen   int // a timer's arming; a readiness watch's run
+	log   svlog.Status
 }
 
 // service is one entry of the scan dir: the service unit, its log unit,
@@ -84,7 +82,7 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 			s.release()
 		}
 	}()
-	s.main = newUnit(s, false)
+	s.main = s.newUnit(false)
 	var err error
 	// The supervise dir first: once it is held, with ok open, a start
 	// waiting for it (sv-rc) sends `u`, which is read when the service is
@@ -95,7 +93,7 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 	s.cfg = sc.configs.get(dir)
 	s.taking = true
 	if s.cfg.log != logNone {
-		s.log = newUnit(s, true)
+		s.log = s.newUnit(true)
 		if s.log.sup, err = svdir.Acquire(filepath.Join(dir, "log", "supervise")); err != nil {
 			return nil, err
 		}
@@ -154,6 +152,19 @@ func (s *service) takePending(u *unit) {
 	}
 }
 
+// newUnit makes the service's unit, or its log unit: up unless its dir
+// has a `down` file, as runsv says.
+func (s *service) newUnit(isLog bool) *unit {
+	u := &unit{w: s, svc: s, isLog: isLog, dir: s.dir, name: s.name, cfg: &s.cfg, since: time.Now(), io: &unitIO{}}
+	if isLog {
+		u.dir, u.name = filepath.Join(s.dir, "log"), s.name+"/log"
+	}
+	if _, err := os.Stat(filepath.Join(u.dir, "down")); err == nil {
+		u.want = wantDown
+	}
+	return u
+}
+
 // begin adopts a daemon left by a previous sv-scan, or starts the unit. A
 // previous sv-scan's word also stands for a service it kept down or had
 // given up: restarting sv-scan does not undo a `down`.
@@ -161,21 +172,23 @@ func (s *service) begin(u *unit) {
 	if st, err := svdir.ReadState(u.sup.Dir); err == nil && st.Supervisor == "sv-scan" {
 		if st.Pid != 0 {
 			if p, err := proc.Adopt(st.Pid, st.PidStart); err == nil {
-				u.adopt(p, st)
+				c := procChild{p}
+				s.watchExit(u, c)
+				u.adopt(c, st)
 				s.sc.logf("%s: adopted pid %d, left running by a previous sv-scan", u.name, st.Pid)
 				return
 			}
 		}
 		switch {
 		case st.Fatal != "":
-			u.wantUp, u.fatal, u.restarts, u.lastExit = false, st.Fatal, st.Restarts, st.LastExit
-			u.setPhase(svdir.PhaseFatal)
+			u.want, u.fatal, u.restarts, u.lastExit = wantDown, st.Fatal, st.Restarts, st.LastExit
+			u.setPhase(phaseFatal, "gave-up")
 		case st.Want == "down":
-			u.wantUp, u.restarts, u.lastExit = false, st.Restarts, st.LastExit
+			u.want, u.restarts, u.lastExit = wantDown, st.Restarts, st.LastExit
 		}
 	}
-	if u.wantUp {
-		u.start()
+	if u.want == wantUp {
+		u.startNow()
 	}
 }
 
@@ -183,7 +196,7 @@ func (s *service) loop() {
 	for ev := range s.events {
 		s.handle(ev)
 		s.writeStatus()
-		if s.main.wantExit && s.main.gone() && (s.log == nil || s.log.gone()) {
+		if s.main.want == wantExit && s.main.gone() && (s.log == nil || s.log.gone()) {
 			break
 		}
 	}
@@ -197,20 +210,20 @@ func (s *service) handle(ev event) {
 	case evControl:
 		u.control(ev.b)
 	case evExit:
-		u.exited(ev.p, ev.ex)
-		if u == s.main && s.log != nil && u.wantExit && u.gone() {
+		s.exited(u, ev.c, ev.ex)
+		if u == s.main && s.log != nil && u.want == wantExit && u.gone() {
 			s.log.exit() // the log service outlives its service, then goes
 		}
 	case evTimer:
-		if ev.gen == u.gen {
-			u.timer(ev.name)
+		if s.fired(u, ev.timer, ev.gen) {
+			u.handle(timerInputs[ev.timer])
 		}
 	case evReady:
 		if ev.gen == u.gen {
-			u.setReady(ev.ok)
+			u.handle(inReady)
 		}
 	case evDrained:
-		u.drained()
+		u.handle(inDrained)
 	case evExitAll:
 		s.main.exit()
 		if s.log != nil && s.main.gone() {
@@ -218,6 +231,19 @@ func (s *service) handle(ev event) {
 		}
 	case evLog:
 		s.logStatus = ev.log
+	}
+}
+
+// exited hands the end of one of the unit's processes to the unit.
+func (s *service) exited(u *unit, c procChild, ex proc.Exit) {
+	switch {
+	case u.run != nil && u.run == child(c):
+		c.release()
+		u.recordExit(exitOf(ex))
+		u.handle(inRunExited)
+	case u.fin != nil && u.fin == child(c):
+		c.release()
+		u.handle(inFinishEnded)
 	}
 }
 
@@ -245,18 +271,11 @@ func (s *service) readControl(u *unit) {
 	}
 }
 
-func (s *service) watchExit(u *unit, p *proc.Process) {
-	go func() {
-		ex := <-p.Exit
-		s.send(event{kind: evExit, u: u, p: p, ex: ex})
-	}()
-}
-
 // watchEmpty waits for the unit's leftovers to go: the cgroup says so
 // through cgroup.events; a process group without a cgroup is rechecked at
 // each orphan the reaper collects (they are our descendants: subreaper).
 func (s *service) watchEmpty(u *unit) {
-	if cg := u.cgroup(); cg != nil {
+	if cg := s.cgroupOf(u); cg != nil {
 		go func() {
 			// The unit's KILL timer makes sure the cgroup does empty.
 			cg.WaitEmpty(context.Background())
@@ -274,9 +293,10 @@ func (s *service) release() {
 		if u == nil {
 			continue
 		}
-		for name := range u.timers {
-			u.stopTimer(name)
+		for t := range u.io.timers {
+			s.disarm(u, timerKind(t))
 		}
+		s.stopWatchingReady(u)
 		if u.sup != nil {
 			u.sup.Close()
 		}
@@ -334,7 +354,7 @@ func (s *service) writeStatus() {
 		}
 		st := u.status()
 		if st != u.lastStatus {
-			if err := u.sup.WriteStatus(st, u.wantExit); err != nil {
+			if err := u.sup.WriteStatus(st, u.want == wantExit); err != nil {
 				s.sc.logf("%s: cannot write status: %v", u.name, err)
 			}
 			u.lastStatus = st
@@ -343,37 +363,37 @@ func (s *service) writeStatus() {
 }
 
 func (u *unit) status() svdir.Status {
-	st := svdir.Status{Since: u.since, WantUp: u.wantUp && !u.wantExit, Paused: u.paused, GotTerm: u.gotTerm, State: u.state}
+	st := svdir.Status{Since: u.since, WantUp: u.want == wantUp, Paused: u.paused, GotTerm: u.gotTerm, State: u.phase.runitState()}
 	if u.builtin {
 		st.State, st.Pid, st.WantUp = svdir.StateRun, os.Getpid(), true
 	} else if u.run != nil {
-		st.Pid = u.run.Pid
+		st.Pid = u.run.pid()
 	} else if u.fin != nil {
-		st.Pid = u.fin.Pid
+		st.Pid = u.fin.pid()
 	}
 	return st
 }
 
 func (s *service) stateOf(u *unit) svdir.State {
 	st := svdir.State{
-		Service: u.name, Supervisor: "sv-scan", SupervisorPid: os.Getpid(), Phase: u.phase,
+		Service: u.name, Supervisor: "sv-scan", SupervisorPid: os.Getpid(), Phase: u.phase.String(),
 		Since: u.since, Ready: u.ready, ReadyAt: u.readyAt, Restarts: u.restarts,
 		LastExit: u.lastExit, Fatal: u.fatal, Error: u.errMsg, NextStart: u.nextStart,
 		Want: "down",
 	}
-	switch {
-	case u.wantExit:
+	switch u.want {
+	case wantExit:
 		st.Want = "exit"
-	case u.wantUp:
+	case wantUp:
 		st.Want = "up"
 	}
 	if u.run != nil {
-		st.Pid, st.PidStart, st.Started = u.run.Pid, u.run.Start, u.started
+		st.Pid, st.PidStart, st.Started = u.run.pid(), u.run.startTime(), u.started
 	}
 	if u.builtin {
 		st.Pid, st.Phase, st.Ready, st.Started = os.Getpid(), svdir.PhaseUp, true, u.started
 	}
-	if cg := u.cgroup(); cg != nil {
+	if cg := s.cgroupOf(u); cg != nil {
 		st.Cgroup = cg.Path
 	}
 	if !u.isLog && s.cfg.log != logNone {
@@ -408,7 +428,6 @@ func (s *service) startBuiltinLog() error {
 		return fmt.Errorf("log %s: %w", cfg.Dir, err)
 	}
 	s.log.builtin, s.log.started, s.log.since = true, time.Now(), time.Now()
-	s.log.state = svdir.StateRun
 	return nil
 }
 
@@ -421,9 +440,3 @@ func (s *service) loggerConfig() svlog.Config {
 	return s.cfg.logCfg
 }
 
-func sigName(sig syscall.Signal) string {
-	if n := unix.SignalName(sig); n != "" {
-		return n
-	}
-	return fmt.Sprintf("signal %d", int(sig))
-}

@@ -9,12 +9,12 @@ import (
 	"github.com/supervision-suite/supervision/internal/proc"
 )
 
-// spawnRun starts a unit's ./run in its directory, with runsv's files: the
+// startRun starts a unit's ./run in its directory, with runsv's files: the
 // output FIFO as stdout of the service and stdin of its log program, and
 // sv-scan's own stderr. It adds the readiness channel SVC_READY asks for:
 // the write end of a pipe at fd N, or NOTIFY_SOCKET. The read end of the
 // pipe, if any, is returned.
-func (s *service) spawnRun(u *unit) (*proc.Process, *os.File, error) {
+func (s *service) startRun(u *unit) (*proc.Process, *os.File, error) {
 	files := []*os.File{s.sc.devnull, os.Stdout, os.Stderr}
 	var closeAfter []*os.File
 	defer func() {
@@ -64,7 +64,7 @@ func (s *service) spawnRun(u *unit) (*proc.Process, *os.File, error) {
 			env = append(append([]string(nil), env...), "NOTIFY_SOCKET="+s.notify.addr)
 		}
 	}
-	cg := cgroupFD(u)
+	cg := s.cgroupFD(u)
 	if !u.isLog {
 		if p, ok := s.spawnDirect(u, files, env, cg); ok {
 			return p, readyRead, nil
@@ -81,20 +81,20 @@ func (s *service) spawnRun(u *unit) (*proc.Process, *os.File, error) {
 	return p, readyRead, err
 }
 
-func cgroupFD(u *unit) int {
-	cg := u.cgroup()
+func (s *service) cgroupFD(u *unit) int {
+	cg := s.cgroupOf(u)
 	if cg == nil {
 		return -1
 	}
 	if err := cg.Fresh(); err != nil {
-		u.svc.sc.logf("%s: cgroup %s: %v", u.name, cg.Path, err)
+		s.logf("%s: cgroup %s: %v", u.name, cg.Path, err)
 	}
 	return cg.FD()
 }
 
-// spawnFinish starts ./finish with runit's arguments: the exit code (-1
+// startFinish starts ./finish with runit's arguments: the exit code (-1
 // when killed by a signal) and the low byte of the wait status.
-func (s *service) spawnFinish(u *unit) (*proc.Process, error) {
+func (s *service) startFinish(u *unit) (*proc.Process, error) {
 	code := "-1"
 	if u.lastExit != nil && u.lastExit.Code >= 0 {
 		code = strconv.Itoa(u.lastExit.Code)

@@ -1,161 +1,300 @@
 package supervise
 
 import (
-	"errors"
 	"fmt"
-	"math"
-	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 
-	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/policy"
-	"github.com/supervision-suite/supervision/internal/proc"
-	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
+
+// phase is where a unit is in its life. runit knows three states (down,
+// run, finish); s6-supervise a few more; these are ours, finer still,
+// each with runit's state it shows in supervise/status (runitState) and
+// the name state.json and the events give it (String).
+type phase int
+
+const (
+	phaseDown      phase = iota // not running, not scheduled
+	phaseStarting               // ./run runs, not ready yet
+	phaseUp                     // ./run runs and is ready
+	phaseStopping               // asked to stop (or, a log program, to read to the end): not gone yet
+	phaseDraining               // ./run exited; what it forked is still there, being stopped or killed
+	phaseFinishing              // ./finish runs
+	phaseBackoff                // down, to be started again at nextStart
+	phaseFatal                  // given up; an explicit up starts it again
+	numPhases
+)
+
+var phaseNames = [numPhases]string{
+	phaseDown: svdir.PhaseDown, phaseStarting: svdir.PhaseStarting, phaseUp: svdir.PhaseUp,
+	phaseStopping: svdir.PhaseStopping, phaseDraining: svdir.PhaseDraining,
+	phaseFinishing: svdir.PhaseFinish, phaseBackoff: svdir.PhaseBackoff, phaseFatal: svdir.PhaseFatal,
+}
+
+// String is the phase as state.json and the events name it.
+func (p phase) String() string { return phaseNames[p] }
+
+// runitState is the state runit's status file shows for the phase.
+func (p phase) runitState() int {
+	switch p {
+	case phaseStarting, phaseUp, phaseStopping, phaseDraining:
+		return svdir.StateRun
+	case phaseFinishing:
+		return svdir.StateFinish
+	}
+	return svdir.StateDown
+}
+
+// running reports whether ./run (or what it left) is there: runit's
+// signalling letters act only then.
+func (p phase) running() bool { return p.runitState() == svdir.StateRun }
+
+// want is what the unit has been asked for: runit's `u`, `d` (also `o`,
+// which starts it once, wanting it down after), and `x`.
+type want int
+
+const (
+	wantUp want = iota
+	wantDown
+	wantExit
+)
+
+// ending is why the last run ended, which decides what comes after it.
+type ending int
+
+const (
+	endedCrash      ending = iota // it exited by itself: the restart policy decides
+	endedRequested                // someone asked (t, k, d, a restart): not a crash
+	endedReadyLate                // not ready within SVC_READY_TIMEOUT: a failed start
+	endedPermanent                // it cannot start (exit 100 at once, or no ./run): retried slowly
+)
+
+// input is what happens to a unit: a letter of runit's control protocol,
+// the end of one of its processes, a timer, readiness.
+type input int
+
+const (
+	inUp          input = iota // u
+	inDown                     // d
+	inOnce                     // o
+	inExit                     // x, leaving the scan dir, sv-scan stopping
+	inTerm                     // t
+	inKill                     // k
+	inRunExited                // ./run ended
+	inDrained                  // what ./run left may be gone
+	inFinishEnded              // ./finish ended
+	inReady                    // the daemon is ready
+	inRestartDue               // tRestart fired
+	inKillDue                  // tKill fired: the stop timed out
+	inFinishDue                // tFinish fired: ./finish timed out
+	inReadyDue                 // tReady fired: SVC_READY_TIMEOUT passed
+	inEOFDue                   // tEOF fired: a log program did not end with its input
+	numInputs
+)
+
+// transitions is the unit's state machine: what each input does in each
+// phase. An empty cell means the input changes nothing there (runit's
+// letters that only signal are not here: see signalLetter).
+var transitions = [numPhases][numInputs]func(*unit){
+	phaseDown: {
+		inUp: (*unit).startNow, inOnce: (*unit).startNow, inExit: (*unit).noMore,
+	},
+	phaseBackoff: {
+		inUp: (*unit).startNow, inDown: (*unit).settleDown, inOnce: (*unit).startNow,
+		inExit: (*unit).settleDown, inRestartDue: (*unit).startNow,
+	},
+	phaseFatal: {
+		inUp: (*unit).startNow, inDown: (*unit).settleDown, inOnce: (*unit).startNow,
+		inExit: (*unit).settleDown,
+	},
+	phaseStarting: {
+		inDown: (*unit).stop, inExit: (*unit).leave, inTerm: (*unit).stop, inKill: (*unit).killRequested,
+		inRunExited: (*unit).runEnded, inReady: (*unit).becameReady, inReadyDue: (*unit).readyLate,
+	},
+	phaseUp: {
+		inDown: (*unit).stop, inExit: (*unit).leave, inTerm: (*unit).stop, inKill: (*unit).killRequested,
+		inRunExited: (*unit).runEnded,
+	},
+	phaseStopping: {
+		inDown: (*unit).stop, inTerm: (*unit).stop, inKill: (*unit).killRequested,
+		inRunExited: (*unit).runEnded, inKillDue: (*unit).stopTimedOut, inEOFDue: (*unit).stop,
+	},
+	phaseDraining: {
+		inKill: (*unit).killRequested, inDrained: (*unit).drainedNow, inKillDue: (*unit).stopTimedOut,
+	},
+	phaseFinishing: {
+		inFinishEnded: (*unit).finished, inFinishDue: (*unit).finishTimedOut,
+	},
+}
+
+// timerKind names a unit's timers: one of each at most.
+type timerKind int
+
+const (
+	tRestart timerKind = iota // the backoff ends
+	tKill                     // the stop timeout: KILL
+	tFinish                   // ./finish's time is up
+	tReady                    // SVC_READY_TIMEOUT
+	tEOF                      // a log program's time to read to the end
+	numTimers
+)
+
+// timerInputs is the input each timer delivers when it fires.
+var timerInputs = [numTimers]input{tRestart: inRestartDue, tKill: inKillDue, tFinish: inFinishDue, tReady: inReadyDue, tEOF: inEOFDue}
+
+// child is a process of the unit: ./run (or an adopted daemon), ./finish.
+type child interface {
+	pid() int
+	startTime() uint64 // /proc's, to know the pid again (0: unknown)
+	signal(syscall.Signal)
+	release()
+}
+
+// world is everything a unit does outside itself: processes, signals,
+// timers, readiness, logging, its events. service is the real one; the
+// tests give a fake with a fake clock, so that the state machine runs in
+// process with no real process and no sleep.
+type world interface {
+	now() time.Time
+	arm(u *unit, t timerKind, d time.Duration) // the timer delivers its input, unless disarmed or the run changed
+	disarm(u *unit, t timerKind)
+	spawnRun(u *unit) (child, error)    // starts ./run; its exit comes as inRunExited
+	spawnFinish(u *unit) (child, error) // starts ./finish; its end comes as inFinishEnded
+	needFinish(u *unit) bool
+	watchReady(u *unit, c child, fresh bool) // readiness comes as inReady; fresh: started now, not adopted
+	stopWatchingReady(u *unit)
+	signalGroup(u *unit, sig syscall.Signal) // the process group of the last run
+	signalCgroup(u *unit, sig syscall.Signal)
+	killAll(u *unit)     // the cgroup, the group, the daemon
+	leftovers(u *unit) bool
+	watchEmpty(u *unit) // inDrained when what the run left may be gone
+	custom(u *unit, letter byte) bool
+	endInput(u *unit) bool // a log unit: its input ends; false when there is none to end
+	beforeStart(u *unit)   // the service reads its OPTIONS again
+	logf(format string, args ...any)
+	changed(u *unit, from phase, reason string)
+}
 
 // unit is one supervised process with its supervise directory: the service
 // itself, or its log/ service. Only the service's goroutine touches it.
 type unit struct {
-	svc   *service
-	name  string // for messages: NAME or NAME/log
+	w     world
+	svc   *service // nil in the tests
+	name  string   // for messages: NAME or NAME/log
 	isLog bool
 	dir   string // where ./run runs
 	sup   *svdir.Supervise
 	// builtin marks the log unit of an in-process logger: no process, its
 	// status says sv-scan runs it.
 	builtin bool
+	cfg     *config // what the OPTIONS say (for a log unit: its service's)
 
-	// runit's view, written to supervise/status
-	state    int
-	wantUp   bool
-	wantExit bool
-	paused   bool
-	gotTerm  bool
-	since    time.Time
+	phase   phase
+	want    want
+	since   time.Time // when the runit state last changed
+	paused  bool      // runit's status: stopped with `p`
+	gotTerm bool      // runit's status: the stop signal was sent
 
-	// ours, written to supervise/state.json
-	phase       string
-	run         *proc.Process // ./run while it runs, or an adopted daemon
-	fin         *proc.Process // ./finish while it runs
-	started     time.Time
-	ready       bool
-	readyAt     time.Time
-	restarts    int
-	lastExit    *svdir.Exit
-	lastWstat   int
-	fatal       string
-	errMsg      string
-	nextStart   time.Time
-	tracker     policy.Tracker
-	stopAsked   bool // a stop is under way: KILL at its deadline
-	requested   bool // the last run ended because someone asked (t, k, d): not a crash
-	readyFailed bool // the last run never became ready within SVC_READY_TIMEOUT
-	draining    bool // ./run exited; waiting for its group to empty
-	failedRun   bool // the last run failed in a way retrying will not fix soon
-	pgid        int  // the group of the last ./run, for leftovers
-	gen         int  // bumped at each start: stale timers and watchers see it
-	timers      map[string]*time.Timer
-	cancelRdy   func()
+	run      child // ./run while it runs, or an adopted daemon
+	fin      child // ./finish while it runs
+	pgid     int   // the group of the last run, for what it leaves
+	started  time.Time
+	ready    bool
+	readyAt  time.Time
+	stopping bool   // a stop was asked of this run (KILL at its deadline)
+	killed   bool   // the stop of this run needed KILL
+	ending   ending // why the last run ended (while it ends, and after)
+
+	restarts  int
+	lastExit  *svdir.Exit
+	lastWstat int
+	fatal     string // why it was given up
+	errMsg    string // the last start or readiness failure
+	nextStart time.Time
+	tracker   policy.Tracker
+	gen       int // bumped at each start: stale timers and watchers see it
+
+	io *unitIO // the real world's handles for the unit (timers, readiness)
 
 	lastStatus svdir.Status
 	lastState  svdir.State
 }
 
-func newUnit(s *service, isLog bool) *unit {
-	u := &unit{svc: s, isLog: isLog, dir: s.dir, name: s.name, wantUp: true, since: time.Now(),
-		phase: svdir.PhaseDown, timers: map[string]*time.Timer{}}
-	if isLog {
-		u.dir, u.name = filepath.Join(s.dir, "log"), s.name+"/log"
+// handle applies one input, as the transition table says.
+func (u *unit) handle(in input) {
+	if u.builtin {
+		return // the in-process logger follows its service
 	}
-	if _, err := os.Stat(filepath.Join(u.dir, "down")); err == nil {
-		u.wantUp = false
+	if do := transitions[u.phase][in]; do != nil {
+		do(u)
 	}
-	return u
 }
-
-func (u *unit) cfg() *config { return &u.svc.cfg }
 
 // control acts on one letter of runsv(8)'s control protocol.
 func (u *unit) control(c byte) {
 	if u.builtin {
-		return // the in-process logger follows its service
+		return
 	}
 	switch c {
 	case 'u':
-		u.wantUp = true
+		u.want = wantUp
 		if u.fatal != "" { // an explicit up after giving up starts afresh
 			u.fatal = ""
 			u.tracker.Reset()
 		}
-		u.failedRun = false
-		if u.state == svdir.StateDown && !u.draining {
-			u.stopTimer("restart")
-			u.start()
+		if u.ending == endedPermanent {
+			u.ending = endedCrash
 		}
+		u.handle(inUp)
 	case 'd':
-		u.wantUp = false
-		u.fatal = ""
-		u.stopTimer("restart")
-		if u.phase == svdir.PhaseBackoff {
-			u.setPhase(svdir.PhaseDown)
-		}
-		if u.state == svdir.StateRun {
-			u.stop()
-		}
+		u.want, u.fatal = wantDown, ""
+		u.handle(inDown)
 	case 'o':
-		u.wantUp = false
-		u.stopTimer("restart")
-		if u.state == svdir.StateDown && !u.draining {
-			u.start()
-		}
+		u.want = wantDown
+		u.handle(inOnce)
 	case 'x':
-		if u.isLog {
-			return // as runsv: the log service exits with its service
+		if !u.isLog { // as runsv: the log service exits with its service
+			u.exit()
 		}
-		u.exit()
 	case 't':
-		if u.state == svdir.StateRun {
-			u.stop()
-		}
+		u.handle(inTerm)
 	case 'k':
-		if u.state == svdir.StateRun && !u.custom(c) {
-			u.requested = true
-			u.killAll()
+		if u.phase.running() && !u.w.custom(u, c) {
+			u.handle(inKill)
 		}
 	case 'p':
-		if u.state == svdir.StateRun && !u.custom(c) {
-			u.signal(syscall.SIGSTOP)
-		}
+		u.signalLetter(c, syscall.SIGSTOP)
 		u.paused = true
 	case 'c':
-		if u.state == svdir.StateRun && !u.custom(c) {
-			u.signal(syscall.SIGCONT)
-		}
+		u.signalLetter(c, syscall.SIGCONT)
 		u.paused = false
 	case 'h':
-		if u.state == svdir.StateRun && !u.custom(c) {
-			u.signal(u.reloadSignal())
-		}
+		u.signalLetter(c, u.reloadSignal())
 	case 'a', 'i', 'q', '1', '2':
-		if u.state == svdir.StateRun && !u.custom(c) {
-			u.signal(letterSignals[c])
-		}
+		u.signalLetter(c, letterSignals[c])
 	}
 }
 
-// controlLetters are the letters control acts on (keep the two in step):
-// readControl drops any other byte before it costs an event and a status
-// check, so that a flood of garbage into the FIFO passes in a moment.
+// controlLetters are the letters control acts on: readControl drops any
+// other byte before it costs an event and a status check, so that a
+// flood of garbage into the FIFO passes in a moment.
 const controlLetters = "udoxtkpchaiq12"
 
 var letterSignals = map[byte]syscall.Signal{'a': syscall.SIGALRM, 'i': syscall.SIGINT, 'q': syscall.SIGQUIT, '1': syscall.SIGUSR1, '2': syscall.SIGUSR2}
 
+// signalLetter sends sig to the daemon's group for a letter, unless the
+// user's control/<letter> script does the job.
+func (u *unit) signalLetter(c byte, sig syscall.Signal) {
+	if u.phase.running() && !u.w.custom(u, c) && u.run != nil {
+		u.w.signalGroup(u, sig)
+	}
+}
+
 func (u *unit) reloadSignal() syscall.Signal {
-	if !u.isLog && u.cfg().reloadSignal != 0 {
-		return u.cfg().reloadSignal
+	if !u.isLog && u.cfg.reloadSignal != 0 {
+		return u.cfg.reloadSignal
 	}
 	return syscall.SIGHUP
 }
@@ -163,425 +302,362 @@ func (u *unit) reloadSignal() syscall.Signal {
 // exit stops the unit for good: for 'x', a removal from the scan dir, or
 // sv-scan stopping.
 func (u *unit) exit() {
-	u.wantExit, u.wantUp = true, false
-	u.stopTimer("restart")
-	if u.state == svdir.StateRun && u.isLog && u.svc.out != nil {
-		// As runsv: the log program is not signalled; its input ends, so
-		// it writes all that is left in the FIFO and exits by itself. A
-		// signal would leave those lines in a FIFO about to be let go.
-		u.svc.out.endInput()
-		u.setPhase(svdir.PhaseStopping)
-		u.after("eof", u.stopTimeout())
-	} else if u.state == svdir.StateRun {
-		u.stop()
-	} else if u.phase == svdir.PhaseBackoff || u.phase == svdir.PhaseFatal {
-		u.setPhase(svdir.PhaseDown)
-	}
+	u.want = wantExit
+	u.handle(inExit)
 }
 
 // gone reports whether the unit has nothing running and nothing to do.
 func (u *unit) gone() bool {
-	return u.builtin || (u.run == nil && u.fin == nil && !u.draining)
+	return u.builtin || (u.run == nil && u.fin == nil && u.phase != phaseDraining)
 }
 
-// start runs ./run.
-func (u *unit) start() {
+// setPhase moves the unit to p, for reason, and says so (state.json,
+// the events). Runit's state changes date `since`.
+func (u *unit) setPhase(p phase, reason string) {
+	from := u.phase
+	if p.runitState() != from.runitState() {
+		u.since = u.w.now()
+	}
+	u.phase = p
+	if p != phaseBackoff {
+		u.nextStart = time.Time{}
+	}
+	if p != from {
+		u.w.changed(u, from, reason)
+	}
+}
+
+// startNow runs ./run.
+func (u *unit) startNow() {
+	u.w.disarm(u, tRestart)
 	u.gen++
 	u.ready, u.readyAt = false, time.Time{} // errMsg stays until it is ready
 	if !u.isLog {
-		u.svc.reloadConfig()
-		if u.cfg().err != "" {
-			u.errMsg = "OPTIONS: " + u.cfg().err
-		}
+		u.w.beforeStart(u)
 	}
-	p, readyPipe, err := u.svc.spawnRun(u)
+	c, err := u.w.spawnRun(u)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) { // "fork/exec DIR/run: why": the path is said once
-			err = pe.Err
-		}
-		u.errMsg = fmt.Sprintf("cannot start %s/run: %v", u.dir, whyNoExec(u.dir, err))
-		u.svc.sc.logf("%s: %s", u.name, u.errMsg)
-		u.failedRun = true
+		u.errMsg = fmt.Sprintf("cannot start %s/run: %v", u.dir, err)
+		u.w.logf("%s: %s", u.name, u.errMsg)
+		u.ending = endedPermanent
 		u.down()
 		return
 	}
-	u.run, u.pgid = p, p.Pid
-	u.state, u.since, u.started = svdir.StateRun, time.Now(), time.Now()
-	u.gotTerm, u.paused, u.stopAsked, u.requested, u.readyFailed = false, false, false, false, false
-	u.svc.watchExit(u, p)
-	u.setPhase(svdir.PhaseStarting)
-	if u.isLog {
-		u.setReady(true) // a logger has no readiness of its own
+	u.run, u.pgid = c, c.pid()
+	u.started = u.w.now()
+	u.gotTerm, u.paused, u.stopping, u.killed, u.ending = false, false, false, false, endedCrash
+	u.setPhase(phaseStarting, "started")
+	if u.isLog || !u.cfg.readyWanted() {
+		u.becameReady() // a logger has no readiness of its own
 		return
 	}
-	u.watchReady(p, readyPipe)
-}
-
-// whyNoExec explains a failed exec of dir/run: execve fails a FIFO or a
-// device with EACCES, which says less than what it is.
-func whyNoExec(dir string, err error) error {
-	run := filepath.Join(dir, "run")
-	if fi, serr := os.Stat(run); serr == nil && errors.Is(err, syscall.EACCES) {
-		if r := safefile.Check(run, fi, math.MaxInt); r != nil {
-			return safefile.Why(r)
-		}
+	u.w.watchReady(u, c, true)
+	if u.cfg.readyTimeout > 0 {
+		u.w.arm(u, tReady, u.cfg.readyTimeout)
 	}
-	return err
 }
 
 // adopt takes over a daemon left running by a previous sv-scan.
-func (u *unit) adopt(p *proc.Process, st *svdir.State) {
-	u.run, u.pgid = p, p.Pid
-	u.state, u.since, u.started = svdir.StateRun, st.Started, st.Started
-	u.wantUp = st.Want == "up"
+func (u *unit) adopt(c child, st *svdir.State) {
+	u.run, u.pgid = c, c.pid()
+	u.started = st.Started
+	u.want = wantDown
+	if st.Want == "up" {
+		u.want = wantUp
+	}
 	u.restarts, u.lastExit = st.Restarts, st.LastExit
-	u.svc.watchExit(u, p)
 	u.gen++
 	if st.Ready {
 		u.ready, u.readyAt = true, st.ReadyAt
-		u.setPhase(svdir.PhaseUp)
-		return
+		u.setPhase(phaseUp, "adopted")
+	} else {
+		u.setPhase(phaseStarting, "adopted")
+		if u.isLog || !u.cfg.readyWanted() {
+			u.becameReady()
+		} else {
+			u.w.watchReady(u, c, false)
+		}
 	}
-	u.setPhase(svdir.PhaseStarting)
-	if !u.isLog {
-		u.watchReady(p, nil)
-	}
+	u.since = st.Started
 }
 
-// stop asks the daemon to stop: a custom control/t, or SVC_STOP_SIGNAL to
-// its process group, then CONT; KILL to all that is left at the deadline.
-func (u *unit) stop() { u.stopFor(true) }
-
-// stopFor stops the daemon; requested says someone asked (the restart
-// that follows is then no crash), as opposed to a failed start.
-func (u *unit) stopFor(requested bool) {
-	if u.run == nil || u.stopAsked {
+// becameReady: the daemon said or showed it is ready.
+func (u *unit) becameReady() {
+	if u.run == nil {
 		return
 	}
-	u.stopAsked, u.requested = true, requested
-	if !u.custom('t') {
-		sig := syscall.SIGTERM
-		group := true
+	u.ready, u.readyAt = true, u.w.now()
+	u.errMsg = ""
+	u.w.disarm(u, tReady)
+	u.setPhase(phaseUp, "ready")
+}
+
+// readyLate: not ready within SVC_READY_TIMEOUT. The start failed: the
+// daemon is stopped, and restarted as after a crash (backoff,
+// SVC_RESTART_LIMIT).
+func (u *unit) readyLate() {
+	if u.ready || u.run == nil {
+		return
+	}
+	u.errMsg = fmt.Sprintf("not ready after SVC_READY_TIMEOUT=%s (%s)", u.cfg.readyTimeout, u.cfg.ready)
+	u.w.logf("%s: %s: stopping it", u.name, u.errMsg)
+	u.w.stopWatchingReady(u)
+	u.stopFor(endedReadyLate, "ready-timeout")
+}
+
+// stop asks the daemon to stop, as someone asked (t, d, x).
+func (u *unit) stop() { u.stopFor(endedRequested, "requested") }
+
+// stopFor asks the daemon to stop: a custom control/t, or SVC_STOP_SIGNAL
+// to its process group, then CONT; KILL to all that is left at the
+// deadline. why is how the run will have ended.
+func (u *unit) stopFor(why ending, reason string) {
+	u.w.disarm(u, tEOF)
+	if u.run == nil || u.stopping {
+		return
+	}
+	u.stopping, u.ending = true, why
+	if !u.w.custom(u, 't') {
+		sig, group := syscall.SIGTERM, true
 		if !u.isLog {
-			sig, group = u.cfg().stopSignal, u.cfg().stopGroup
+			sig, group = u.cfg.stopSignal, u.cfg.stopGroup
 		}
 		if group {
-			proc.SignalGroup(u.pgid, sig)
+			u.w.signalGroup(u, sig)
 		} else {
-			u.run.Signal(sig)
+			u.run.signal(sig)
 		}
 		u.gotTerm = true
 	}
-	u.signal(syscall.SIGCONT)
-	u.setPhase(svdir.PhaseStopping)
-	u.after("kill", u.stopTimeout())
+	u.w.signalGroup(u, syscall.SIGCONT)
+	u.setPhase(phaseStopping, reason)
+	u.w.arm(u, tKill, u.stopTimeout())
+}
+
+// leave: the unit is to exit for good while its daemon runs. A log
+// program is not signalled, as runsv does: its input ends, so it writes
+// all that is left in the FIFO and exits by itself (a signal would leave
+// those lines in a FIFO about to be let go).
+func (u *unit) leave() {
+	if u.isLog && u.w.endInput(u) {
+		u.setPhase(phaseStopping, "exit")
+		u.w.arm(u, tEOF, u.stopTimeout())
+		return
+	}
+	u.stopFor(endedRequested, "exit")
+}
+
+// killRequested: `k`. The run ends as asked: not a crash.
+func (u *unit) killRequested() {
+	u.ending = endedRequested
+	u.w.killAll(u)
+}
+
+// stopTimedOut: the stop signal did not do it within the stop timeout.
+func (u *unit) stopTimedOut() {
+	u.w.logf("%s: still running after its stop timeout (%s): KILL", u.name, u.stopTimeout())
+	u.killed = true
+	u.w.killAll(u)
 }
 
 func (u *unit) stopTimeout() time.Duration {
-	if u.isLog || u.cfg().stopTimeout <= 0 {
+	if u.isLog || u.cfg.stopTimeout <= 0 {
 		return 10 * time.Second
 	}
-	return u.cfg().stopTimeout
+	return u.cfg.stopTimeout
 }
 
-// signal sends sig to the daemon's whole group (it is a session leader).
-func (u *unit) signal(sig syscall.Signal) {
-	if u.run != nil {
-		proc.SignalGroup(u.pgid, sig)
-	}
-}
-
-// killAll kills everything of the service: its cgroup when it has one,
-// else its process group and the daemon itself.
-func (u *unit) killAll() {
-	if cg := u.cgroup(); cg != nil {
-		cg.Kill()
-	}
-	if u.pgid != 0 {
-		proc.SignalGroup(u.pgid, syscall.SIGKILL)
-	}
-	if u.run != nil {
-		u.run.Signal(syscall.SIGKILL)
-	}
-}
-
-// exited handles the end of one of the unit's processes.
-func (u *unit) exited(p *proc.Process, ex proc.Exit) {
-	switch p {
-	case u.run:
-		u.run = nil
-		p.Release()
-		u.recordExit(ex)
-		u.gotTerm, u.ready, u.readyAt = false, false, time.Time{}
-		if u.cancelRdy != nil {
-			u.cancelRdy()
-			u.cancelRdy = nil
-		}
-		if u.leftovers() {
-			// What the daemon forked is still there. After a crash it is
-			// killed now; during a stop it gets the stop signal too, and
-			// KILL at the deadline.
-			u.draining = true
-			if u.stopAsked {
-				u.signalLeftovers()
-			} else {
-				u.killAll()
+// runEnded: ./run (or the adopted daemon) exited, with the status
+// recorded by recordExit. What it forked is stopped (or, after a crash,
+// killed) before anything else happens.
+func (u *unit) runEnded() {
+	u.run = nil
+	u.gotTerm, u.ready, u.readyAt = false, false, time.Time{}
+	u.w.stopWatchingReady(u)
+	u.w.disarm(u, tReady)
+	if u.w.leftovers(u) {
+		if u.stopping {
+			sig := syscall.SIGTERM
+			if !u.isLog {
+				sig = u.cfg.stopSignal
 			}
-			u.svc.watchEmpty(u)
-			return
+			u.w.signalCgroup(u, sig)
+			u.w.signalCgroup(u, syscall.SIGCONT)
+			u.w.signalGroup(u, sig)
+			u.w.signalGroup(u, syscall.SIGCONT)
+		} else {
+			u.w.killAll(u)
 		}
+		u.setPhase(phaseDraining, u.exitReason())
+		u.w.watchEmpty(u)
+		return
+	}
+	u.afterRun()
+}
+
+// drainedNow: what the run left may be gone; when it is, the run is over.
+func (u *unit) drainedNow() {
+	if !u.w.leftovers(u) {
 		u.afterRun()
-	case u.fin:
-		u.fin = nil
-		p.Release()
-		u.stopTimer("finish")
-		u.down()
 	}
 }
 
-func (u *unit) recordExit(ex proc.Exit) {
-	e := &svdir.Exit{Code: ex.Code(), At: ex.At, Unknown: ex.Unknown}
+// recordExit notes how ./run ended, before the input says it did.
+func (u *unit) recordExit(e *svdir.Exit, wstat int) {
 	if !u.started.IsZero() {
-		e.Uptime = ex.At.Sub(u.started).Seconds()
+		e.Uptime = e.At.Sub(u.started).Seconds()
 	}
-	if ex.Signal() != 0 {
-		e.Signal = sigName(ex.Signal())
-	}
-	u.lastExit, u.lastWstat = e, int(ex.Status)
+	u.lastExit, u.lastWstat = e, wstat
 	// sv-exec exits 100 when retrying cannot help: no such program or user,
-	// invalid OPTIONS. Retry slowly rather than in a tight loop.
-	u.failedRun = !ex.Unknown && ex.Code() == 100 && e.Uptime < 1
-	switch {
-	case u.failedRun && u.cfg().err != "":
-		// sv-scan read the OPTIONS too, and knows why.
-		u.errMsg = "OPTIONS: " + u.cfg().err
-	case u.failedRun:
+	// invalid OPTIONS. Retry slowly rather than in a tight loop (a run
+	// someone stopped is restarted as asked, whatever its exit).
+	if u.ending == endedCrash && !e.Unknown && e.Code == 100 && e.Uptime < 1 {
+		u.ending = endedPermanent
 		u.errMsg = "the run script failed permanently (exit 100); see the log for why"
-	}
-}
-
-// leftovers reports whether processes of the last run remain.
-func (u *unit) leftovers() bool {
-	if cg := u.cgroup(); cg != nil {
-		busy, err := cg.Populated()
-		return err == nil && busy
-	}
-	return u.pgid != 0 && proc.GroupAlive(u.pgid)
-}
-
-func (u *unit) signalLeftovers() {
-	sig := syscall.SIGTERM
-	if !u.isLog {
-		sig = u.cfg().stopSignal
-	}
-	if cg := u.cgroup(); cg != nil {
-		cg.Signal(sig)
-		cg.Signal(syscall.SIGCONT)
-	}
-	proc.SignalGroup(u.pgid, sig)
-	proc.SignalGroup(u.pgid, syscall.SIGCONT)
-}
-
-// drained is called when the group or cgroup may have emptied.
-func (u *unit) drained() {
-	if u.draining && !u.leftovers() {
-		u.draining = false
-		u.afterRun()
+		if u.cfg.err != "" {
+			u.errMsg = "OPTIONS: " + u.cfg.err // sv-scan read the OPTIONS too, and knows why
+		}
 	}
 }
 
 // afterRun: ./finish runs when there is one to run, else the unit is down.
 func (u *unit) afterRun() {
-	if u.needFinish() {
-		if p, err := u.svc.spawnFinish(u); err == nil {
-			u.fin = p
-			u.state = svdir.StateFinish
-			u.setPhase(svdir.PhaseFinish)
-			u.svc.watchExit(u, p)
+	if u.w.needFinish(u) {
+		c, err := u.w.spawnFinish(u)
+		if err == nil {
+			u.fin = c
+			u.setPhase(phaseFinishing, u.exitReason())
 			// s6 bounds finish to 5 s; a hanging one must not hold the service.
-			u.after("finish", max(u.stopTimeout(), 5*time.Second))
+			u.w.arm(u, tFinish, max(u.stopTimeout(), 5*time.Second))
 			return
-		} else {
-			u.svc.sc.logf("%s: cannot start finish: %v", u.name, err)
 		}
+		u.w.logf("%s: cannot start finish: %v", u.name, err)
 	}
 	u.down()
 }
 
-// needFinish: a user's own ./finish always runs; sv-gen's shared one only
-// for FIN_CMD, because sv-scan applies the restart policy itself.
-func (u *unit) needFinish() bool {
-	path := filepath.Join(u.dir, "finish")
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode()&0o111 == 0 {
-		return false
-	}
-	return u.isLog || !isShared(path, "finish") || u.cfg().finCmd
+// finished: ./finish ended.
+func (u *unit) finished() {
+	u.fin = nil
+	u.w.disarm(u, tFinish)
+	u.down()
 }
 
-// down: the unit is down; restart it, later or now, unless it must not.
+// finishTimedOut: ./finish overran its time; it is killed.
+func (u *unit) finishTimedOut() {
+	if u.fin != nil {
+		u.fin.signal(syscall.SIGKILL)
+	}
+}
+
+// settleDown: down it stays (`d`, `x` while it waits or has given up).
+func (u *unit) settleDown() {
+	u.w.disarm(u, tRestart)
+	u.setPhase(phaseDown, "down")
+}
+
+// noMore: `x` while down: nothing to do, nothing will start it.
+func (u *unit) noMore() { u.w.disarm(u, tRestart) }
+
+// down: the run is over; restart it, later or now, unless it must not.
 func (u *unit) down() {
-	u.state, u.since = svdir.StateDown, time.Now()
-	u.stopAsked = false
-	u.stopTimer("kill")
-	if u.wantExit || !u.wantUp {
-		u.setPhase(svdir.PhaseDown)
+	u.stopping = false
+	u.w.disarm(u, tKill)
+	reason := u.exitReason()
+	if u.want != wantUp {
+		u.setPhase(phaseDown, reason)
 		return
 	}
-	if u.requested {
+	if u.ending == endedRequested {
 		// Asked for (sv term, sv kill, sv-ctl restart): restart at once,
 		// whatever SVC_RESTART says, and it is no crash: neither the
 		// backoff nor the restart limit counts it.
-		u.requested = false
-		u.start()
+		u.ending = endedCrash
+		u.setPhase(phaseDown, reason)
+		u.startNow()
 		return
 	}
+	pol := u.policy()
 	code := -1
 	if u.lastExit != nil {
 		code = u.lastExit.Code
 	}
-	pol := policy.Logger
-	if !u.isLog {
-		pol = u.cfg().policy
-	}
 	// A daemon that never became ready failed, whatever its exit code.
-	if reason := pol.StayDown(code); reason != "" && !u.readyFailed && u.lastExit != nil && !u.lastExit.Unknown {
-		u.wantUp = false
-		u.setPhase(svdir.PhaseDown)
+	if pol.StayDown(code) != "" && u.ending != endedReadyLate && u.lastExit != nil && !u.lastExit.Unknown {
+		u.want = wantDown
+		u.setPhase(phaseDown, reason)
 		return
 	}
 	uptime := time.Duration(0)
 	if u.lastExit != nil {
 		uptime = time.Duration(u.lastExit.Uptime * float64(time.Second))
 	}
-	delay, fatal := u.tracker.Next(pol, uptime, time.Now())
+	delay, fatal := u.tracker.Next(pol, uptime, u.w.now())
 	if fatal != "" {
-		u.svc.sc.logf("%s: giving up: %s", u.name, fatal)
-		u.fatal, u.wantUp = fatal, false
-		u.setPhase(svdir.PhaseFatal)
+		u.w.logf("%s: giving up: %s", u.name, fatal)
+		u.fatal, u.want = fatal, wantDown
+		u.setPhase(phaseFatal, "gave-up")
 		return
 	}
-	if u.failedRun {
-		if u.isLog && u.cfg().err != "" {
-			// It fails on the OPTIONS its service cannot load either: no
-			// daemon writes meanwhile, so it waits as long as the service
-			// rather than the logger's second, which filled the log.
-			pol = u.cfg().policy
-		}
-		delay = u.tracker.Penalize(pol)
-		u.svc.sc.logf("%s: %s; retrying in %s", u.name, u.errMsg, delay)
+	if u.ending == endedPermanent {
+		delay = u.tracker.Penalize(u.permanentPolicy(pol))
+		u.w.logf("%s: %s; retrying in %s", u.name, u.errMsg, delay)
 	}
 	u.restarts++ // only restarts of the supervisor's own count
 	if delay <= 0 {
-		u.start()
+		u.setPhase(phaseDown, reason)
+		u.startNow()
 		return
 	}
-	u.nextStart = time.Now().Add(delay)
-	u.setPhase(svdir.PhaseBackoff)
-	u.after("restart", delay)
+	u.nextStart = u.w.now().Add(delay)
+	u.setPhase(phaseBackoff, reason)
+	u.w.arm(u, tRestart, delay)
 }
 
-// timer handles a timer that fired for the current generation.
-func (u *unit) timer(name string) {
-	delete(u.timers, name)
-	switch name {
-	case "restart":
-		if u.state == svdir.StateDown && u.wantUp && !u.draining {
-			u.start()
-		}
-	case "eof": // the log program did not exit at the end of its input
-		u.stop()
-	case "kill", "finish":
-		if name == "finish" && u.fin != nil {
-			u.fin.Signal(syscall.SIGKILL)
-			return
-		}
-		u.killAll()
-	case "ready":
-		if !u.ready && u.run != nil {
-			// The start failed: the daemon is stopped, and restarted as
-			// after a crash (backoff, SVC_RESTART_LIMIT).
-			u.errMsg = fmt.Sprintf("not ready after SVC_READY_TIMEOUT=%s (%s)", u.cfg().readyTimeout, u.cfg().ready)
-			u.svc.sc.logf("%s: %s: stopping it", u.name, u.errMsg)
-			if u.cancelRdy != nil {
-				u.cancelRdy()
-				u.cancelRdy = nil
-			}
-			u.readyFailed = true
-			u.stopFor(false)
-		}
-	}
-}
-
-// after arms a timer; it fires as an event of the unit's goroutine.
-func (u *unit) after(name string, d time.Duration) {
-	u.stopTimer(name)
-	gen := u.gen
-	u.timers[name] = time.AfterFunc(d, func() { u.svc.send(event{kind: evTimer, u: u, name: name, gen: gen}) })
-}
-
-func (u *unit) stopTimer(name string) {
-	if t := u.timers[name]; t != nil {
-		t.Stop()
-		delete(u.timers, name)
-	}
-}
-
-func (u *unit) setReady(ok bool) {
-	if !ok || u.run == nil {
-		return
-	}
-	u.ready, u.readyAt = true, time.Now()
-	u.errMsg = ""
-	u.stopTimer("ready")
-	if u.phase == svdir.PhaseStarting {
-		u.setPhase(svdir.PhaseUp)
-	}
-}
-
-func (u *unit) setPhase(p string) {
-	if u.phase != p {
-		u.phase = p
-	}
-	if p != svdir.PhaseBackoff {
-		u.nextStart = time.Time{}
-	}
-}
-
-// custom runs a control/<c> script of the user's, as runsv does; it returns
-// true when the script exited 0 (the default action is then skipped).
-// sv-gen's shared control script is not run: sv-scan does its job itself.
-func (u *unit) custom(c byte) bool {
+// policy is the restart policy of the unit: its OPTIONS', or a logger's.
+func (u *unit) policy() policy.Policy {
 	if u.isLog {
-		return false // as runsv: the log service has no custom controls
+		return policy.Logger
 	}
-	path := filepath.Join(u.dir, "control", string(c))
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode()&0o111 == 0 || isShared(path, "control") {
-		return false
-	}
-	p, err := u.svc.spawnControl(u, path)
-	if err != nil {
-		u.svc.sc.logf("%s: cannot run control/%c: %v", u.name, c, err)
-		return false
-	}
-	select {
-	case ex := <-p.Exit:
-		p.Release()
-		return ex.Code() == 0
-	case <-time.After(u.stopTimeout()):
-		p.Signal(syscall.SIGKILL)
-		<-p.Exit
-		p.Release()
-		u.svc.sc.logf("%s: control/%c did not finish in %s; killed", u.name, c, u.stopTimeout())
-		return false
-	}
+	return u.cfg.policy
 }
 
-func (u *unit) cgroup() *cgroup.Group {
-	if u.isLog {
-		return u.svc.logCg
+// permanentPolicy is how long a run that cannot start waits: a log
+// program that fails on the OPTIONS its service cannot load either waits
+// as long as the service (no daemon writes meanwhile) rather than the
+// logger's second, which filled sv-scan's log.
+func (u *unit) permanentPolicy(pol policy.Policy) policy.Policy {
+	if u.isLog && u.cfg.err != "" {
+		return u.cfg.policy
 	}
-	return u.svc.cg
+	return pol
+}
+
+// exitReason names how the last run ended, for the events: as asked
+// (requested, stop-timeout when the stop needed KILL), a failed start
+// (ready-timeout, cannot-start), or by itself (exited with 0, crashed).
+func (u *unit) exitReason() string {
+	switch {
+	case u.killed:
+		return "stop-timeout"
+	case u.ending == endedRequested:
+		return "requested"
+	case u.ending == endedReadyLate:
+		return "ready-timeout"
+	case u.ending == endedPermanent:
+		return "cannot-start"
+	case u.lastExit != nil && u.lastExit.Code == 0:
+		return "exited"
+	}
+	return "crashed"
+}
+
+// endExpected: the run that ended was asked to (a stop, a kill, a
+// restart), or ended as the service does (exit 0 where the policy keeps
+// it down: a oneshot).
+func (u *unit) endExpected() bool {
+	if u.ending == endedRequested || u.killed {
+		return true
+	}
+	return u.lastExit != nil && u.lastExit.Code == 0 && u.policy().StayDown(0) != ""
 }

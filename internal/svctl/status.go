@@ -170,7 +170,7 @@ func (i Info) IsReady() bool { return i.Up() && (i.Ready == nil || *i.Ready) }
 
 // Down reports whether nothing of the service runs.
 func (i Info) Down() bool {
-	return i.Pid == 0 && i.State != svdir.PhaseFinish && i.State != svdir.PhaseStopping
+	return i.Pid == 0 && i.State != svdir.PhaseFinish && i.State != svdir.PhaseStopping && i.State != svdir.PhaseDraining
 }
 
 // Failing: wanted up, but not running (fatal, backing off, or gone).

@@ -266,6 +266,7 @@ const (
 	PhaseStarting = "starting" // running, not ready yet
 	PhaseUp       = "up"       // running and ready
 	PhaseStopping = "stopping" // asked to stop, not gone yet
+	PhaseDraining = "draining" // ./run exited; what it forked is being stopped
 	PhaseFinish   = "finish"   // ./finish runs
 	PhaseBackoff  = "backoff"  // down, restarting at NextStart
 	PhaseFatal    = "fatal"    // given up; an explicit up starts it again
