@@ -10,21 +10,21 @@ import (
 // scanDir, with the settle time of conf.d: what a start waits for, and how
 // long it may take.
 func FromOptions(svc *options.Service, scanDir string, settle time.Duration) Service {
-	s := svc.Set
+	c := svc.Config
 	b := Service{
 		Name: svc.Name, Dir: svc.Dir, ScanDir: scanDir,
-		ReadyWanted:  s.Ready().Kind != options.ReadyNone,
-		ReadyTimeout: s.Duration("SVC_READY_TIMEOUT"),
-		StopTimeout:  s.Duration("SVC_STOP_TIMEOUT"),
+		ReadyWanted:  c.Ready.Kind != options.ReadyNone,
+		ReadyTimeout: c.ReadyTimeout,
+		StopTimeout:  c.Stop.Timeout,
 		Settle:       settle,
 	}
-	if s.Get("SVC_WAIT_PATH")+s.Get("SVC_WAIT_MOUNT") != "" {
-		b.ExecWait = s.Duration("SVC_WAIT_TIMEOUT")
+	if c.Wait.Any() {
+		b.ExecWait = c.Wait.Timeout
 	}
-	switch s.Get("LOG") {
-	case "none", "syslog", "custom":
+	switch c.Log.Kind {
+	case options.LogNone, options.LogSyslog, options.LogCustom:
 	default:
-		b.LogDir = s.Get("LOG_DIR")
+		b.LogDir = c.Log.Dir
 	}
 	return b
 }

@@ -60,7 +60,7 @@ func newExecCmd() *cobra.Command {
 			}
 			if !print {
 				// From here on every message goes to the service's log.
-				if err := svexec.JoinStderr(svc.Set.Get("LOG") != "none"); err != nil {
+				if err := svexec.JoinStderr(svc.Config.Log.Kind != options.LogNone); err != nil {
 					return fail(svc.Name, err)
 				}
 			}

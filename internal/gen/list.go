@@ -1,8 +1,6 @@
 package gen
 
 import (
-	"strings"
-
 	"github.com/supervision-suite/supervision/internal/options"
 )
 
@@ -34,11 +32,11 @@ func (g *Generator) List() ([]ListEntry, error) {
 				le.Problem = asErrors(err)[0].Error()
 			}
 			if svc != nil {
-				s := svc.Set
+				c := svc.Config
 				le.Catalog = svc.Catalog
-				le.Description = s.Get("SVC_DESCRIPTION")
-				le.Command = options.JoinWords(append(s.Words("SVC_CMD"), s.Words("SVC_OPTS")...))
-				le.Log = s.Get("LOG")
+				le.Description = c.Description
+				le.Command = options.JoinWords(append(append([]string{}, c.Cmd...), c.Opts...))
+				le.Log = string(c.Log.Kind)
 			}
 		}
 		out = append(out, le)
@@ -67,24 +65,11 @@ func (g *Generator) Show(name string, all bool) (*options.Service, []Setting, er
 		return svc, nil, &InvalidError{asErrors(err)}
 	}
 	var out []Setting
-	seen := map[string]bool{}
-	add := func(key string) {
-		v, ok := svc.Set.Lookup(key)
-		if !ok || seen[key] {
-			return
+	for _, s := range svc.Config.Settings() {
+		if !all && s.Text == "" && s.Source.Layer == options.LayerDefault {
+			continue
 		}
-		seen[key] = true
-		if !all && v.Text == "" && v.Source.Layer == options.LayerDefault {
-			return
-		}
-		out = append(out, Setting{Key: key, Value: v.Text, Source: v.Source.String(), Layer: v.Source.Layer, Exported: v.Export})
-	}
-	for _, k := range options.Keys {
-		add(k.Name)
-	}
-	for _, kv := range svc.Set.Exported() {
-		key, _, _ := strings.Cut(kv, "=")
-		add(key)
+		out = append(out, Setting{Key: s.Key, Value: s.Text, Source: s.Source.String(), Layer: s.Source.Layer, Exported: s.Export})
 	}
 	return svc, out, nil
 }

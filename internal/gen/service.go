@@ -24,7 +24,7 @@ const (
 // serviceOps plans the generated content of one service dir, written into
 // dir (the service dir itself, or a temporary one that becomes it).
 func (g *Generator) serviceOps(p *fsplan.Plan, svc *options.Service, dir string) {
-	s := svc.Set
+	c := svc.Config
 	link := func(rel, target string, want bool) {
 		path := filepath.Join(dir, rel)
 		switch {
@@ -39,7 +39,7 @@ func (g *Generator) serviceOps(p *fsplan.Plan, svc *options.Service, dir string)
 	link("run", "../.opt/run", true)
 	p.Symlink(filepath.Join(dir, "supervise"), g.Layout.Inside(g.Layout.Supervise(svc.Name)))
 
-	logged := s.Get("LOG") != "none"
+	logged := c.Log.Kind != options.LogNone
 	if logged {
 		p.Dir(filepath.Join(dir, "log"), 0o755)
 	}
@@ -55,22 +55,22 @@ func (g *Generator) serviceOps(p *fsplan.Plan, svc *options.Service, dir string)
 		p.RemoveEmptyDir(filepath.Join(dir, "log"))
 	}
 
-	link("finish", "../.opt/finish", needsFinish(s))
-	ready := s.Ready().Kind
+	link("finish", "../.opt/finish", needsFinish(c))
+	ready := c.Ready.Kind
 	link("check", "../.opt/check", ready == options.ReadyCheck || ready == options.ReadyTCP || ready == options.ReadyPath)
 
 	// runsv sends TERM to the daemon alone; control/t sends the stop signal
 	// to its process group instead, as every backend does here.
 	p.Dir(filepath.Join(dir, "control"), 0o755)
 	link("control/t", "../../.opt/control", true)
-	link("control/h", "../../.opt/control", s.Signal("SVC_RELOAD_SIGNAL") != syscall.SIGHUP)
+	link("control/h", "../../.opt/control", c.ReloadSignal != syscall.SIGHUP)
 
-	g.s6Ops(p, s, dir)
+	g.s6Ops(p, c, dir)
 }
 
 // s6Ops writes the files s6-supervise reads, so that the same OPTIONS
 // drives s6 without sv-exec's help.
-func (g *Generator) s6Ops(p *fsplan.Plan, s *options.Set, dir string) {
+func (g *Generator) s6Ops(p *fsplan.Plan, c *options.Config, dir string) {
 	file := func(name, text string, want bool) {
 		path := filepath.Join(dir, name)
 		if want {
@@ -79,20 +79,20 @@ func (g *Generator) s6Ops(p *fsplan.Plan, s *options.Set, dir string) {
 			p.Remove(path)
 		}
 	}
-	r := s.Ready()
+	r := c.Ready
 	file(s6NotificationFD, strconv.Itoa(r.FD), r.Kind == options.ReadyFD)
-	file(s6TimeoutKill, strconv.FormatInt(s.Duration("SVC_STOP_TIMEOUT").Milliseconds(), 10), true)
-	stop := s.Signal("SVC_STOP_SIGNAL")
+	file(s6TimeoutKill, strconv.FormatInt(c.Stop.Timeout.Milliseconds(), 10), true)
+	stop := c.Stop.Signal
 	file(s6DownSignal, "SIG"+options.SignalName(stop), stop != syscall.SIGTERM)
-	limit := s.RestartLimit()
+	limit := c.Restart.Limit
 	file(s6MaxDeathTally, strconv.Itoa(limit.Count), limit.Count > 0)
 }
 
 // needsFinish: the finish script runs FIN_CMD and keeps down a service that
 // must not restart; without either, no finish script is needed.
-func needsFinish(s *options.Set) bool {
-	return s.Get("FIN_CMD") != "" || s.Get("SVC_RESTART") != "always" ||
-		s.Get("SVC_TYPE") == "oneshot" || s.RestartLimit().Count > 0
+func needsFinish(c *options.Config) bool {
+	return len(c.FinCmd) > 0 || c.Restart.Mode != options.RestartAlways ||
+		c.Type == options.Oneshot || c.Restart.Limit.Count > 0
 }
 
 // runtimeOps plans the supervise directories in the run dir, which the
@@ -103,7 +103,7 @@ func (g *Generator) runtimeOps(p *fsplan.Plan, svc *options.Service) {
 		return
 	}
 	p.Dir(g.Layout.Supervise(svc.Name), 0o755)
-	if svc.Set.Get("LOG") != "none" {
+	if svc.Config.Log.Kind != options.LogNone {
 		p.Dir(g.Layout.LogSupervise(svc.Name), 0o755)
 	}
 }

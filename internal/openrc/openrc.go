@@ -281,17 +281,22 @@ func (r *Runner) Depend(name string) ([]string, error) {
 		return nil, err
 	}
 	lines := []string{"need supervision"}
-	for _, kw := range []struct{ word, key string }{
-		{"need", "SVC_NEED"}, {"use", "SVC_USE"}, {"after", "SVC_AFTER"}, {"before", "SVC_BEFORE"},
+	deps := &svc.Config.Deps
+	for _, kw := range []struct {
+		word  string
+		names *[]string
+	}{
+		{"need", &deps.Need}, {"use", &deps.Use}, {"after", &deps.After}, {"before", &deps.Before},
 	} {
-		names := svc.Set.Words(kw.key)
+		names := *kw.names
 		if len(names) == 0 {
 			continue
 		}
 		out := make([]string, len(names))
 		for i, n := range names {
 			if !openrcNameRE().MatchString(n) {
-				return nil, fmt.Errorf("%s: %s: %q is not a service name OpenRC knows", name, kw.key, n)
+				set, _ := svc.Config.SettingOf(kw.names)
+				return nil, fmt.Errorf("%s: %s: %q is not a service name OpenRC knows", name, set.Key, n)
 			}
 			out[i] = r.openrcName(n)
 		}

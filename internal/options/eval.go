@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"syscall"
-	"time"
 )
 
 // Layers, lowest first. A later layer's assignment wins.
@@ -231,57 +229,4 @@ func (s *Set) Exported() []string {
 		}
 	}
 	return env
-}
-
-// The typed accessors below parse values that Apply has already validated,
-// and defaults that a unit test validates, so they cannot fail; a zero value
-// is returned if they somehow do.
-
-// Words splits a list key.
-func (s *Set) Words(name string) []string {
-	w, _ := SplitWords(s.Get(name))
-	return w
-}
-
-// Duration returns a duration key.
-func (s *Set) Duration(name string) time.Duration {
-	d, _ := ParseDuration(s.Get(name))
-	return d
-}
-
-// Signal returns a signal key.
-func (s *Set) Signal(name string) syscall.Signal {
-	sig, _ := ParseSignal(s.Get(name))
-	return sig
-}
-
-// Bool returns a yes/no key.
-func (s *Set) Bool(name string) bool {
-	b, _ := ParseBool(s.Get(name))
-	return b
-}
-
-// Ready returns SVC_READY.
-func (s *Set) Ready() Ready {
-	r, _ := ParseReady(s.Get("SVC_READY"))
-	return r
-}
-
-// RestartLimit returns SVC_RESTART_LIMIT.
-func (s *Set) RestartLimit() RestartLimit {
-	r, _ := ParseRestartLimit(s.Get("SVC_RESTART_LIMIT"))
-	return r
-}
-
-// Size returns a size key.
-func (s *Set) Size(name string) int64 {
-	n, _ := ParseSize(s.Get(name))
-	return n
-}
-
-// Int returns a whole-number key.
-func (s *Set) Int(name string) int {
-	var n int
-	fmt.Sscan(s.Get(name), &n)
-	return n
 }

@@ -281,3 +281,23 @@ func (l *Loader) catalogFile(name string, where Source) (*File, Errors) {
 	}
 	return f, nil
 }
+
+// EnvFileVars evaluates the text of an SVC_ENV_FILE (OPTIONS syntax, read
+// from path) with the service's name at hand, and returns NAME=VALUE for
+// each name it assigns, in file order: every one goes to the daemon's
+// environment.
+func (svc *Service) EnvFileVars(path string, data []byte) ([]string, error) {
+	f, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	set := NewSet(map[string]string{"SVC_NAME": svc.Name, "SVC_BASE": svc.Base, "SVC_INSTANCE": svc.Instance})
+	if err := set.Apply(f, LayerService); err != nil {
+		return nil, err
+	}
+	vars := make([]string, len(f.Assigns))
+	for i, a := range f.Assigns {
+		vars[i] = a.Name + "=" + set.Get(a.Name)
+	}
+	return vars, nil
+}

@@ -22,14 +22,14 @@ type Policy struct {
 	Limit    options.RestartLimit
 }
 
-// FromOptions reads a service's policy from its options.
-func FromOptions(s *options.Set) Policy {
+// FromConfig is a service's policy as its OPTIONS set it.
+func FromConfig(c *options.Config) Policy {
 	return Policy{
-		Restart:  s.Get("SVC_RESTART"),
-		Oneshot:  s.Get("SVC_TYPE") == "oneshot",
-		Delay:    s.Duration("SVC_RESTART_DELAY"),
-		MaxDelay: s.Duration("SVC_RESTART_MAX_DELAY"),
-		Limit:    s.RestartLimit(),
+		Restart:  string(c.Restart.Mode),
+		Oneshot:  c.Type == options.Oneshot,
+		Delay:    c.Restart.Delay,
+		MaxDelay: c.Restart.MaxDelay,
+		Limit:    c.Restart.Limit,
 	}
 }
 

@@ -8,6 +8,21 @@ import (
 	"github.com/supervision-suite/supervision/internal/options"
 )
 
+func TestFromConfig(t *testing.T) {
+	limit := options.RestartLimit{Count: 3, Window: time.Minute}
+	c := &options.Config{
+		Type:    options.Oneshot,
+		Restart: options.Restart{Mode: options.RestartOnFailure, Delay: time.Second, MaxDelay: time.Hour, Limit: limit},
+	}
+	want := Policy{Restart: "on-failure", Oneshot: true, Delay: time.Second, MaxDelay: time.Hour, Limit: limit}
+	if got := FromConfig(c); got != want {
+		t.Errorf("FromConfig = %+v, want %+v", got, want)
+	}
+	if got := FromConfig(&options.Config{Type: options.Longrun}); got.Oneshot {
+		t.Errorf("a longrun is a oneshot: %+v", got)
+	}
+}
+
 func TestStayDown(t *testing.T) {
 	tests := []struct {
 		p    Policy

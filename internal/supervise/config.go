@@ -77,21 +77,25 @@ func loadConfig(dir string) config {
 		c.err = configErr(err, filepath.Base(dir))
 		return c
 	}
-	s := svc.Set
 	c.svc = svc
 	c.stamp = addConfigFiles(stamp, svc)
-	c.ready = s.Ready()
-	c.readyTimeout = s.Duration("SVC_READY_TIMEOUT")
-	c.stopSignal = s.Signal("SVC_STOP_SIGNAL")
-	c.stopGroup = s.Bool("SVC_STOP_GROUP")
-	c.stopTimeout = s.Duration("SVC_STOP_TIMEOUT")
-	c.reloadSignal = s.Signal("SVC_RELOAD_SIGNAL")
-	c.policy = policy.FromOptions(s)
-	c.finCmd = s.Get("FIN_CMD") != ""
-	c.log = logMode(dir, s.Get("LOG"))
-	c.console = s.Get("LOG") == "console"
-	c.logCfg = svlog.Config{Dir: s.Get("LOG_DIR"), Size: s.Size("LOG_SIZE"), Files: s.Int("LOG_FILES"), Stamp: s.Get("LOG_TIMESTAMP")}
+	c.fill(svc.Config, dir)
 	return c
+}
+
+// fill takes the supervisor's settings from the service's decoded OPTIONS.
+func (c *config) fill(o *options.Config, dir string) {
+	c.ready = o.Ready
+	c.readyTimeout = o.ReadyTimeout
+	c.stopSignal = o.Stop.Signal
+	c.stopGroup = o.Stop.Group
+	c.stopTimeout = o.Stop.Timeout
+	c.reloadSignal = o.ReloadSignal
+	c.policy = policy.FromConfig(o)
+	c.finCmd = len(o.FinCmd) > 0
+	c.log = logMode(dir, o.Log.Kind)
+	c.console = o.Log.Kind == options.LogConsole
+	c.logCfg = svlog.Config{Dir: o.Log.Dir, Size: o.Log.Size, Files: o.Log.Files, Stamp: string(o.Log.Timestamp)}
 }
 
 // maxConfigErr bounds what state.json and sv-scan's log say of OPTIONS
@@ -109,12 +113,12 @@ func configErr(err error, name string) string {
 // logMode: a log/run that is sv-gen's shared log-run with LOG=builtin or
 // LOG=console is done in-process; any other log/run is a program to supervise; no log/run
 // means the daemon's output goes where sv-scan's goes, as with runsv.
-func logMode(dir, log string) string {
+func logMode(dir string, log options.LogKind) string {
 	run := filepath.Join(dir, "log", "run")
 	if _, err := os.Stat(run); err != nil {
 		return logNone
 	}
-	if (log == "builtin" || log == "console") && isShared(run, "log-run") {
+	if (log == options.LogBuiltin || log == options.LogConsole) && isShared(run, "log-run") {
 		return logBuiltin
 	}
 	return logProgram

@@ -439,4 +439,3 @@ func (s *service) loggerConfig() svlog.Config {
 	}
 	return s.cfg.logCfg
 }
-

@@ -65,10 +65,10 @@ const (
 type ending int
 
 const (
-	endedCrash      ending = iota // it exited by itself: the restart policy decides
-	endedRequested                // someone asked (t, k, d, a restart): not a crash
-	endedReadyLate                // not ready within SVC_READY_TIMEOUT: a failed start
-	endedPermanent                // it cannot start (exit 100 at once, or no ./run): retried slowly
+	endedCrash     ending = iota // it exited by itself: the restart policy decides
+	endedRequested               // someone asked (t, k, d, a restart): not a crash
+	endedReadyLate               // not ready within SVC_READY_TIMEOUT: a failed start
+	endedPermanent               // it cannot start (exit 100 at once, or no ./run): retried slowly
 )
 
 // input is what happens to a unit: a letter of runit's control protocol,
@@ -167,7 +167,7 @@ type world interface {
 	stopWatchingReady(u *unit)
 	signalGroup(u *unit, sig syscall.Signal) // the process group of the last run
 	signalCgroup(u *unit, sig syscall.Signal)
-	killAll(u *unit)     // the cgroup, the group, the daemon
+	killAll(u *unit) // the cgroup, the group, the daemon
 	leftovers(u *unit) bool
 	watchEmpty(u *unit) // inDrained when what the run left may be gone
 	custom(u *unit, letter byte) bool

@@ -43,11 +43,11 @@ func LogDir(svc Service) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: no log directory known: its OPTIONS do not load", svc.Name)
 	}
-	switch kind := loaded.Set.Get("LOG"); kind {
-	case "none", "syslog", "custom", "console":
+	switch kind := loaded.Config.Log.Kind; kind {
+	case options.LogNone, options.LogSyslog, options.LogCustom, options.LogConsole:
 		return "", fmt.Errorf("%s: LOG=%s: there is no log directory to read", svc.Name, kind)
 	}
-	return loaded.Set.Get("LOG_DIR"), nil
+	return loaded.Config.Log.Dir, nil
 }
 
 // Tail writes the last n lines of the log in dir: current, and the rotated

@@ -49,44 +49,43 @@ func Load(dir, root string) (*options.Service, error) {
 // writing to LOG_DIR as LOG_USER. self is sv-exec's own path, beside which
 // sv-log is installed.
 func LoggerSpec(svc *options.Service, self string) (*Spec, error) {
-	s := svc.Set
-	dir := s.Get("LOG_DIR")
-	size, files := s.Size("LOG_SIZE"), s.Int("LOG_FILES")
-	stamp := s.Get("LOG_TIMESTAMP")
+	c := svc.Config
+	dir, size, files, stamp := c.Log.Dir, c.Log.Size, c.Log.Files, c.Log.Timestamp
+	kind := c.Log.Kind
 	var argv []string
-	flag := stampFlags[s.Get("LOG")][stamp]
-	switch kind := s.Get("LOG"); kind {
-	case "builtin":
-		argv = []string{filepath.Join(filepath.Dir(self), "sv-log"), "--size", strconv.FormatInt(size, 10), "--files", strconv.Itoa(files), "--timestamp", stamp, dir}
-	case "console":
+	flag := stampFlags[kind][stamp]
+	switch kind {
+	case options.LogBuiltin:
+		argv = []string{filepath.Join(filepath.Dir(self), "sv-log"), "--size", strconv.FormatInt(size, 10), "--files", strconv.Itoa(files), "--timestamp", string(stamp), dir}
+	case options.LogConsole:
 		argv = []string{filepath.Join(filepath.Dir(self), "sv-log"), "--console", svc.Name}
-	case "svlogd": // size and count go in DIR/config (prepareLogDir)
+	case options.LogSvlogd: // size and count go in DIR/config (prepareLogDir)
 		argv = append(appendNonEmpty([]string{"svlogd"}, flag), dir)
-	case "s6-log":
+	case options.LogS6:
 		argv = append(appendNonEmpty([]string{"s6-log", "-b", fmt.Sprintf("n%d", files), fmt.Sprintf("s%d", size)}, flag), dir)
-	case "multilog":
+	case options.LogMultilog:
 		argv = append(appendNonEmpty([]string{"multilog"}, flag), fmt.Sprintf("s%d", size), fmt.Sprintf("n%d", files), dir)
-	case "syslog":
+	case options.LogSyslog:
 		argv = []string{"logger", "-t", svc.Name, "-p", "daemon.info"}
-	case "custom":
-		argv = s.Words("LOG_CMD")
+	case options.LogCustom:
+		argv = c.Log.Cmd
 	default:
 		return nil, permanent("LOG=%s: this service has no log/ service to run", kind)
 	}
-	path, err := options.LookPath(argv[0], s.Get("SVC_PATH"), svc.Dir)
+	path, err := options.LookPath(argv[0], c.Path, svc.Dir)
 	if err != nil {
-		return nil, permanent("LOG=%s: %s: %v", s.Get("LOG"), argv[0], err)
+		return nil, permanent("LOG=%s: %s: %v", kind, argv[0], err)
 	}
-	cred, err := resolveCred(s.Get("LOG_USER"), "", nil)
+	cred, err := resolveCred(c.Log.User, "", nil)
 	if err != nil {
 		return nil, err
 	}
 	sp := &Spec{Name: svc.Name + "/log", Path: path, Argv: argv, Dir: svc.Dir, Umask: -1, Cred: cred,
-		Env: []string{"PATH=" + s.Get("SVC_PATH")}}
+		Env: []string{"PATH=" + c.Path}}
 	if err := noNUL(sp); err != nil {
 		return nil, err
 	}
-	if kind := s.Get("LOG"); kind != "syslog" && kind != "custom" && kind != "console" {
+	if kind != options.LogSyslog && kind != options.LogCustom && kind != options.LogConsole {
 		if err := prepareLogDir(dir, cred, kind, size, files); err != nil {
 			return nil, err
 		}
@@ -96,7 +95,7 @@ func LoggerSpec(svc *options.Service, self string) (*Spec, error) {
 }
 
 // stampFlags is how each logger is told to timestamp lines (LOG_TIMESTAMP).
-var stampFlags = map[string]map[string]string{
+var stampFlags = map[options.LogKind]map[options.Timestamp]string{
 	"svlogd":   {"tai64n": "-t", "iso": "-ttt"},
 	"s6-log":   {"tai64n": "t", "iso": "T"},
 	"multilog": {"tai64n": "t", "iso": "t"}, // multilog knows only TAI64N
@@ -111,7 +110,7 @@ func appendNonEmpty(list []string, s string) []string {
 
 // prepareLogDir creates LOG_DIR, owned by the logger's user, and writes
 // svlogd's config file, which is how svlogd learns size and count.
-func prepareLogDir(dir string, cred *Cred, kind string, size int64, files int) error {
+func prepareLogDir(dir string, cred *Cred, kind options.LogKind, size int64, files int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return step("LOG_DIR", unwrap(err))
 	}
@@ -120,7 +119,7 @@ func prepareLogDir(dir string, cred *Cred, kind string, size int64, files int) e
 			return step("LOG_DIR chown", unwrap(err))
 		}
 	}
-	if kind == "svlogd" {
+	if kind == options.LogSvlogd {
 		conf := fmt.Sprintf("s%d\nn%d\n", size, files)
 		if err := safefile.Write(filepath.Join(dir, "config"), []byte(conf), 0o644); err != nil {
 			return step("svlogd config", err)
@@ -165,11 +164,10 @@ func ParseFinishArgs(args []string) Outcome {
 // returns the exit status for the finish script. Under sv-scan, which
 // applies the policy itself, only FIN_CMD runs.
 func Finish(svc *options.Service, o Outcome, stderr *os.File) int {
-	s := svc.Set
-	if fin := s.Words("FIN_CMD"); len(fin) > 0 {
+	if fin := svc.Config.FinCmd; len(fin) > 0 {
 		env, _ := buildEnv(svc, nil, os.Environ())
 		cmd := exec.Command(fin[0], append(fin[1:], strconv.Itoa(o.Code), strconv.Itoa(o.Signal))...)
-		if p, err := options.LookPath(fin[0], s.Get("SVC_PATH"), svc.Dir); err == nil {
+		if p, err := options.LookPath(fin[0], svc.Config.Path, svc.Dir); err == nil {
 			cmd.Path = p
 		}
 		cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, svc.Dir, os.Stdout, stderr
@@ -195,7 +193,7 @@ func Finish(svc *options.Service, o Outcome, stderr *os.File) int {
 // limit is kept in a file beside the supervisor's status, because each
 // finish is a new process.
 func stayDown(svc *options.Service, o Outcome, now time.Time) string {
-	p := policy.FromOptions(svc.Set)
+	p := policy.FromConfig(svc.Config)
 	if reason := p.StayDown(o.Code); reason != "" {
 		return reason
 	}
@@ -203,9 +201,15 @@ func stayDown(svc *options.Service, o Outcome, now time.Time) string {
 		return ""
 	}
 	if n := recordDeath(svc.Dir, p.Limit, now); n > p.Limit.Count {
-		return fmt.Sprintf("fatal: %d exits within %s (SVC_RESTART_LIMIT=%s); bring it up explicitly to try again", n, p.Limit.Window, svc.Set.Get("SVC_RESTART_LIMIT"))
+		return fmt.Sprintf("fatal: %d exits within %s (SVC_RESTART_LIMIT=%s); bring it up explicitly to try again", n, p.Limit.Window, restartLimitText(svc.Config))
 	}
 	return ""
+}
+
+// restartLimitText is SVC_RESTART_LIMIT as the user wrote it.
+func restartLimitText(c *options.Config) string {
+	s, _ := c.SettingOf(&c.Restart.Limit)
+	return s.Text
 }
 
 // recordDeath appends now to the service's death record (beside the
@@ -248,7 +252,7 @@ func writeControl(dir string, c byte) error {
 
 // Check probes SVC_READY once, for runit's ./check.
 func Check(svc *options.Service) error {
-	r := svc.Set.Ready()
+	r := svc.Config.Ready
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	env, _ := buildEnv(svc, nil, os.Environ())
@@ -259,7 +263,7 @@ func Check(svc *options.Service) error {
 // sends the service's own signal, the stop signal to the whole process
 // group (SVC_STOP_GROUP) followed by CONT.
 func Control(svc *options.Service, letter string) error {
-	s := svc.Set
+	c := svc.Config
 	data, err := safefile.ReadFile(filepath.Join(svc.Dir, "supervise", "pid"), safefile.StateLimit)
 	if err != nil {
 		return fmt.Errorf("supervise/pid: %w", unwrap(err))
@@ -271,15 +275,15 @@ func Control(svc *options.Service, letter string) error {
 	switch letter {
 	case "t":
 		target := pid
-		if s.Bool("SVC_STOP_GROUP") && groupLeader(pid) {
+		if c.Stop.Group && groupLeader(pid) {
 			target = -pid
 		}
-		if err := syscall.Kill(target, s.Signal("SVC_STOP_SIGNAL")); err != nil {
+		if err := syscall.Kill(target, c.Stop.Signal); err != nil {
 			return err
 		}
 		return ignoreESRCH(syscall.Kill(target, syscall.SIGCONT))
 	case "h":
-		return syscall.Kill(pid, s.Signal("SVC_RELOAD_SIGNAL"))
+		return syscall.Kill(pid, c.ReloadSignal)
 	}
 	return fmt.Errorf("control/%s: sv-gen makes only control/t and control/h", letter)
 }

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/safefile"
 )
@@ -55,28 +53,8 @@ type Cred struct {
 	Shell  string
 }
 
-// Limit is one rlimit to set.
-type Limit struct {
-	Key      string // SVC_LIMIT_NOFILE
-	Resource int
-	Value    options.Limit
-}
-
-var limitResources = []struct {
-	key      string
-	resource int
-	bytes    bool
-}{
-	{"SVC_LIMIT_NOFILE", unix.RLIMIT_NOFILE, false},
-	{"SVC_LIMIT_NPROC", unix.RLIMIT_NPROC, false},
-	{"SVC_LIMIT_CORE", unix.RLIMIT_CORE, true},
-	{"SVC_LIMIT_AS", unix.RLIMIT_AS, true},
-	{"SVC_LIMIT_DATA", unix.RLIMIT_DATA, true},
-	{"SVC_LIMIT_STACK", unix.RLIMIT_STACK, true},
-	{"SVC_LIMIT_MEMLOCK", unix.RLIMIT_MEMLOCK, true},
-	{"SVC_LIMIT_FSIZE", unix.RLIMIT_FSIZE, true},
-	{"SVC_LIMIT_CPU", unix.RLIMIT_CPU, false},
-}
+// Limit is one rlimit to set, as the OPTIONS decode it.
+type Limit = options.ResourceLimit
 
 // permanentError is a problem that retrying will not fix: exit 100.
 type permanentError struct{ err error }
@@ -91,8 +69,8 @@ func permanent(format string, args ...any) error {
 // BuildSpec resolves a loaded service into a Spec. environ is the
 // supervisor's environment, from which SVC_ENV_KEEP picks.
 func BuildSpec(svc *options.Service, environ []string) (*Spec, error) {
-	s := svc.Set
-	spec := &Spec{Name: svc.Name, Dir: svc.Dir, Umask: -1, JoinStderr: s.Get("LOG") != "none"}
+	c := svc.Config
+	spec := &Spec{Name: svc.Name, Dir: svc.Dir, Umask: c.Umask, Nice: c.Nice, JoinStderr: c.Log.Kind != options.LogNone}
 	if fi, err := os.Stat(filepath.Join(svc.Dir, "supervise")); err == nil && fi.IsDir() {
 		spec.Supervise = filepath.Join(svc.Dir, "supervise")
 	}
@@ -101,32 +79,18 @@ func BuildSpec(svc *options.Service, environ []string) (*Spec, error) {
 		return nil, permanent("%v", err)
 	}
 	spec.Path, spec.Argv = cmd.Path, cmd.Argv
-	if d := s.Get("SVC_DIR"); d != "" {
-		spec.Dir = d
+	if c.Dir != "" {
+		spec.Dir = c.Dir
 	}
-	if u := s.Get("SVC_UMASK"); u != "" {
-		spec.Umask, _ = options.ParseUmask(u)
-	}
-	if n := s.Get("SVC_NICE"); n != "" {
-		v, _ := strconv.Atoi(n)
-		spec.Nice = &v
-	}
-	for _, lr := range limitResources {
-		if v := s.Get(lr.key); v != "" {
-			l, _ := options.ParseLimit(v, lr.bytes)
-			spec.Limits = append(spec.Limits, Limit{Key: lr.key, Resource: lr.resource, Value: l})
-		}
-	}
-	if spec.Cred, err = resolveCred(s.Get("SVC_USER"), s.Get("SVC_GROUP"), s.Words("SVC_GROUPS")); err != nil {
+	spec.Limits = c.ResourceLimits()
+	if spec.Cred, err = resolveCred(c.User, c.Group, c.Groups); err != nil {
 		return nil, err
 	}
 	if err := canBecome(spec.Cred); err != nil {
 		return nil, err
 	}
-	spec.WaitPaths = s.Words("SVC_WAIT_PATH")
-	spec.WaitMounts = s.Words("SVC_WAIT_MOUNT")
-	spec.WaitTimeout = s.Duration("SVC_WAIT_TIMEOUT")
-	spec.PreCmd = s.Words("PRE_CMD")
+	spec.WaitPaths, spec.WaitMounts, spec.WaitTimeout = c.Wait.Paths, c.Wait.Mounts, c.Wait.Timeout
+	spec.PreCmd = c.PreCmd
 	if spec.Env, err = buildEnv(svc, spec.Cred, environ); err != nil {
 		return nil, err
 	}
@@ -266,13 +230,12 @@ func loginShell(name string) string {
 // supervisor's, the user's identity, PATH, then SVC_ENV_FILE, SVC_ENV and
 // exported names, later ones winning.
 func buildEnv(svc *options.Service, cred *Cred, environ []string) ([]string, error) {
-	s := svc.Set
+	c := svc.Config
 	env := map[string]string{}
-	keep := s.Words("SVC_ENV_KEEP")
-	keepAll := len(keep) == 1 && keep[0] == "*"
+	keepAll := len(c.Env.Keep) == 1 && c.Env.Keep[0] == "*"
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
-		if keepAll || k == "NOTIFY_SOCKET" || contains(keep, k) {
+		if keepAll || k == "NOTIFY_SOCKET" || contains(c.Env.Keep, k) {
 			env[k] = v
 		}
 	}
@@ -281,19 +244,17 @@ func buildEnv(svc *options.Service, cred *Cred, environ []string) ([]string, err
 	} else if u, err := user.LookupId(strconv.Itoa(os.Geteuid())); err == nil {
 		env["HOME"], env["USER"], env["LOGNAME"] = u.HomeDir, u.Username, u.Username
 	}
-	env["PATH"] = s.Get("SVC_PATH")
-	if f := s.Get("SVC_ENV_FILE"); f != "" {
-		if err := readEnvFile(svc, f, env); err != nil {
+	env["PATH"] = c.Path
+	if c.Env.File.Path != "" {
+		if err := readEnvFile(svc, c.Env.File, env); err != nil {
 			return nil, err
 		}
 	}
-	for _, kv := range s.Words("SVC_ENV") {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	for _, kv := range s.Exported() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
+	for _, vars := range [][]string{c.Env.Vars, c.Env.Exported} {
+		for _, kv := range vars {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
 	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {
@@ -304,27 +265,22 @@ func buildEnv(svc *options.Service, cred *Cred, environ []string) ([]string, err
 }
 
 // readEnvFile reads NAME=VALUE lines in OPTIONS syntax; every name in it
-// goes to the environment. A leading - makes the file optional.
-func readEnvFile(svc *options.Service, name string, env map[string]string) error {
-	optional := strings.HasPrefix(name, "-")
-	name = strings.TrimPrefix(name, "-")
-	data, err := safefile.ReadFile(name, safefile.EnvLimit)
+// goes to the environment. An optional file may be missing.
+func readEnvFile(svc *options.Service, file options.EnvFile, env map[string]string) error {
+	data, err := safefile.ReadFile(file.Path, safefile.EnvLimit)
 	if err != nil {
-		if optional && errors.Is(err, fs.ErrNotExist) {
+		if file.Optional && errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		return permanent("SVC_ENV_FILE %s: %v", name, unwrap(err))
+		return permanent("SVC_ENV_FILE %s: %v", file.Path, unwrap(err))
 	}
-	f, err := options.Parse(name, data)
+	vars, err := svc.EnvFileVars(file.Path, data)
 	if err != nil {
 		return permanent("%v", err)
 	}
-	set := options.NewSet(map[string]string{"SVC_NAME": svc.Name, "SVC_BASE": svc.Base, "SVC_INSTANCE": svc.Instance})
-	if err := set.Apply(f, options.LayerService); err != nil {
-		return permanent("%v", err)
-	}
-	for _, a := range f.Assigns {
-		env[a.Name] = set.Get(a.Name)
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
 	}
 	return nil
 }
