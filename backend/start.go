@@ -135,6 +135,12 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 		queued.release()
 	}
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// Interrupted before a supervisor came: its `u` is withdrawn (or
+		// was read, by a supervisor that holds the service now), so a
+		// take-up under way starts nothing; what is linked or supervised
+		// is stopped and taken out, as for any interrupted start.
+		return (&watch{svc: svc}).fail(ctx, sup, interrupted(ctx, err))
 	case errors.Is(err, errScannerGone):
 		return &Failure{Service: svc.Name, Reason: fmt.Sprintf("the %s scanner on %s stopped answering before it took the service up", sup.Name(), svc.ScanDir)}
 	case errors.Is(err, context.DeadlineExceeded):

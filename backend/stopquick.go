@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"syscall"
@@ -9,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/svctl"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
@@ -69,8 +71,21 @@ func stopQuick(ctx context.Context, sup Supervisor, svc Service) error {
 func stopByPidfd(ctx context.Context, sup Supervisor, svc Service) error {
 	link := svc.link()
 	info, err := sup.Status(link)
+	if errors.Is(err, svctl.ErrNoStatus) {
+		// Taken up, with no status written yet (a start interrupted
+		// at that moment): `d` waits in the control FIFO for whatever the
+		// supervisor does first, and its first status then says
+		// whether a daemon runs.
+		if err := sup.Send(link, "d"); err != nil {
+			return err
+		}
+		info, err = waitFirstStatus(ctx, sup, link)
+	}
 	if err != nil {
 		return err
+	}
+	if info.State == svctl.StateUnsupervised {
+		return nil // it let go without starting anything
 	}
 	if !info.Up() {
 		// Down already, or its ./finish running: the supervisor lets go

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -51,6 +52,30 @@ func waitSupervised(ctx context.Context, sup Supervisor, dir string, scannerUp f
 		}
 		return controlFIFOReady(filepath.Join(dir, "supervise", "control")), nil
 	})
+}
+
+// waitFirstStatus returns the status of dir once the supervisor that has
+// taken it up (it holds supervise/ok) has written its first, or once it
+// let go without one (it failed to set the service up, before starting
+// anything), at most takeUpWait: what it does between the two takes as
+// long as a take-up. Woken by inotify (rare enough that its cost, which
+// stopQuick avoids, does not matter here).
+func waitFirstStatus(ctx context.Context, sup Supervisor, dir string) (svctl.Info, error) {
+	wctx, cancel := context.WithTimeout(ctx, takeUpWait)
+	defer cancel()
+	var info svctl.Info
+	err := waitUntil(wctx, dir, nil, svdir.SupervisorEvents, func() (bool, error) {
+		var err error
+		info, err = sup.Status(dir)
+		if errors.Is(err, svctl.ErrNoStatus) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return info, fmt.Errorf("%s: its %s supervisor took it up but wrote no status within %s", filepath.Base(dir), sup.Name(), takeUpWait)
+	}
+	return info, err
 }
 
 // okLast is a supervisor that opens supervise/ok for reading last as it
