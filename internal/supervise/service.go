@@ -12,6 +12,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/proc"
+	"github.com/supervision-suite/supervision/internal/ready"
 	"github.com/supervision-suite/supervision/internal/svdir"
 	"github.com/supervision-suite/supervision/internal/svlog"
 )
@@ -58,7 +59,7 @@ type service struct {
 	out    *output
 	cg     *cgroup.Group
 	logCg  *cgroup.Group
-	notify *notifySocket
+	notify *ready.NotifySocket
 
 	logStatus svlog.Status
 
@@ -307,7 +308,7 @@ func (s *service) release() {
 		s.out.close(s.main.run == nil)
 	}
 	if s.notify != nil {
-		s.notify.close()
+		s.notify.Close()
 	}
 	for _, cg := range []*cgroup.Group{s.cg, s.logCg} {
 		if cg != nil {

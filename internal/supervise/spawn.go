@@ -54,14 +54,11 @@ func (s *service) startRun(u *unit) (*proc.Process, *os.File, error) {
 			readyRead = rd
 			closeAfter = append(closeAfter, wr)
 		case options.ReadyNotify:
-			if s.notify == nil {
-				ns, err := newNotifySocket(s.sc.key, s.name)
-				if err != nil {
-					return nil, nil, err
-				}
-				s.notify = ns
+			ns, err := s.notifySocket()
+			if err != nil {
+				return nil, nil, err
 			}
-			env = append(append([]string(nil), env...), "NOTIFY_SOCKET="+s.notify.addr)
+			env = append(append([]string(nil), env...), "NOTIFY_SOCKET="+ns.Addr())
 		}
 	}
 	cg := s.cgroupFD(u)

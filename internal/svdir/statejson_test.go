@@ -1,10 +1,11 @@
 package svdir
 
 import (
-	"encoding/json"
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,16 +25,16 @@ func fullState() *State {
 	}
 }
 
-// A field added to State (or Exit, LogState) must be added to
-// decodeState, or every read of a state.json that has it falls back to
-// encoding/json: fullState must set it, and the decoder take it.
+// The round trip and the written format below cover every field only if
+// fullState sets it: a field added to State (or Exit, LogState) must be
+// set there too.
 func TestFullStateSetsEveryField(t *testing.T) {
 	var zeroFields func(v reflect.Value, path string)
 	zeroFields = func(v reflect.Value, path string) {
 		for i := range v.NumField() {
 			f, name := v.Field(i), path+v.Type().Field(i).Name
 			if f.IsZero() {
-				t.Errorf("fullState leaves %s unset: set it, and decode it in decodeState", name)
+				t.Errorf("fullState leaves %s unset: set it, and add it to fullStateJSON", name)
 			}
 			if f.Kind() == reflect.Pointer && !f.IsNil() {
 				zeroFields(f.Elem(), name+".")
@@ -43,123 +44,198 @@ func TestFullStateSetsEveryField(t *testing.T) {
 	zeroFields(reflect.ValueOf(*fullState()), "")
 }
 
-func TestDecodeStateAsSvScanWritesIt(t *testing.T) {
+// fullStateJSON and minimalStateJSON are state.json as sv-scan writes it,
+// which sv-ctl, backend and people read: a change here is a change of the
+// on-disk format.
+const fullStateJSON = `{
+  "service": "web",
+  "supervisor": "sv-scan",
+  "supervisor_pid": 936,
+  "phase": "starting",
+  "want": "up",
+  "pid": 1234,
+  "pid_start": 987654321,
+  "since": "2026-12-02T12:25:48.676011651Z",
+  "started": "2026-12-02T12:25:47.676011651Z",
+  "ready": true,
+  "ready_at": "2026-12-02T12:25:48.677011651Z",
+  "restarts": 3,
+  "last_exit": {
+    "code": -1,
+    "signal": "SIGTERM",
+    "unknown": true,
+    "at": "2026-12-02T12:24:48.676011651Z",
+    "uptime": 0.008112708
+  },
+  "fatal": "gave up after 5 restarts",
+  "error": "readiness: timed out",
+  "next_start": "2026-12-02T13:25:48.676011651Z",
+  "cgroup": "/sys/fs/cgroup/unified/supervision-51e1b94cf88742ac/sv.web",
+  "log": {
+    "kind": "builtin",
+    "dir": "/var/log/sv/web",
+    "error": "disk full",
+    "since": "2026-12-02T13:25:48.676011651+01:00",
+    "dropped": 7,
+    "pending": 4096
+  }
+}
+`
+
+const minimalStateJSON = `{
+  "service": "s",
+  "supervisor": "sv-scan",
+  "supervisor_pid": 0,
+  "phase": "down",
+  "want": "down",
+  "since": "0001-01-01T00:00:00Z",
+  "ready": false,
+  "restarts": 0
+}
+`
+
+func TestWriteStateFormat(t *testing.T) {
+	for _, tc := range []struct {
+		st   *State
+		want string
+	}{
+		{fullState(), fullStateJSON},
+		{&State{Service: "s", Supervisor: "sv-scan", Phase: PhaseDown, Want: "down"}, minimalStateJSON},
+	} {
+		dir := t.TempDir()
+		s, err := Acquire(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.WriteState(tc.st)
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, StateFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.want {
+			t.Errorf("state.json written:\n%s\nwant:\n%s", got, tc.want)
+		}
+	}
+}
+
+// What sv-scan writes reads back as it was, field for field.
+func TestReadStateAsWritten(t *testing.T) {
 	escaped := fullState()
-	escaped.Error = "line one\nline \"two\"\tand a back\\slash/"
+	escaped.Error = "line one\nline \"two\"\tand a back\\slash/, café <closed> \x01"
 	for name, st := range map[string]*State{
 		"full":    fullState(),
 		"minimal": {Service: "s", Supervisor: "sv-scan", Phase: PhaseDown, Want: "down"},
 		"escapes": escaped,
 		"empty":   {},
 	} {
-		data, err := json.MarshalIndent(st, "", "  ")
+		data, err := encodeState(st)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := decodeState(data)
-		if !ok {
-			t.Errorf("%s: decodeState does not take what sv-scan writes:\n%s", name, data)
+		got := readStateText(t, string(data))
+		if got == nil {
 			continue
 		}
-		if want := viaJSON(t, data); !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: decodeState = %+v, encoding/json = %+v", name, got, want)
-		}
-		compact, _ := json.Marshal(st)
-		if _, ok := decodeState(compact); !ok {
-			t.Errorf("%s: decodeState does not take it without whitespace: %s", name, compact)
+		// Equal as written again: a field lost on the way would differ.
+		again, _ := encodeState(got)
+		if !bytes.Equal(again, data) {
+			t.Errorf("%s: read back as\n%s\nwritten as\n%s", name, again, data)
 		}
 	}
 }
 
-// What decodeState does not take, ReadState still reads, through
-// encoding/json, with the same result as ever.
-func TestReadStateFallsBackToEncodingJSON(t *testing.T) {
-	for name, text := range map[string]string{
-		"unknown field":        `{"service":"s","added_later":{"x":[1,2]}}`,
-		"null":                 `{"service":"s","last_exit":null}`,
-		"unicode escape":       `{"service":"s","error":"caf\u00e9 \u003cclosed\u003e"}`,
-		"utf-8":                `{"service":"s","error":"café"}`,
-		"key in other case":    `{"Service":"s"}`,
-		"repeated key":         `{"service":"a","service":"b"}`,
-		"repeated sub-object":  `{"last_exit":{"code":1},"last_exit":{"signal":"SIGKILL"}}`,
-		"float into an int":    `{"pid":1.5e3}`,
-		"big int into a float": `{"last_exit":{"uptime":12345678901234567890}}`,
+// A reader takes any JSON encoding of the fields, and skips fields it
+// does not know: those of a newer sv-scan.
+func TestReadStateTakesAnyJSON(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want State
+	}{
+		{`{"service":"s","added_later":{"x":[1,2]}}`, State{Service: "s"}},
+		{`{"service":"s","last_exit":null,"log":null}`, State{Service: "s"}},
+		{`{"error":"caf\u00e9 \u003cclosed\u003e"}`, State{Error: "café <closed>"}},
+		{`{"Service":"s"}`, State{Service: "s"}},
+		{`{"service":"a","service":"b"}`, State{Service: "b"}},
+		{"\t{ \"pid\" : 7 ,\r\n\"ready\":true}  ", State{Pid: 7, Ready: true}},
+		{`{"last_exit":{"code":1},"last_exit":{"signal":"SIGKILL"}}`, State{LastExit: &Exit{Code: 1, Signal: "SIGKILL"}}},
+	} {
+		if got := readStateText(t, tc.text); got != nil && !reflect.DeepEqual(*got, tc.want) {
+			t.Errorf("ReadState(%s) = %+v, want %+v", tc.text, *got, tc.want)
+		}
+	}
+}
+
+func TestReadStateRefusesWhatIsNotJSON(t *testing.T) {
+	for _, text := range []string{
+		``, `{`, `{"service":"s"`, `{"service":"s",}`, `{"service":"s"} x`, `{"service":'s'}`,
+		`{"pid":01}`, `{"pid":1.}`, `{"pid":1.5e3}`, `{"ready":tru}`, `{"service":"a\qb"}`, "{\"service\":\"a\tb\"}",
+		`{"since":"yesterday"}`, `{"pid":99999999999999999999}`, `{"pid_start":-1}`, `[]`, `{service:"s"}`,
 	} {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, StateFile), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var want State
-		wantErr := json.Unmarshal([]byte(text), &want)
-		got, err := ReadState(dir)
-		if (err != nil) != (wantErr != nil) {
-			t.Errorf("%s: ReadState error %v, encoding/json's %v", name, err, wantErr)
-			continue
-		}
-		if err == nil && !reflect.DeepEqual(*got, want) {
-			t.Errorf("%s: ReadState = %+v, want %+v", name, *got, want)
+		st, err := ReadState(dir)
+		if err == nil {
+			t.Errorf("ReadState(%q) = %+v; want an error", text, st)
+		} else if !strings.HasPrefix(err.Error(), filepath.Join(dir, StateFile)+": ") {
+			t.Errorf("ReadState(%q): %v; want the error to name the file", text, err)
 		}
 	}
 }
 
-func TestDecodeStateRefusesWhatIsNotJSON(t *testing.T) {
-	for _, text := range []string{
-		``, `{`, `{"service":"s"`, `{"service":"s",}`, `{"service":"s"} x`, `{"service":'s'}`,
-		`{"pid":01}`, `{"pid":-}`, `{"pid":1.}`, `{"pid":1e}`, `{"ready":tru}`, `{"ready":truex}`,
-		`{"service":"a\qb"}`, "{\"service\":\"a\tb\"}", `{"since":"yesterday"}`, `{"pid":99999999999999999999}`,
-		`{"pid_start":-1}`, `[]`, `{"service" "s"}`, `{service:"s"}`,
-	} {
-		if st, ok := decodeState([]byte(text)); ok {
-			t.Errorf("decodeState(%q) = %+v, ok; want not ok", text, st)
-		}
-	}
-}
-
-// Whatever decodeState takes, encoding/json takes too, into the same
-// State.
-func FuzzDecodeState(f *testing.F) {
-	full, _ := json.MarshalIndent(fullState(), "", "  ")
-	f.Add(full)
-	f.Add([]byte(`{"service":"s","pid":-0,"last_exit":{"uptime":-1.5E+3},"log":{}}`))
-	f.Add([]byte(`{"error":"a\"b\\c\/d\be\ff\ng\rh\ti"}`))
-	f.Add([]byte(` { } `))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		got, ok := decodeState(data)
-		if !ok {
-			return
-		}
-		var want State
-		if err := json.Unmarshal(data, &want); err != nil {
-			t.Fatalf("decodeState takes %q, encoding/json does not: %v", data, err)
-		}
-		if !reflect.DeepEqual(*got, want) {
-			t.Fatalf("decodeState(%q) = %+v, encoding/json: %+v", data, *got, want)
-		}
-	})
-}
-
-func viaJSON(t *testing.T, data []byte) *State {
+// readStateText reads text as a supervise directory's state.json; nil
+// after a failure reported.
+func readStateText(t *testing.T, text string) *State {
 	t.Helper()
-	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, StateFile), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &st
+	st, err := ReadState(dir)
+	if err != nil {
+		t.Errorf("ReadState(%q): %v", text, err)
+	}
+	return st
 }
 
-// BenchmarkDecodeState compares the two decoders warm; cold, in a fresh
-// process, encoding/json also pages its decoder in.
+// Whatever a reader takes, sv-scan writes so that it reads back the same:
+// written, read and written again, the bytes do not change.
+func FuzzDecodeState(f *testing.F) {
+	f.Add([]byte(fullStateJSON))
+	f.Add([]byte(minimalStateJSON))
+	f.Add([]byte(`{"service":"s","pid":-0,"last_exit":{"uptime":-1.5E+3},"log":{},"x":[null]}`))
+	f.Add([]byte(`{"error":"a\"b\\c\/d\be\ff\ng\rh\ti\u00e9\ud83d\ude00"}`))
+	f.Add([]byte(`{"since":"2026-12-02T13:25:48+14:00","log":{"since":"1999-01-01T00:00:00.5-07:30"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := decodeState(data)
+		if err != nil {
+			return
+		}
+		written, err := encodeState(st)
+		if err != nil {
+			t.Fatalf("%q reads as %+v, which cannot be written: %v", data, st, err)
+		}
+		back, err := decodeState(written)
+		if err != nil {
+			t.Fatalf("state.json written as\n%s\ndoes not read back: %v", written, err)
+		}
+		again, err := encodeState(back)
+		if err != nil || !bytes.Equal(again, written) {
+			t.Fatalf("written as\n%s\nread back and written again as\n%s(%v)", written, again, err)
+		}
+	})
+}
+
+// BenchmarkDecodeState is one read of a full state.json, warm; a fresh
+// process also pays for paging in encoding/json's decoder at its first use.
 func BenchmarkDecodeState(b *testing.B) {
-	data, _ := json.MarshalIndent(fullState(), "", "  ")
-	b.Run("decodeState", func(b *testing.B) {
-		for b.Loop() {
-			decodeState(data)
-		}
-	})
-	b.Run("encoding/json", func(b *testing.B) {
-		for b.Loop() {
-			var st State
-			json.Unmarshal(data, &st)
-		}
-	})
+	data := []byte(fullStateJSON)
+	for b.Loop() {
+		decodeState(data)
+	}
 }

@@ -1,7 +1,6 @@
 package svdir
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -156,20 +155,20 @@ func (s *Supervise) WriteStatus(st Status, wantExit bool) error {
 
 // WriteState writes state.json atomically.
 func (s *Supervise) WriteState(st *State) error {
-	data, err := json.MarshalIndent(st, "", "  ")
+	data, err := encodeState(st)
 	if err != nil {
 		return err
 	}
-	return s.replace(StateFile, append(data, '\n'))
+	return s.replace(StateFile, data)
 }
 
 // replace writes the status file name the way runsv does: into
 // NAME.new, renamed over NAME, so that a reader sees the old content or
-// the new. Unlike the suite's other files (atomicfile, renameio) it is
-// not fsynced: status files describe processes that a reboot ends anyway,
-// and live in /run. renameio's fsync made each service taken up cost ten
-// syncs, and 50 services linked at once on a busy disk waited over 5 s
-// for sv-scan. Only the supervisor holding supervise/lock writes here, so
+// the new. Unlike the suite's other files (safefile, renameio) it is not
+// fsynced: status files describe processes that a reboot ends anyway, and
+// live in /run, and a sync per file would make every service taken up
+// wait for the disk several times over. Only the supervisor holding
+// supervise/lock writes here, so
 // one fixed temporary name is safe, and a crash leaves at most one
 // NAME.new behind. Plain system calls: os.OpenFile would try (and fail)
 // to put a regular file in Go's poller, five more calls per write.
@@ -298,14 +297,11 @@ func ReadState(dir string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st, ok := decodeState(data); ok {
-		return st, nil
-	}
-	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
+	st, err := decodeState(data)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
 	}
-	return &st, nil
+	return st, nil
 }
 
 // ReadStatus reads a status file of any family.

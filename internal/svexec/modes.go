@@ -252,11 +252,10 @@ func writeControl(dir string, c byte) error {
 
 // Check probes SVC_READY once, for runit's ./check.
 func Check(svc *options.Service) error {
-	r := svc.Config.Ready
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	env, _ := buildEnv(svc, nil, os.Environ())
-	return ready.Probe(ctx, r, env, svc.Dir)
+	return ready.Probe(ctx, svc.Config.Ready, ready.Command(env, svc.Dir))
 }
 
 // Control handles runit's control/t (stop) and control/h (reload): it
