@@ -85,7 +85,7 @@ func newCtlCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&o.root, "root", "", "the tree's root (default $SV_ROOT, else /)")
 	cmd.PersistentFlags().StringVar(&o.scandir, "scandir", "", "the scan `DIR` (default: the tree's run/sv/service)")
-	cmd.AddCommand(ctlStatusCmd(o), ctlWaitCmd(o), ctlLogCmd(o), ctlSignalCmd(o))
+	cmd.AddCommand(ctlStatusCmd(o), ctlWaitCmd(o), ctlLogCmd(o), ctlSignalCmd(o), ctlEventsCmd(o))
 	for _, c := range []struct{ use, short, letters, wait string }{
 		{"up", "Start services and keep them up", "u", svctl.WaitReady},
 		{"down", "Stop services and keep them down", "d", svctl.WaitDown},
@@ -242,6 +242,41 @@ func ctlLogCmd(o *ctlOpts) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing what is written")
 	cmd.Flags().IntVarP(&n, "lines", "n", 10, "how many of the last lines to print")
+	return cmd
+}
+
+func ctlEventsCmd(o *ctlOpts) *cobra.Command {
+	var q svctl.EventsQuery
+	cmd := &cobra.Command{
+		Use:   "events [NAME...]",
+		Short: "Print what happened to services under sv-scan, or follow it",
+		Long: `events prints sv-scan's events: every change of phase of every service
+of the scan dir, numbered, oldest first, as many as sv-scan keeps (the
+last 2048 to 4096). NAME keeps the events of that service only; its
+logger is NAME/log. --since SEQ prints those after event SEQ; when some
+of them are no longer kept, a line says how many are missing (whatever
+the NAMEs). --follow then prints the new ones as they come, until
+interrupted (exit 0). --json prints each as a line of JSON, the format
+of docs/EVENTS.md.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, a := range args {
+				if err := svctl.CheckEventName(a); err != nil {
+					return &usageError{err}
+				}
+			}
+			r, err := o.resolver()
+			if err != nil {
+				return err
+			}
+			q.Names = args
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return svctl.Events(ctx, r.ScanDir, q, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().BoolVarP(&q.Follow, "follow", "f", false, "then print the new events as they come")
+	cmd.Flags().Uint64Var(&q.Since, "since", 0, "only the events after number `SEQ`")
+	cmd.Flags().BoolVar(&q.JSON, "json", false, "print JSON Lines")
 	return cmd
 }
 

@@ -28,6 +28,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/inotify"
 	"github.com/supervision-suite/supervision/internal/safefile"
+	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
 // Event is one change of phase of one unit, or, Dropped set, the events a
@@ -39,8 +40,9 @@ type Event struct {
 	From    string    `json:"from,omitempty"`    // the phase before (state.json's names)
 	To      string    `json:"to,omitempty"`      // the phase after
 	Pid     int       `json:"pid,omitempty"`     // the process the change is about
-	// How the process ended, on a change that ends a run: its exit code
-	// (-1 when a signal killed it) and the signal.
+	// How the process ended, on a change that ends a run (EndsRun): its
+	// exit code (-1 when a signal killed it) and the signal. Nil when it
+	// could not be known: an adopted daemon is not sv-scan's child.
 	ExitCode *int   `json:"exit_code,omitempty"`
 	Signal   string `json:"signal,omitempty"`
 	// Expected: the end was asked for (a stop, a restart) or is what the
@@ -54,8 +56,54 @@ type Event struct {
 	Dropped uint64 `json:"dropped,omitempty"`
 }
 
+// wire is an Event as a line of the ring. It differs from Event's own
+// encoding in two places: expected is written on every event that ends a
+// run, false too, so that a crash does not read as a field left out; and
+// a dropped record carries none of a unit's fields.
+type wire struct {
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Service  string    `json:"service,omitempty"`
+	From     string    `json:"from,omitempty"`
+	To       string    `json:"to,omitempty"`
+	Pid      int       `json:"pid,omitempty"`
+	ExitCode *int      `json:"exit_code,omitempty"`
+	Signal   string    `json:"signal,omitempty"`
+	Expected *bool     `json:"expected,omitempty"`
+	Restarts *int      `json:"restarts,omitempty"`
+	Ready    *bool     `json:"ready,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Dropped  uint64    `json:"dropped,omitempty"`
+}
+
+// MarshalJSON writes ev as the ring and sv-ctl events --json do.
+func (ev Event) MarshalJSON() ([]byte, error) {
+	if ev.Dropped > 0 {
+		return json.Marshal(wire{Seq: ev.Seq, Time: ev.Time, Dropped: ev.Dropped})
+	}
+	w := wire{Seq: ev.Seq, Time: ev.Time, Service: ev.Service, From: ev.From, To: ev.To, Pid: ev.Pid,
+		ExitCode: ev.ExitCode, Signal: ev.Signal, Restarts: &ev.Restarts, Ready: &ev.Ready, Reason: ev.Reason}
+	if ev.EndsRun() || ev.Expected {
+		w.Expected = &ev.Expected
+	}
+	return json.Marshal(w)
+}
+
+// EndsRun reports whether the event is the end of a run: a change from a
+// phase in which it runs (starting, up, stopping) to one in which it does
+// not. Such an event says how the run ended (ExitCode, unless that could
+// not be known) and whether it was Expected.
+func (ev Event) EndsRun() bool {
+	return running(ev.From) && !running(ev.To)
+}
+
+func running(phase string) bool {
+	return phase == svdir.PhaseStarting || phase == svdir.PhaseUp || phase == svdir.PhaseStopping
+}
+
 // The ring's files, in Dir: current takes the new events; when it holds
-// PerFile of them it becomes previous, and a new current begins.
+// PerFile of them it becomes previous, and a new current begins. The ring
+// so keeps the last PerFile to 2*PerFile events.
 const (
 	CurrentFile  = "current"
 	PreviousFile = "previous"
@@ -67,27 +115,36 @@ func Dir(scanDir string) string { return filepath.Join(scanDir, ".sv-scan", "eve
 
 // Writer appends events to the ring. It is safe for concurrent use.
 type Writer struct {
-	dir string
-	mu  sync.Mutex
-	f   *os.File
-	seq uint64 // the last number given
-	n   int    // events in current
+	dir     string
+	perFile int
+	mu      sync.Mutex
+	f       *os.File // nil until opened, and after a rotation that could not open the next
+	seq     uint64   // the last number given
+	n       int      // events in current
+	// torn: current may end in part of a line (a write that failed half-way,
+	// or a writer killed in one). The next line begins with a newline, so
+	// that only the torn one is lost, not the one after it too.
+	torn bool
 }
 
 // Create opens the ring in dir (made if need be) for appending, numbering
 // on from the last event there.
-func Create(dir string) (*Writer, error) {
+func Create(dir string) (*Writer, error) { return create(dir, PerFile) }
+
+// create is Create with perFile events to a file, which the tests make
+// small to rotate the ring in a few events.
+func create(dir string, perFile int) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	w := &Writer{dir: dir}
+	w := &Writer{dir: dir, perFile: perFile}
 	for _, name := range []string{PreviousFile, CurrentFile} {
-		evs, _, _ := readFile(filepath.Join(dir, name))
+		evs, whole, _ := readFile(filepath.Join(dir, name))
 		if len(evs) > 0 {
 			w.seq = max(w.seq, evs[len(evs)-1].Seq)
 		}
 		if name == CurrentFile {
-			w.n = len(evs)
+			w.n, w.torn = len(evs), !whole
 		}
 	}
 	if err := w.open(); err != nil {
@@ -106,39 +163,51 @@ func (w *Writer) open() error {
 }
 
 // Append numbers ev, dates it if it has no time, and adds it to the ring,
-// in one write. It never blocks on a reader.
+// in one write. It never blocks on a reader. A number is given only to an
+// event written: a failed Append leaves no gap in the numbering.
 func (w *Writer) Append(ev Event) (uint64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.n >= PerFile {
+	if w.n >= w.perFile {
 		if err := w.rotate(); err != nil {
 			return 0, err
 		}
 	}
-	w.seq++
-	ev.Seq = w.seq
+	if w.f == nil {
+		if err := w.open(); err != nil {
+			return 0, err
+		}
+	}
+	ev.Seq = w.seq + 1
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
 	line, err := json.Marshal(ev)
 	if err != nil {
-		return 0, err
-	}
-	if _, err := w.f.Write(append(line, '\n')); err != nil {
 		return 0, fmt.Errorf("events: %w", err)
 	}
-	w.n++
+	if w.torn {
+		line = append([]byte{'\n'}, line...)
+	}
+	if _, err := w.f.Write(append(line, '\n')); err != nil {
+		w.torn = true
+		return 0, fmt.Errorf("events: %w", err)
+	}
+	w.seq, w.n, w.torn = ev.Seq, w.n+1, false
 	return ev.Seq, nil
 }
 
 // rotate makes current the previous file (the one before is dropped) and
 // begins a new current.
 func (w *Writer) rotate() error {
-	w.f.Close()
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
 	if err := os.Rename(filepath.Join(w.dir, CurrentFile), filepath.Join(w.dir, PreviousFile)); err != nil {
 		return fmt.Errorf("events: %w", err)
 	}
-	w.n = 0
+	w.n, w.torn = 0, false
 	return w.open()
 }
 
@@ -146,7 +215,12 @@ func (w *Writer) rotate() error {
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.f.Close()
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
 }
 
 // maxFile bounds what a reader takes of a ring file: PerFile events of a
@@ -154,29 +228,23 @@ func (w *Writer) Close() error {
 const maxFile = 8 << 20
 
 // readFile reads the complete events of a ring file: a last line still
-// being written is left for the next read, and a line that does not
-// decode is counted, not fatal.
-func readFile(path string) (evs []Event, bad int, err error) {
+// being written is left for the next read (whole is false), and a line
+// that does not decode is skipped, not fatal (Since counts it dropped).
+func readFile(path string) (evs []Event, whole bool, err error) {
 	data, err := safefile.ReadFile(path, maxFile)
 	if err != nil {
-		return nil, 0, err
+		return nil, true, err
 	}
-	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-		data = data[:i+1]
-	} else {
-		data = nil
-	}
+	whole = len(data) == 0 || data[len(data)-1] == '\n'
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 4096), maxFile)
 	for sc.Scan() {
-		ev, err := Decode(sc.Bytes())
-		if err != nil {
-			bad++
-			continue
+		if ev, err := Decode(sc.Bytes()); err == nil {
+			evs = append(evs, ev)
 		}
-		evs = append(evs, ev)
 	}
-	return evs, bad, nil
+	return evs, whole, nil
 }
 
 // Decode reads one line of the ring.
@@ -191,55 +259,58 @@ func Decode(line []byte) (Event, error) {
 	return ev, nil
 }
 
-// Since returns the events of the ring after since, in order. When the
-// ring no longer holds those right after since, the first is a record
-// saying how many are gone. since 0 means from the oldest kept, with no
-// such record.
+// Since returns the events of the ring after since, in order. Where the
+// ring no longer holds the events that come next (rotated out since, or a
+// line that could not be read), a record says how many are missing, in
+// their place: its Seq is the last one missed. since 0 means from the
+// oldest kept, with no such record before it.
 func Since(dir string, since uint64) ([]Event, error) {
 	all, err := readRing(dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []Event
+	last := since
 	for _, ev := range all {
-		if ev.Seq <= since {
-			continue
+		if ev.Seq <= last {
+			continue // before since, or read twice (see readRing)
 		}
-		if len(out) == 0 && since > 0 && ev.Seq > since+1 {
-			out = append(out, Event{Seq: ev.Seq - 1, Time: ev.Time, Dropped: ev.Seq - since - 1})
-		}
-		if len(out) > 0 && ev.Seq <= out[len(out)-1].Seq {
-			continue // previous renamed to current between the two reads
+		if last > 0 && ev.Seq > last+1 {
+			out = append(out, Event{Seq: ev.Seq - 1, Time: ev.Time, Dropped: ev.Seq - last - 1})
 		}
 		out = append(out, ev)
+		last = ev.Seq
 	}
 	return out, nil
 }
 
-// readRing reads previous, then current. The writer may turn current into
-// previous between the two reads, which leaves a gap: then it reads again.
+// readRing reads current, then previous, and returns them oldest first.
+// The writer may turn current into previous between the two reads: then
+// previous holds what current held, and more, and Since skips the events
+// read twice. (Reading previous first would then miss what current held,
+// the newest events, with nothing to tell.)
 func readRing(dir string) ([]Event, error) {
-	for try := 0; ; try++ {
-		prev, _, err := readFile(filepath.Join(dir, PreviousFile))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		cur, _, err := readFile(filepath.Join(dir, CurrentFile))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		rotated := len(prev) > 0 && len(cur) > 0 && cur[0].Seq > prev[len(prev)-1].Seq+1
-		if !rotated || try == 2 {
-			return append(prev, cur...), nil
-		}
+	cur, _, err := readFile(filepath.Join(dir, CurrentFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
+	prev, _, err := readFile(filepath.Join(dir, PreviousFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return append(prev, cur...), nil
 }
 
 // Follow calls fn with each event after since, in order, as they come,
-// until ctx ends (nil) or fn fails. It waits for the ring to exist, and
-// for each change of it through inotify; the recheck every recheck is
-// only a bound.
+// until ctx ends (nil) or fn fails. It waits for the ring's directory to
+// exist, then for each change of it through inotify; it reads the ring
+// again at least every recheck, should a change go unseen (the directory
+// removed and made again).
 func Follow(ctx context.Context, dir string, since uint64, fn func(Event) error) error {
+	dir, err := filepath.Abs(dir) // WaitPaths walks down from the root
+	if err != nil {
+		return err
+	}
 	if err := inotify.WaitPaths(ctx, []string{dir}); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -260,6 +331,9 @@ func Follow(ctx context.Context, dir string, since uint64, fn func(Event) error)
 			return err
 		}
 		for _, ev := range evs {
+			if ctx.Err() != nil {
+				return nil
+			}
 			if err := fn(ev); err != nil {
 				return err
 			}

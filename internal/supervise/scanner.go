@@ -215,8 +215,11 @@ func (s *Scanner) emit(u *unit, from phase, reason string) {
 		ev.Pid = u.run.pid()
 	}
 	if runEnded(from, u) && u.lastExit != nil {
-		code := u.lastExit.Code
-		ev.ExitCode, ev.Signal, ev.Expected = &code, u.lastExit.Signal, u.endExpected()
+		ev.Expected = u.endExpected()
+		if !u.lastExit.Unknown { // an adopted daemon's end: how, no one knows
+			code := u.lastExit.Code
+			ev.ExitCode, ev.Signal = &code, u.lastExit.Signal
+		}
 	}
 	if _, err := s.events.Append(ev); err != nil {
 		s.eventsFail.Do(func() { s.logf("%v: events are being lost", err) })

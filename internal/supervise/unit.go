@@ -440,6 +440,7 @@ func (u *unit) stopFor(why ending, reason string) {
 // those lines in a FIFO about to be let go).
 func (u *unit) leave() {
 	if u.isLog && u.w.endInput(u) {
+		u.ending = endedRequested // it ends as asked: no crash, whatever its exit
 		u.setPhase(phaseStopping, "exit")
 		u.w.arm(u, tEOF, u.stopTimeout())
 		return
@@ -572,8 +573,8 @@ func (u *unit) down() {
 		// Asked for (sv term, sv kill, sv-ctl restart): restart at once,
 		// whatever SVC_RESTART says, and it is no crash: neither the
 		// backoff nor the restart limit counts it.
+		u.setPhase(phaseDown, reason) // its event still says how the run ended
 		u.ending = endedCrash
-		u.setPhase(phaseDown, reason)
 		u.startNow()
 		return
 	}
@@ -646,7 +647,7 @@ func (u *unit) exitReason() string {
 		return "ready-timeout"
 	case u.ending == endedPermanent:
 		return "cannot-start"
-	case u.lastExit != nil && u.lastExit.Code == 0:
+	case u.lastExit != nil && !u.lastExit.Unknown && u.lastExit.Code == 0:
 		return "exited"
 	}
 	return "crashed"
@@ -659,5 +660,5 @@ func (u *unit) endExpected() bool {
 	if u.ending == endedRequested || u.killed {
 		return true
 	}
-	return u.lastExit != nil && u.lastExit.Code == 0 && u.policy().StayDown(0) != ""
+	return u.lastExit != nil && !u.lastExit.Unknown && u.lastExit.Code == 0 && u.policy().StayDown(0) != ""
 }
