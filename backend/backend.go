@@ -97,8 +97,8 @@ type family struct{}
 // Supervised: runsv, supervise and sv-scan hold supervise/ok open for
 // reading while they run. (They open it an instant after taking their
 // lock, as they start; the kernel's lock table would tell that instant
-// too, but each look at it costs an RCU grace period, ~10 ms, and a start
-// or stop looks often.)
+// too, but each look at it waits for an RCU grace period, and a start or
+// stop looks often.)
 func (family) Supervised(dir string) (bool, error) { return svdir.Supervised(dir) }
 
 func (family) Send(dir, letters string) error {

@@ -16,10 +16,10 @@ import (
 
 // stopQuick is Stop for a supervisor that holds supervise/ok open while it
 // runs the service and lets go of it once told to exit (okLast: sv-scan),
-// with no inotify at all. A process that used inotify waits as it exits
-// for the kernel's fsnotify mark reaper (an SRCU grace period, 10-20 ms)
-// whenever marks were dropped shortly before, by anyone: a third of the
-// stops did. Here the daemon's end is a pidfd becoming readable, and the
+// with no inotify at all: a process that used inotify may wait as it
+// exits for the kernel's fsnotify mark reaper (see package inotify),
+// whenever marks were dropped shortly before, by anyone, and a stop often
+// follows such a drop. Here the daemon's end is a pidfd becoming readable, and the
 // supervisor's, the write end of its ok FIFO reporting POLLERR (no reader
 // left).
 func stopQuick(ctx context.Context, sup Supervisor, svc Service) error {

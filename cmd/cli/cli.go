@@ -182,10 +182,9 @@ func isSubcommand(args []string) bool {
 
 // completionAsked reports whether a command line may need cobra's
 // `completion` command: it asks for it, for shell completion, or for help
-// (which lists it). Cobra builds that command, five of them with their
-// help texts, at every run otherwise: 0.3-0.45 ms of every run of a tool
-// here, measured by paired runs (sv-rc's at each rc-service call,
-// sv-exec's at each start of a daemon through ./run).
+// (which lists it). Cobra otherwise builds that command, five of them with
+// their help texts, at every run of every tool, and sv-rc runs at each
+// rc-service call, sv-exec at each start of a daemon through ./run.
 func completionAsked(args []string) bool {
 	if len(args) == 0 {
 		return true // the help of the bare command

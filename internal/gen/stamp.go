@@ -40,7 +40,7 @@ func (g *Generator) sharedStamp() (string, error) {
 // sharedCurrent reports whether the shared scripts and the tree's
 // directories are there and were rendered from what they would be
 // rendered from now, so that a start (QuickShared) need not render them
-// again: rendering six templates was a tenth of what sv-rc start cost.
+// again: rendering the templates is a large part of what a start costs.
 // Content is not compared: a script edited by hand stays until the
 // templates change or sv-gen sync runs.
 func (g *Generator) sharedCurrent(stamp string) bool {

@@ -189,8 +189,8 @@ type parser struct {
 	name string
 	// split is set when the parser reads the words of a value already
 	// expanded (SplitWords): $, ` and ~ are then plain characters, and a
-	// carriage return is a blank, as it was to the sh-like splitters
-	// before this one (an OPTIONS file with CRLF lines kept working).
+	// carriage return is a blank, so that an OPTIONS file with CRLF lines
+	// works.
 	split bool
 }
 

@@ -7,10 +7,10 @@ import (
 )
 
 // procReader reads small /proc files and directories with bare system
-// calls into buffers it keeps. os.ReadFile costs three times as much per
+// calls into buffers it keeps. os.ReadFile costs several times as much per
 // file (an fstat, registering with the poller, a file object), and a
-// start's settle reads a few /proc files every 100 µs while the daemon it
-// waits for is still loading, on the same CPUs.
+// start's settle reads a few /proc files many times a millisecond while
+// the daemon it waits for is still loading, on the same CPUs.
 type procReader struct {
 	buf  []byte
 	dirb []byte

@@ -16,8 +16,8 @@ import (
 // sv-gen's shared run script execing this program's own sv-exec on the
 // tree whose OPTIONS sv-scan read, and the OPTIONS ask nothing that only
 // sv-exec's own process can do (svexec.Spec.Direct). It then does just
-// what the shell and sv-exec would, without their start-up (about 3 ms
-// here, at every start and restart), and marks the exec as sv-exec does.
+// what the shell and sv-exec would, without their start-up at every start
+// and restart, and marks the exec as sv-exec does.
 // Anything else, or any problem, is not ok: ./run runs, and says what is
 // wrong in the log as ever.
 func (s *service) spawnDirect(u *unit, files []*os.File, env []string, cgroupFD int) (*proc.Process, bool) {

@@ -64,7 +64,7 @@ func Exec(sp *Spec) error {
 		syscall.Umask(sp.Umask)
 	}
 	// The waits' inotify instance is closed now, not by the exec: closing
-	// it can wait for an SRCU grace period (10-20 ms), which the daemon,
+	// it can wait for an SRCU grace period, which the daemon,
 	// marked as exec'd, would spend asleep in its execve, looking settled
 	// to a start that watches it (sv-rc).
 	inotify.Release()
