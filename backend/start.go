@@ -72,13 +72,13 @@ func (f *Failure) Error() string { return f.Service + ": " + f.Reason }
 // time, is for.
 const DefaultSettle time.Duration = 0
 
-// takeUpWait bounds the wait for a scanner that answers to take a new
+// TakeUpWait bounds the wait for a scanner that answers to take a new
 // service up. It is long because it costs nothing when all is well: a
 // scanner that does not answer fails the start at once (Rescan, or
 // ScannerReady during the wait), and one that answers does take the
-// service up, but may take seconds to on a loaded machine (50 parallel
-// starts under CI took over 5 s for some).
-const takeUpWait = 30 * time.Second
+// service up, but may take seconds to on a loaded machine, with many
+// starts at once.
+const TakeUpWait = 30 * time.Second
 
 // logLines is how many lines of the log a failure shows.
 const logLines = 5
@@ -117,7 +117,7 @@ func Start(ctx context.Context, sup Supervisor, svc Service) error {
 		queued.withdraw()
 		return fmt.Errorf("%s: %w", svc.Name, err)
 	}
-	wait := sup.NoticeDelay() + takeUpWait
+	wait := sup.NoticeDelay() + TakeUpWait
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	scannerUp := func() bool { return sup.ScannerReady(svc.ScanDir) }
 	err := errNoFIFO
@@ -233,6 +233,7 @@ type watch struct {
 	upAt   time.Time
 	execAt time.Time // when the exec mark for pid was seen
 	last   svctl.Info
+	src    StatusSource // nil: the supervise files
 }
 
 // died is why a start failed while being watched.
@@ -256,7 +257,7 @@ func (w *watch) untilReady(ctx context.Context) error {
 	if w.svc.ReadyWanted {
 		what = svctl.WaitReady
 	}
-	_, err := svctl.WaitFor(wctx, w.service(), what, func(info svctl.Info) (bool, error) {
+	_, err := w.source().Wait(wctx, what, func(info svctl.Info) (bool, error) {
 		w.last = info
 		if err := w.check(info); err != nil {
 			return false, err
@@ -324,7 +325,16 @@ func (w *watch) settle(ctx context.Context) error {
 			continue
 		}
 		if end.waitBrief(min(interval, settleSlowest)) {
-			return w.ended(ctx)
+			if !running(w.pid) {
+				return w.ended(ctx)
+			}
+			// A pidfd opened while the daemon's multi-threaded sv-exec
+			// was still in its exec can report an end that a fresh one
+			// does not: the process lives on.
+			end.close()
+			if end = openExit(w.pid); end == nil {
+				return w.watchUntil(ctx, time.Now())
+			}
 		}
 	}
 	if end != nil {
@@ -364,7 +374,7 @@ func (w *watch) ended(ctx context.Context) error {
 func (w *watch) watchUntil(ctx context.Context, deadline time.Time) error {
 	if time.Until(deadline) > 0 {
 		sctx, cancel := context.WithDeadline(ctx, deadline)
-		_, err := svctl.WaitFor(sctx, w.service(), "settled", func(info svctl.Info) (bool, error) {
+		_, err := w.source().Wait(sctx, "settled", func(info svctl.Info) (bool, error) {
 			w.last = info
 			return false, w.check(info)
 		})
@@ -374,12 +384,20 @@ func (w *watch) watchUntil(ctx context.Context, deadline time.Time) error {
 			return err
 		}
 	}
-	info, err := svctl.Status(w.service())
+	info, err := w.source().Status()
 	if err != nil {
 		return err
 	}
 	w.last = info
 	return w.check(info)
+}
+
+// source is where the watch reads the service's state.
+func (w *watch) source() StatusSource {
+	if w.src != nil {
+		return w.src
+	}
+	return files{w.service()}
 }
 
 // running reports whether pid is a live process, not gone and not a

@@ -181,11 +181,11 @@ func TestStartScannerGone(t *testing.T) {
 		if !errors.As(err, &f) || !strings.Contains(f.Reason, "stopped answering") {
 			t.Fatalf("Start: %v, want a failure saying the scanner stopped answering", err)
 		}
-		if took := time.Since(start); took >= takeUpWait {
+		if took := time.Since(start); took >= TakeUpWait {
 			t.Fatalf("Start took %s: it waited out the take-up bound", took)
 		}
-	case <-time.After(takeUpWait):
-		t.Fatalf("Start still waits %s after the scanner left", takeUpWait)
+	case <-time.After(TakeUpWait):
+		t.Fatalf("Start still waits %s after the scanner left", TakeUpWait)
 	}
 }
 

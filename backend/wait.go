@@ -57,11 +57,11 @@ func waitSupervised(ctx context.Context, sup Supervisor, dir string, scannerUp f
 // waitFirstStatus returns the status of dir once the supervisor that has
 // taken it up (it holds supervise/ok) has written its first, or once it
 // let go without one (it failed to set the service up, before starting
-// anything), at most takeUpWait: what it does between the two takes as
+// anything), at most TakeUpWait: what it does between the two takes as
 // long as a take-up. Woken by inotify (rare enough that its cost, which
 // stopQuick avoids, does not matter here).
 func waitFirstStatus(ctx context.Context, sup Supervisor, dir string) (svctl.Info, error) {
-	wctx, cancel := context.WithTimeout(ctx, takeUpWait)
+	wctx, cancel := context.WithTimeout(ctx, TakeUpWait)
 	defer cancel()
 	var info svctl.Info
 	err := waitUntil(wctx, dir, nil, svdir.SupervisorEvents, func() (bool, error) {
@@ -73,7 +73,7 @@ func waitFirstStatus(ctx context.Context, sup Supervisor, dir string) (svctl.Inf
 		return err == nil, err
 	})
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return info, fmt.Errorf("%s: its %s supervisor took it up but wrote no status within %s", filepath.Base(dir), sup.Name(), takeUpWait)
+		return info, fmt.Errorf("%s: its %s supervisor took it up but wrote no status within %s", filepath.Base(dir), sup.Name(), TakeUpWait)
 	}
 	return info, err
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/openrc"
-	"github.com/supervision-suite/supervision/internal/startreq"
 )
 
 const rcLong = `sv-rc is the OpenRC side of the suite: /etc/init.d/sv.NAME (a link to
@@ -123,10 +122,10 @@ func rcStartCmd(o *rcOpts) *cobra.Command {
 	var token string
 	cmd := nameCmd(o, "start", "Start a service and wait until it is up and ready; fail with the reason",
 		func(cmd *cobra.Command, r *openrc.Runner, name string) error {
-			// Asked for before anything is done (a tenth of a
-			// millisecond or more, for the first Notify's goroutine
-			// and thread): a signal that came before the handler
-			// would end sv-rc silently, with the service linked.
+			// Asked for before anything is done (the first Notify
+			// starts a goroutine and a thread, which takes a while):
+			// a signal that came before the handler would end sv-rc
+			// silently, with the service linked.
 			ctx, cancel := interruptible()
 			defer cancel()
 			if token == "" {
@@ -145,7 +144,7 @@ func checkRequestToken(token *string) func(*cobra.Command, []string) error {
 		if *token == "" {
 			return nil
 		}
-		if err := startreq.CheckToken(*token); err != nil {
+		if err := openrc.CheckToken(*token); err != nil {
 			return &usageError{fmt.Errorf("--request: %w", err)}
 		}
 		return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/layout"
+	"github.com/supervision-suite/supervision/internal/openrc"
 	"github.com/supervision-suite/supervision/internal/supervise"
 )
 
@@ -71,7 +72,9 @@ func newScanCmd() *cobra.Command {
 			}
 			var tree *gen.Generator
 			if l, ok := layout.OfScanDir(cfg.Dir); ok {
-				cfg.Tree = &l
+				// A tree's scan dir takes OpenRC's start requests.
+				requests := &openrc.StartRequests{Tree: l}
+				cfg.Addons = append(cfg.Addons, requests)
 				// In /run, which a boot empties.
 				if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 					return err
@@ -81,7 +84,7 @@ func newScanCmd() *cobra.Command {
 				// The key sv-rc, run from beside this program with
 				// the same settings, stamps its syncs with.
 				if err == nil {
-					cfg.SyncKey = tree.SyncKeyNow
+					requests.SyncKey = tree.SyncKeyNow
 				}
 			}
 			cfg.Log, cfg.Console = cmd.ErrOrStderr(), cmd.OutOrStdout()

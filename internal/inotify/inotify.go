@@ -4,15 +4,13 @@
 //
 // Closing an inotify instance waits for the kernel's fsnotify mark reaper
 // whenever marks were dropped shortly before, by this instance or any
-// other: an SRCU grace period, 10-20 ms on the machines we measured, paid
-// by every wait that made and closed an instance of its own. Adding and
-// removing a watch costs microseconds. So a Watch adds its watches to the
-// one instance of the process and removes them when closed, and one
-// goroutine reads the instance and hands each Watch the events of its own
-// watches. The process still closes the instance as it exits, and waits
-// then if marks were dropped just before: sv-rc stop did, about one time
-// in three (sv-scan drops a cgroup watch as the service goes), until its
-// stop on sv-scan stopped using inotify (backend's stopQuick).
+// other: an SRCU grace period, milliseconds, paid by every wait that made
+// and closed an instance of its own, where adding and removing a watch
+// costs microseconds. So a Watch adds its watches to the one instance of
+// the process and removes them when closed, and one goroutine reads the
+// instance and hands each Watch the events of its own watches. The
+// process still closes the instance as it exits, and may wait then: a
+// client that must exit quickly (sv-rc stop) uses no inotify at all.
 package inotify
 
 import (
@@ -145,6 +143,11 @@ func (w *Watch) Next(ctx context.Context, timeout time.Duration) ([]byte, error)
 	}
 	return ev, nil
 }
+
+// Wake holds a token while events are pending, for a caller that waits on
+// more than this Watch: it selects on Wake, then takes the events with
+// Next(ctx, 0).
+func (w *Watch) Wake() <-chan struct{} { return w.wake }
 
 // Close removes the watches that no other Watch shares. The Watch is not
 // to be used after.

@@ -19,12 +19,8 @@ import (
 	"github.com/supervision-suite/supervision/backend"
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/options"
-	"github.com/supervision-suite/supervision/internal/rcdaemons"
 	"github.com/supervision-suite/supervision/internal/svctl"
 )
-
-// Prefix names a supervised service in OpenRC: sv.NAME.
-const Prefix = rcdaemons.Prefix
 
 // Status codes, as OpenRC's status() reports them.
 const (
@@ -95,7 +91,7 @@ func (r *Runner) setUpGen() {
 }
 
 // StartRequested is Start for the init script, which asked sv-scan to start
-// name (request token; see internal/startreq) before it ran sv-rc. Where
+// name (request token; see request.go) before it ran sv-rc. Where
 // sv-scan did, the start is watched from there on; where it declined (or
 // another backend runs), the whole start is made here. What sv-scan
 // started on a service dir that no longer matches what this start would
@@ -108,7 +104,7 @@ func (r *Runner) StartRequested(ctx context.Context, name, token string) error {
 	if err := options.CheckServiceName(name); err != nil {
 		return err
 	}
-	a, err := backend.AwaitAnswer(ctx, r.Backend, r.ScanDir, name, token)
+	a, err := AwaitAnswer(ctx, r.Backend, r.ScanDir, name, token)
 	if err != nil {
 		return err
 	}
@@ -134,7 +130,7 @@ func (r *Runner) StartRequested(ctx context.Context, name, token string) error {
 		}
 		return err
 	}
-	if err := backend.WatchStarted(ctx, r.Backend, svc, a); err != nil {
+	if err := backend.WatchStarted(ctx, r.Backend, svc, a.Sent, a.Restarts); err != nil {
 		return err
 	}
 	return r.markDaemon(name)
@@ -174,7 +170,7 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 	return r.markDaemon(name)
 }
 
-// markDaemon tells OpenRC where the daemon's pid is (see rcdaemons), when
+// markDaemon tells OpenRC where the daemon's pid is (see MarkDaemon), when
 // run by openrc-run for sv.NAME and the supervisor keeps supervise/pid (s6
 // and daemontools keep none).
 func (r *Runner) markDaemon(name string) error {
@@ -186,7 +182,7 @@ func (r *Runner) markDaemon(name string) error {
 	if _, err := os.Stat(pidfile); err != nil {
 		return nil // a supervisor that keeps none (s6, daemontools)
 	}
-	return rcdaemons.Mark(svcDir, svcName, pidfile)
+	return MarkDaemon(svcDir, svcName, pidfile)
 }
 
 // Stop stops the service within its stop timeout and takes it out of the
@@ -208,7 +204,7 @@ func (r *Runner) StopRequested(ctx context.Context, name, token string) error {
 		return err
 	}
 	if r.Backend.Name() == "builtin" {
-		_, _ = backend.AwaitAnswer(ctx, r.Backend, r.ScanDir, name, token)
+		_, _ = AwaitAnswer(ctx, r.Backend, r.ScanDir, name, token)
 	}
 	return r.Stop(ctx, name)
 }

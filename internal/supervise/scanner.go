@@ -18,9 +18,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/events"
-	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/proc"
-	"github.com/supervision-suite/supervision/internal/startreq"
 	"github.com/supervision-suite/supervision/internal/svlog"
 )
 
@@ -35,35 +33,24 @@ type Config struct {
 	// those of every service sv-scan logs itself (LOG=builtin) too.
 	Console      io.Writer
 	AllToConsole bool
-	// Tree, when the scan dir is a tree's (ROOT/run/sv/service), lets
-	// sv-scan start that tree's services on request (see startreq).
-	Tree *layout.Layout
-	// SyncKey, with Tree, is the key of a sync as sv-rc would make it now
-	// (gen.Generator.SyncKeyNow): a service synced under another is not
-	// started on request. Without it sv-rc checks the key, so sv-scan
-	// gives no verdicts (the init script then always runs sv-rc).
-	SyncKey func() string
+	// Addons are the optional parts that act on the services from
+	// beside the engine (OpenRC's start requests).
+	Addons []Addon
 }
 
 // Scanner supervises every service linked in a scan directory.
 type Scanner struct {
-	cfg     Config
-	dir     string
-	key     string // names this scan dir in cgroups and notify sockets
-	reaper  *proc.Reaper
-	cgroups *cgroup.Tree
-	devnull *os.File
-	environ []string
-	self    string // this program, whose sv-exec run scripts may exec (see spawnDirect)
-	umask   int    // this process's, which its children inherit; -1 unknown
-	lock    *os.File
-	control *os.File
-	// requestFIFO is where start requests come from (nil: none are
-	// taken); requests takes them to the main loop.
-	requestFIFO *os.File
-	requests    chan startreq.Request
-	verdicts    *verdicts // nil: no verdicts given
-
+	cfg        Config
+	dir        string
+	key        string // names this scan dir in cgroups and notify sockets
+	reaper     *proc.Reaper
+	cgroups    *cgroup.Tree
+	devnull    *os.File
+	environ    []string
+	self       string // this program, whose sv-exec run scripts may exec (see spawnDirect)
+	umask      int    // this process's, which its children inherit; -1 unknown
+	lock       *os.File
+	control    *os.File
 	events     *events.Writer // nil: none kept (the ring could not be made)
 	eventsFail sync.Once      // a failure to write one is said once
 
@@ -75,7 +62,11 @@ type Scanner struct {
 	live    map[*service]bool
 	console *svlog.Console
 	rescan  chan struct{}
-	retry   retry // only the scan loop touches it
+	// calls are what addons have the scan loop do (onLoop), until
+	// loopDone is closed.
+	calls    chan func()
+	loopDone chan struct{}
+	retry    retry // only the scan loop touches it
 
 	configs configCache
 }
@@ -153,6 +144,7 @@ func New(cfg Config) (*Scanner, error) {
 	h.Write([]byte(dir))
 	s := &Scanner{cfg: cfg, dir: dir, key: fmt.Sprintf("%016x", h.Sum64()),
 		services: map[string]*service{}, live: map[*service]bool{}, rescan: make(chan struct{}, 1),
+		calls: make(chan func()), loopDone: make(chan struct{}),
 		console: svlog.NewConsole(cfg.Console)}
 	ctl := filepath.Join(dir, ".sv-scan")
 	if err := os.MkdirAll(ctl, 0o755); err != nil {
@@ -171,8 +163,10 @@ func New(cfg Config) (*Scanner, error) {
 	if s.control, err = os.OpenFile(filepath.Join(ctl, "control"), os.O_RDWR, 0); err != nil {
 		return nil, err
 	}
-	if err := s.openRequests(); err != nil {
-		return nil, err
+	for _, a := range cfg.Addons {
+		if err := a.Open(s); err != nil {
+			return nil, err
+		}
 	}
 	if s.events, err = events.Create(events.Dir(dir)); err != nil {
 		s.logf("%v: no events are kept", err)
@@ -271,20 +265,21 @@ func (s *Scanner) Run(ctx context.Context) error {
 	go s.watch(inoFile)
 	stop := make(chan struct{})
 	go s.readControl(stop)
-	if s.requestFIFO != nil {
-		go s.readRequests(s.requestFIFO)
-	}
-	// Verifying starts made on request ends with the scanner.
+	// The addons end with the scanner.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	for _, a := range s.cfg.Addons {
+		go a.Run(ctx, s)
+	}
 
+	defer close(s.loopDone)
 	s.scan()
 	for {
 		select {
 		case <-s.rescan:
 			s.scan()
-		case r := <-s.requests:
-			s.answer(ctx, r)
+		case f := <-s.calls:
+			f()
 		case <-stop:
 			s.stopAll()
 			return nil

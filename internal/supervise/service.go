@@ -60,6 +60,7 @@ type service struct {
 	cg     *cgroup.Group
 	logCg  *cgroup.Group
 	notify *ready.NotifySocket
+	watch  *Watch // an addon's, on the main unit (TakeUp); set before the loop runs
 
 	logStatus svlog.Status
 
@@ -121,6 +122,7 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 	s.takePending(s.main)
 	if up != nil {
 		up.sent, up.restarts = time.Now(), s.main.restarts
+		s.watch = up.watch
 		s.handle(event{kind: evControl, u: s.main, b: 'u'})
 	}
 	s.taking = false // from here, starts come from the service's loop
@@ -352,6 +354,9 @@ func (s *service) writeStatus() {
 				s.sc.logf("%s: cannot write state.json: %v", u.name, err)
 			}
 			u.lastState = state
+			if u == s.main && s.watch != nil {
+				s.watch.set(state)
+			}
 		}
 		st := u.status()
 		if st != u.lastStatus {

@@ -105,13 +105,27 @@ func Status(svc Service) (Info, error) {
 			info.Pid, info.Since = st.Pid, st.Since
 			info.Uptime = time.Since(st.Since).Seconds()
 		}
-		info.State, info.Fatal, info.Error, info.LastExit, info.Log = st.Phase, st.Fatal, st.Error, st.LastExit, st.Log
-		info.Ready, info.Restarts = &st.Ready, &st.Restarts
-		if st.Want != "" {
-			info.Want = st.Want
-		}
+		fromState(&info, *st)
 	}
 	return info, nil
+}
+
+// FromState is the state of service svc as sv-scan holds it (state.json,
+// or the engine's own in process).
+func FromState(svc Service, st svdir.State) Info {
+	info := Info{Name: svc.Name, Dir: svc.Dir, Supervisor: "sv-scan", Pid: st.Pid, Since: st.Since,
+		Uptime: time.Since(st.Since).Seconds(), Want: "down"}
+	fromState(&info, st)
+	return info
+}
+
+// fromState takes sv-scan's words on the service into info.
+func fromState(info *Info, st svdir.State) {
+	info.State, info.Fatal, info.Error, info.LastExit, info.Log = st.Phase, st.Fatal, st.Error, st.LastExit, st.Log
+	info.Ready, info.Restarts = &st.Ready, &st.Restarts
+	if st.Want != "" {
+		info.Want = st.Want
+	}
 }
 
 // Running reports whether a supervisor runs the service: runsv, supervise

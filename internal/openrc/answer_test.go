@@ -1,4 +1,4 @@
-package backend
+package openrc
 
 import (
 	"context"
@@ -6,17 +6,17 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/supervision-suite/supervision/backend"
 	"github.com/supervision-suite/supervision/internal/safefile"
-	"github.com/supervision-suite/supervision/internal/startreq"
 )
 
 // answerLate is a scanner that answers the start request only once the
 // waiter has looked for the answer and found none: the moment it asks
 // whether the scanner still answers.
 type answerLate struct {
-	runit
+	backend.Supervisor
 	path   string
-	answer startreq.Answer
+	answer Answer
 	t      *testing.T
 }
 
@@ -32,12 +32,13 @@ func (a *answerLate) ScannerReady(string) bool {
 // what a late take-up started instead of leaving it running.
 func TestAwaitAnswerPastInterruption(t *testing.T) {
 	scan := t.TempDir()
-	path := startreq.AnswerPath(scan, "web")
+	path := AnswerPath(scan, "web")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	sup := &answerLate{path: path, t: t,
-		answer: startreq.Answer{Token: "t1", Started: true, Restarts: 2}}
+	builtin, _ := backend.Get("builtin")
+	sup := &answerLate{Supervisor: builtin, path: path, t: t,
+		answer: Answer{Token: "t1", Started: true, Restarts: 2}}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // interrupted before the answer came
 	a, err := AwaitAnswer(ctx, sup, scan, "web", "t1")

@@ -1,4 +1,4 @@
-package startreq
+package openrc
 
 import (
 	"path/filepath"

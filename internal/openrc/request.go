@@ -1,4 +1,4 @@
-// Package startreq is how /etc/init.d/supervision asks sv-scan to start a
+// The start request protocol: how /etc/init.d/supervision asks sv-scan to start a
 // service before sv-rc has even begun, and how the answer comes back.
 //
 // sv.NAME's start writes one line, "NAME TOKEN [verdict] [settle=DUR]
@@ -25,7 +25,8 @@
 // answer: failed, it stops the service and reports the reason with the
 // log's last lines; started (no verdict given), it watches the start
 // itself; declined, it makes the whole start.
-package startreq
+
+package openrc
 
 import (
 	"errors"
