@@ -1,7 +1,9 @@
-// Package openrc is what sv-rc does for OpenRC's /etc/init.d/sv.NAME: it
-// turns a service's OPTIONS into what backend.Start and backend.Stop need,
-// its dependencies into OpenRC's depend() words, and its state into the
-// status codes OpenRC expects.
+// Package openrc is everything the suite does for OpenRC: what sv-rc does
+// for /etc/init.d/sv.NAME (a service's OPTIONS into what backend.Start and
+// backend.Stop need, its dependencies into depend() words, its state into
+// the status codes OpenRC expects, its daemon's pidfile for rc-status),
+// and the fast start: the start request protocol (request.go) and
+// StartRequests, the part of it that runs inside sv-scan (scan.go).
 package openrc
 
 import (
