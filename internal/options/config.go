@@ -50,8 +50,10 @@ type Config struct {
 	Catalog string // SVC_CATALOG
 	Profile string // SV_PROFILE as the files set it (Service.Profile is the one applied)
 
-	settings []Setting      // every key, then the other exported names
-	index    map[string]int // settings by key
+	// set is what was decoded: each setting's text and source are read
+	// from it when asked for (sv-gen show, messages), not copied into
+	// every service's Config, which sv-scan keeps for each service.
+	set *Set
 }
 
 // Env is what the daemon's environment is made of, beside the
@@ -170,15 +172,10 @@ type Setting struct {
 // decodes it, so a Set built by Apply decodes without error: the decoder
 // is where values are interpreted, Apply where they are refused first.
 func Decode(s *Set) (*Config, error) {
-	c := &Config{index: make(map[string]int, len(Keys))}
+	c := &Config{set: s}
 	var errs Errors
 	for _, k := range Keys {
-		v, ok := s.Lookup(k.Name)
-		if !ok {
-			v = &Value{Source: Source{Layer: LayerDefault}}
-		}
-		c.index[k.Name] = len(c.settings)
-		c.settings = append(c.settings, Setting{Key: k.Name, Value: *v})
+		v := c.value(k.Name)
 		if k.field.decode == nil {
 			continue // TestEveryKeyHasItsField fails for it
 		}
@@ -187,13 +184,6 @@ func Decode(s *Set) (*Config, error) {
 		}
 	}
 	c.Env.Exported = s.Exported()
-	for _, kv := range c.Env.Exported {
-		name, _, _ := strings.Cut(kv, "=")
-		if _, isKey := c.index[name]; !isKey {
-			v, _ := s.Lookup(name)
-			c.settings = append(c.settings, Setting{Key: name, Value: *v})
-		}
-	}
 	if len(errs) > 0 {
 		return c, errs
 	}
@@ -212,19 +202,47 @@ func decodeError(key string, src Source, err error) *Error {
 // Settings returns every key's setting in documentation order, then each
 // other name exported to the daemon's environment: what `sv-gen show`
 // prints.
-func (c *Config) Settings() []Setting { return c.settings }
+func (c *Config) Settings() []Setting {
+	out := make([]Setting, 0, len(Keys)+len(c.Env.Exported))
+	for _, k := range Keys {
+		out = append(out, Setting{Key: k.Name, Value: c.value(k.Name)})
+	}
+	for _, kv := range c.Env.Exported {
+		if name, _, _ := strings.Cut(kv, "="); !isKey(name) {
+			out = append(out, Setting{Key: name, Value: c.value(name)})
+		}
+	}
+	return out
+}
 
 // Setting returns the setting of one key or exported name.
 func (c *Config) Setting(name string) (Setting, bool) {
-	if i, ok := c.index[name]; ok {
-		return c.settings[i], true
+	if isKey(name) {
+		return Setting{Key: name, Value: c.value(name)}, true
 	}
-	for _, s := range c.settings[len(c.index):] {
-		if s.Key == name {
-			return s, true
+	if c.set != nil {
+		if v, ok := c.set.Lookup(name); ok && v.Export {
+			return Setting{Key: name, Value: *v}, true
 		}
 	}
 	return Setting{}, false
+}
+
+// value is name's value as decoded; a key never set is its default's
+// place, with no text.
+func (c *Config) value(name string) Value {
+	if c.set != nil {
+		if v, ok := c.set.Lookup(name); ok {
+			return *v
+		}
+	}
+	return Value{Source: Source{Layer: LayerDefault}}
+}
+
+// isKey reports whether name is a key of the table (not a builtin name).
+func isKey(name string) bool {
+	_, ok := keyIndex[name]
+	return ok && !isBuiltin(name)
 }
 
 // SettingOf returns the setting a field of c was decoded from, given the
