@@ -15,9 +15,9 @@ import (
 // to which s6-supervise writes a letter at each event (x as it exits).
 // The write, closed, is an inotify event on DIR/event, which the caller
 // watches: the supervisor leaving, which its lock does not show, then
-// wakes the wait at once instead of at its recheck. It returns the event
+// wakes the wait at once instead of at its Recheck. It returns the event
 // directory and what undoes the subscription; "" when it cannot be made
-// (no event directory): the recheck still bounds the wait.
+// (no event directory): the Recheck still bounds the wait.
 func (s6) listenExit(dir string) (string, func()) {
 	eventDir := filepath.Join(dir, "event")
 	name := s6FifoName(time.Now())

@@ -325,16 +325,7 @@ func (w *watch) settle(ctx context.Context) error {
 			continue
 		}
 		if end.waitBrief(min(interval, settleSlowest)) {
-			if !running(w.pid) {
-				return w.ended(ctx)
-			}
-			// A pidfd opened while the daemon's multi-threaded sv-exec
-			// was still in its exec can report an end that a fresh one
-			// does not: the process lives on.
-			end.close()
-			if end = openExit(w.pid); end == nil {
-				return w.watchUntil(ctx, time.Now())
-			}
+			return w.ended(ctx)
 		}
 	}
 	if end != nil {

@@ -16,9 +16,9 @@ import (
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
-// recheck bounds every event-driven wait: an event missed between a check
+// Recheck bounds every event-driven wait: an event missed between a check
 // and the watch being set costs at most this long, never a hang.
-const recheck = 250 * time.Millisecond
+const Recheck = 250 * time.Millisecond
 
 // errScannerGone: the scanner stopped answering while a service waited
 // for it.
@@ -88,7 +88,7 @@ type okLast interface{ opensOKLast() }
 // words, by opening it for writing: the open returns the instant the
 // supervisor opens its end. Nothing has to be watched, and `u` goes out
 // while the supervisor is still writing its first status (it reads it
-// next). The scanner is asked every recheck whether it still answers; a
+// next). The scanner is asked every Recheck whether it still answers; a
 // wait given up is ended by opening the FIFO's other end ourselves.
 // errNoFIFO: ok is not there yet (a service never supervised before):
 // the caller waits the other way.
@@ -102,7 +102,7 @@ func waitOKReader(ctx context.Context, dir string, scannerUp func() bool) error 
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		done <- fifoOpen{f, err}
 	}()
-	tick := time.NewTicker(recheck)
+	tick := time.NewTicker(Recheck)
 	defer tick.Stop()
 	for {
 		select {
@@ -172,7 +172,7 @@ type exitListener interface {
 }
 
 // waitUntil checks done again at each event that wake accepts (and at
-// least every recheck), until it holds.
+// least every Recheck), until it holds.
 func waitUntil(ctx context.Context, dir string, also []string, wake func([]byte) bool, done func() (bool, error)) error {
 	w, err := inotify.New()
 	if err != nil {
@@ -181,12 +181,12 @@ func waitUntil(ctx context.Context, dir string, also []string, wake func([]byte)
 	defer w.Close()
 	// A supervisor starting creates supervise/ (an event on the parent,
 	// whose name is the service's) and writes status; a supervisor leaving
-	// is seen at the recheck (the lock and FIFOs go silently).
+	// is seen at the Recheck (the lock and FIFOs go silently).
 	const mask = unix.IN_CREATE | unix.IN_CLOSE_WRITE | unix.IN_CLOSE_NOWRITE | unix.IN_MOVED_TO | unix.IN_DELETE_SELF
 	sup := filepath.Join(dir, "supervise")
 	for {
 		// Watch first, then look: what happens after the look wakes us.
-		// (What cannot be watched yet is seen at the recheck.)
+		// (What cannot be watched yet is seen at the Recheck.)
 		if target, err := filepath.EvalSymlinks(sup); err == nil {
 			w.Add(target, mask)
 		} else if t, err := os.Readlink(sup); err == nil {
@@ -213,7 +213,7 @@ func absTarget(link, target string) string {
 	return filepath.Join(filepath.Dir(link), target)
 }
 
-// sleepOn waits for an event, at most recheck; it fails only when ctx
+// sleepOn waits for an event, at most Recheck; it fails only when ctx
 // ends.
 func sleepOn(ctx context.Context, w *inotify.Watch) error {
 	return sleepOnEvents(ctx, w, func([]byte) bool { return true })
@@ -223,7 +223,7 @@ func sleepOn(ctx context.Context, w *inotify.Watch) error {
 // not for the FIFO opens that checking causes itself.
 func sleepOnEvents(ctx context.Context, w *inotify.Watch, wake func([]byte) bool) error {
 	for {
-		timeout := recheck
+		timeout := Recheck
 		if dl, ok := ctx.Deadline(); ok {
 			timeout = min(timeout, time.Until(dl))
 		}

@@ -13,10 +13,6 @@ import (
 	"github.com/supervision-suite/supervision/internal/safefile"
 )
 
-// answerRecheck bounds the wait for an answer between two looks at
-// whether the scanner still answers: one that died says nothing.
-const answerRecheck = 250 * time.Millisecond
-
 // AwaitAnswer waits for the scanner's answer to the start request token
 // for name, as long as the scanner answers on scanDir and at most
 // backend.TakeUpWait. The answer is usually there before this process
@@ -51,7 +47,7 @@ func AwaitAnswer(ctx context.Context, sup backend.Supervisor, scanDir, name, tok
 		if time.Now().After(deadline) {
 			return Answer{}, &backend.Failure{Service: name, Reason: fmt.Sprintf("the %s scanner on %s did not answer the start request within %s", sup.Name(), scanDir, backend.TakeUpWait)}
 		}
-		if _, err := w.Next(ctx, answerRecheck); err != nil {
+		if _, err := w.Next(ctx, backend.Recheck); err != nil {
 			return Answer{}, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/backend"
 	"github.com/supervision-suite/supervision/internal/inotify"
 	"github.com/supervision-suite/supervision/internal/supervise"
 	"github.com/supervision-suite/supervision/internal/svctl"
@@ -51,9 +52,6 @@ func (s *engineSource) Status() (svctl.Info, error) {
 	return svctl.FromState(s.svc, st), nil
 }
 
-// sourceRecheck bounds a wait without the exec mark's watch.
-const sourceRecheck = 250 * time.Millisecond
-
 // Wait calls done with each state the engine hands over, and again when
 // sv-exec marks its exec, until done says so or fails, or ctx ends.
 func (s *engineSource) Wait(ctx context.Context, what string, done func(svctl.Info) (bool, error)) (svctl.Info, error) {
@@ -77,7 +75,7 @@ func (s *engineSource) next(ctx context.Context) error {
 	if s.marks != nil {
 		mark = s.marks.Wake()
 	} else {
-		t := time.NewTimer(sourceRecheck)
+		t := time.NewTimer(backend.Recheck)
 		defer t.Stop()
 		recheck = t.C
 	}
