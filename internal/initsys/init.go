@@ -94,7 +94,7 @@ func Run(cfg Config) int {
 		case in.orphan <- struct{}{}:
 		default:
 		}
-	})
+	}, nil)
 	if err != nil {
 		in.warn("%v", err)
 		return 111

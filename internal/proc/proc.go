@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/supervision-suite/supervision/internal/poller"
 )
 
 // Exit is how a child ended.
@@ -61,17 +63,33 @@ func (e Exit) String() string {
 // before anything is started (a fast child's exit would otherwise be missed).
 type Reaper struct {
 	mu      sync.Mutex
-	waiters map[int]chan Exit
+	waiters map[int]waiter
 	sigs    chan os.Signal
 	orphans func(Exit)
+	poller  *poller.Poller // nil: a goroutine waits on each pidfd
+}
+
+// waiter is who is told of a child's exit: a callback, or a channel.
+type waiter struct {
+	ch chan Exit
+	on func(Exit)
+}
+
+func (w waiter) tell(e Exit) {
+	if w.on != nil {
+		w.on(e)
+	} else {
+		w.ch <- e // buffered: the reaper never blocks on a slow owner
+	}
 }
 
 // NewReaper subscribes to SIGCHLD and makes this process a child subreaper,
 // so that orphans of its children (double-forked daemons) become its own
 // children and are reaped here, instead of escaping to init. orphan, if not
-// nil, is told of each exit that no one waits for.
-func NewReaper(orphan func(Exit)) (*Reaper, error) {
-	r := &Reaper{waiters: map[int]chan Exit{}, sigs: make(chan os.Signal, 1), orphans: orphan}
+// nil, is told of each exit that no one waits for. With a Poller, the
+// pidfds of the children wait in it, at no goroutine each.
+func NewReaper(orphan func(Exit), p *poller.Poller) (*Reaper, error) {
+	r := &Reaper{waiters: map[int]waiter{}, sigs: make(chan os.Signal, 1), orphans: orphan, poller: p}
 	signal.Notify(r.sigs, syscall.SIGCHLD)
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("set child subreaper: %w", err)
@@ -96,9 +114,10 @@ func (r *Reaper) reapAll() {
 		var ws syscall.WaitStatus
 		r.mu.Lock()
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-		var ch chan Exit
+		var w waiter
+		var waited bool
 		if pid > 0 {
-			ch = r.waiters[pid]
+			w, waited = r.waiters[pid]
 			delete(r.waiters, pid)
 		}
 		r.mu.Unlock()
@@ -109,8 +128,8 @@ func (r *Reaper) reapAll() {
 			return // 0: nothing more has exited; ECHILD: no children at all
 		}
 		e := Exit{Pid: pid, Status: ws, At: time.Now()}
-		if ch != nil {
-			ch <- e // buffered: the reaper never blocks on a slow owner
+		if waited {
+			w.tell(e)
 		} else if r.orphans != nil {
 			r.orphans(e)
 		}
@@ -132,13 +151,16 @@ type Spec struct {
 	// Ctty makes Files[0], a terminal, the controlling terminal of the
 	// child's new session: job control and ^C for a shell on a console.
 	Ctty bool
+	// OnExit, if not nil, is told of the exit instead of Process.Exit,
+	// on the reaper's goroutine: it must not block.
+	OnExit func(Exit)
 }
 
 // Process is a started child.
 type Process struct {
 	Pid   int
 	Start uint64    // start time in clock ticks since boot (/proc/PID/stat)
-	Exit  chan Exit // receives the exit, once
+	Exit  chan Exit // receives the exit, once (nil with Spec.OnExit)
 	proc  *os.Process
 }
 
@@ -157,10 +179,13 @@ func (r *Reaper) Start(s Spec) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := make(chan Exit, 1)
-	r.waiters[p.Pid] = ch
+	w := waiter{on: s.OnExit}
+	if w.on == nil {
+		w.ch = make(chan Exit, 1)
+	}
+	r.waiters[p.Pid] = w
 	r.watch(p.Pid)
-	return &Process{Pid: p.Pid, Start: StartTime(p.Pid), Exit: ch, proc: p}, nil
+	return &Process{Pid: p.Pid, Start: StartTime(p.Pid), Exit: w.ch, proc: p}, nil
 }
 
 // watch reaps as soon as the child's pidfd says it ended: one wakeup of
@@ -172,6 +197,15 @@ func (r *Reaper) watch(pid int) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
 		return // an old kernel: SIGCHLD alone
+	}
+	if r.poller != nil {
+		_, err := r.poller.Add(fd, true, func() poller.Next {
+			r.reapAll()
+			return poller.Done
+		})
+		if err == nil {
+			return
+		}
 	}
 	pidfd := os.NewFile(uintptr(fd), "pidfd")
 	go func() {
@@ -243,8 +277,9 @@ var ErrNotSame = errors.New("the pid belongs to another process now")
 
 // Adopt watches a process that is not our child, left running by a
 // supervisor that was killed, recognised by its pid and start time. Its
-// Exit channel receives a value (with Unknown set) when it ends.
-func Adopt(pid int, start uint64) (*Process, error) {
+// Exit channel receives a value (with Unknown set) when it ends; with
+// onExit, onExit is told instead, from the reaper's Poller.
+func (r *Reaper) Adopt(pid int, start uint64, onExit func(Exit)) (*Process, error) {
 	if start == 0 || StartTime(pid) != start {
 		return nil, ErrNotSame
 	}
@@ -252,25 +287,39 @@ func Adopt(pid int, start uint64) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Non-blocking, the pidfd is waited on in Go's poller: a hundred
-	// adopted daemons cost no thread each.
-	pidfd := os.NewFile(uintptr(fd), "pidfd")
 	if StartTime(pid) != start { // the pid could have been reused in between
-		pidfd.Close()
+		unix.Close(fd)
 		return nil, ErrNotSame
 	}
 	p, err := os.FindProcess(pid) // holds a pidfd of its own, for Signal
 	if err != nil {
-		pidfd.Close()
+		unix.Close(fd)
 		return nil, err
 	}
-	ch := make(chan Exit, 1)
+	ended := func() Exit { return Exit{Pid: pid, At: time.Now(), Unknown: true} }
+	if onExit != nil && r.poller != nil {
+		if _, err := r.poller.Add(fd, true, func() poller.Next {
+			onExit(ended())
+			return poller.Done
+		}); err != nil {
+			p.Release()
+			return nil, err
+		}
+		return &Process{Pid: pid, Start: start, proc: p}, nil
+	}
+	w := waiter{on: onExit}
+	if w.on == nil {
+		w.ch = make(chan Exit, 1)
+	}
+	// Non-blocking, the pidfd is waited on in Go's poller: a hundred
+	// adopted daemons cost no thread each.
+	pidfd := os.NewFile(uintptr(fd), "pidfd")
 	go func() {
 		defer pidfd.Close()
 		waitPidfd(pidfd)
-		ch <- Exit{Pid: pid, At: time.Now(), Unknown: true}
+		w.tell(ended())
 	}()
-	return &Process{Pid: pid, Start: start, Exit: ch, proc: p}, nil
+	return &Process{Pid: pid, Start: start, Exit: w.ch, proc: p}, nil
 }
 
 // Umask is this process's file creation mask, read from /proc (setting it

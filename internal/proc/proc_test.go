@@ -2,6 +2,7 @@ package proc
 
 import (
 	"fmt"
+	"github.com/supervision-suite/supervision/internal/poller"
 	"io"
 	"os"
 	"os/exec"
@@ -25,7 +26,10 @@ var (
 func testReaper(t *testing.T) *Reaper {
 	t.Helper()
 	reaperOnce.Do(func() {
-		var err error
+		pl, err := poller.New()
+		if err != nil {
+			t.Fatal(err)
+		}
 		reaper, err = NewReaper(func(e Exit) {
 			orphanMu.Lock()
 			orphanSeen[e.Pid] = e
@@ -34,7 +38,7 @@ func testReaper(t *testing.T) *Reaper {
 			case orphanNew <- struct{}{}:
 			default:
 			}
-		})
+		}, pl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,10 +203,11 @@ func TestAdopt(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := StartTime(cmd.Process.Pid)
-	if _, err := Adopt(cmd.Process.Pid, start+1); err != ErrNotSame {
+	r := testReaper(t)
+	if _, err := r.Adopt(cmd.Process.Pid, start+1, nil); err != ErrNotSame {
 		t.Errorf("wrong start time: %v", err)
 	}
-	a, err := Adopt(cmd.Process.Pid, start)
+	a, err := r.Adopt(cmd.Process.Pid, start, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,4 +248,45 @@ func FuzzUmaskIn(f *testing.F) {
 			t.Fatalf("umaskIn(%q) = %d, outside -1..0777", status, got)
 		}
 	})
+}
+
+// With OnExit and a Poller, the exit comes to the callback, from the
+// pidfd, with no goroutine waiting on it; the same for an adopted process.
+func TestOnExit(t *testing.T) {
+	r := testReaper(t)
+	got := make(chan Exit, 2)
+	p, err := r.Start(Spec{Path: "/bin/sh", Argv: []string{"sh", "-c", "exit 7"}, CgroupFD: -1, OnExit: func(e Exit) { got <- e }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Exit != nil {
+		t.Error("Exit channel made although OnExit is set")
+	}
+	select {
+	case e := <-got:
+		if e.Pid != p.Pid || e.Code() != 7 {
+			t.Errorf("exit %+v, want pid %d code 7", e, p.Pid)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit told in 10s")
+	}
+
+	cmd := exec.Command("sleep", "100")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	a, err := r.Adopt(cmd.Process.Pid, StartTime(cmd.Process.Pid), func(e Exit) { got <- e })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Signal(syscall.SIGKILL)
+	select {
+	case e := <-got:
+		if !e.Unknown || e.Pid != cmd.Process.Pid {
+			t.Errorf("adopted exit %+v", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit of the adopted process told in 10s")
+	}
 }

@@ -142,7 +142,7 @@ func (s *Scanner) awaitLeaving(name string) {
 }
 
 // forgetDone forgets a service that is done ('x', its supervisor gone),
-// as forgetWhenDone is about to, and says whether it was; s.mu is held. A
+// as forget is about to, and says whether it was; s.mu is held. A
 // stop that took the service out returns once its supervisor let go,
 // which may be before the scan that forgets it: a start made right after
 // must not find it supervised.

@@ -77,8 +77,11 @@ func loadConfig(dir string) config {
 		c.err = configErr(err, filepath.Base(dir))
 		return c
 	}
-	c.svc = svc
 	c.stamp = addConfigFiles(stamp, svc)
+	// Kept for each service while it is supervised: only what a start
+	// reads (its sources are for messages, which sv-exec gives).
+	svc.DropSources()
+	c.svc = svc
 	c.fill(svc.Config, dir)
 	return c
 }

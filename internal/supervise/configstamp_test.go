@@ -3,6 +3,7 @@ package supervise
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,14 +110,14 @@ func TestConfigCache(t *testing.T) {
 	if again := c.get(dir); again.svc != first.svc {
 		t.Error("unchanged OPTIONS were read again")
 	}
-	if err := os.WriteFile(filepath.Join(dir, "OPTIONS"), []byte("CMD=\"/bin/sleep 100000\"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "OPTIONS"), []byte("SVC_CMD=\"/bin/sleep 100000\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	changed := c.get(dir)
 	if changed.svc == first.svc {
 		t.Fatal("changed OPTIONS were not read again")
 	}
-	if got := changed.svc.Set.Get("CMD"); got != "/bin/sleep 100000" {
-		t.Errorf("CMD = %q", got)
+	if got := changed.svc.Config.Cmd; strings.Join(got, " ") != "/bin/sleep 100000" {
+		t.Errorf("SVC_CMD = %q", got)
 	}
 }

@@ -31,7 +31,7 @@ func (s *service) spawnDirect(u *unit, files []*os.File, env []string, cgroupFD 
 	}
 	p, err := s.sc.reaper.Start(proc.Spec{
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
-		Files: files, Cred: spec.Credential(), CgroupFD: cgroupFD,
+		Files: files, Cred: spec.Credential(), CgroupFD: cgroupFD, OnExit: s.onExit(u),
 	})
 	if err != nil {
 		return nil, false

@@ -18,6 +18,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/events"
+	"github.com/supervision-suite/supervision/internal/poller"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/svlog"
 )
@@ -44,6 +45,7 @@ type Scanner struct {
 	dir        string
 	key        string // names this scan dir in cgroups and notify sockets
 	reaper     *proc.Reaper
+	poller     *poller.Poller // every service's FIFOs, pidfds and log pipes
 	cgroups    *cgroup.Tree
 	devnull    *os.File
 	environ    []string
@@ -174,7 +176,10 @@ func New(cfg Config) (*Scanner, error) {
 	if s.devnull, err = os.Open(os.DevNull); err != nil {
 		return nil, err
 	}
-	if s.reaper, err = proc.NewReaper(s.orphan); err != nil {
+	if s.poller, err = poller.New(); err != nil {
+		return nil, err
+	}
+	if s.reaper, err = proc.NewReaper(s.orphan, s.poller); err != nil {
 		return nil, err
 	}
 	if !cfg.NoCgroups {
@@ -389,7 +394,6 @@ func (s *Scanner) register(name string, svc *service) {
 	s.vlogf("%s: supervising %s", name, svc.dir)
 	s.services[name] = svc
 	s.live[svc] = true
-	go s.forgetWhenDone(name, svc)
 }
 
 // retryLater arms the retry timer when the scan left entries failed, with
@@ -409,13 +413,13 @@ func (s *Scanner) retryLater(failed map[string]string) {
 	r.timer = time.AfterFunc(r.wait, s.Rescan)
 }
 
-// forgetWhenDone drops a service that ended by itself ('x'): the next
-// rescan supervises it again, as runsvdir starts a new runsv.
-func (s *Scanner) forgetWhenDone(name string, svc *service) {
-	<-svc.done
+// forget drops a service that is done, also one that ended by itself
+// ('x'): the next rescan supervises it again, as runsvdir starts a new
+// runsv.
+func (s *Scanner) forget(svc *service) {
 	s.mu.Lock()
-	if s.services[name] == svc {
-		delete(s.services, name)
+	if s.services[svc.name] == svc {
+		delete(s.services, svc.name)
 	}
 	delete(s.live, svc)
 	s.mu.Unlock()
@@ -459,9 +463,9 @@ func (s *Scanner) orphan(proc.Exit) {
 	}
 	s.mu.Unlock()
 	for _, svc := range draining {
-		go svc.send(event{kind: evDrained, u: svc.main})
+		svc.send(event{kind: evDrained, u: svc.main})
 		if svc.log != nil {
-			go svc.send(event{kind: evDrained, u: svc.log})
+			svc.send(event{kind: evDrained, u: svc.log})
 		}
 	}
 }

@@ -2,15 +2,18 @@ package supervise
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
+	"github.com/supervision-suite/supervision/internal/poller"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/ready"
 	"github.com/supervision-suite/supervision/internal/svdir"
@@ -33,7 +36,6 @@ type event struct {
 	kind  evKind
 	u     *unit
 	b     byte
-	c     procChild
 	ex    proc.Exit
 	timer timerKind
 	gen   int // a timer's arming; a readiness watch's run
@@ -41,8 +43,10 @@ type event struct {
 }
 
 // service is one entry of the scan dir: the service unit, its log unit,
-// and what they share (the output FIFO, the cgroups). One goroutine runs
-// it; everything else talks to it through events.
+// and what they share (the output FIFO, the cgroups). Everything talks to
+// it through events, which it handles one at a time, in order: a
+// goroutine runs while there are some and ends when there are none, so
+// that a quiet service has none (sv-scan's memory is mostly stacks).
 type service struct {
 	sc     *Scanner
 	name   string
@@ -64,8 +68,11 @@ type service struct {
 
 	logStatus svlog.Status
 
-	events chan event
-	done   chan struct{}
+	mu      sync.Mutex
+	queue   []event
+	running bool // a goroutine handles the queue (or newService does)
+	ended   bool // released: events are dropped
+	done    chan struct{}
 }
 
 // newService takes over a service dir: supervise directories, output FIFO,
@@ -76,11 +83,15 @@ type service struct {
 // not, and records when and from what restart count.
 func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error) {
 	target, _ := os.Readlink(link)
+	// Events that come while the service is set up wait for the end.
 	s := &service{sc: sc, name: name, link: link, target: target, dir: dir,
-		events: make(chan event, 32), done: make(chan struct{})}
+		running: true, done: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
+			s.mu.Lock()
+			s.ended, s.queue = true, nil
+			s.mu.Unlock()
 			s.release()
 		}
 	}()
@@ -125,13 +136,13 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 		s.watch = up.watch
 		s.handle(event{kind: evControl, u: s.main, b: 'u'})
 	}
-	s.taking = false // from here, starts come from the service's loop
-	go s.readControl(s.main)
+	s.taking = false // from here, starts come from the service's events
+	s.readControl(s.main)
 	if s.log != nil {
-		go s.readControl(s.log)
+		s.readControl(s.log)
 	}
 	s.writeStatus()
-	go s.loop()
+	s.idle()
 	return s, nil
 }
 
@@ -174,10 +185,8 @@ func (s *service) newUnit(isLog bool) *unit {
 func (s *service) begin(u *unit) {
 	if st, err := svdir.ReadState(u.sup.Dir); err == nil && st.Supervisor == "sv-scan" {
 		if st.Pid != 0 {
-			if p, err := proc.Adopt(st.Pid, st.PidStart); err == nil {
-				c := procChild{p}
-				s.watchExit(u, c)
-				u.adopt(c, st)
+			if p, err := s.sc.reaper.Adopt(st.Pid, st.PidStart, s.onExit(u)); err == nil {
+				u.adopt(procChild{p}, st)
 				s.sc.logf("%s: adopted pid %d, left running by a previous sv-scan", u.name, st.Pid)
 				return
 			}
@@ -195,16 +204,59 @@ func (s *service) begin(u *unit) {
 	}
 }
 
-func (s *service) loop() {
-	for ev := range s.events {
+// send queues an event, and has a goroutine handle the queue unless one
+// does; an event for a service gone is dropped.
+func (s *service) send(ev event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return
+	}
+	s.queue = append(s.queue, ev)
+	if !s.running {
+		s.running = true
+		go s.run()
+	}
+}
+
+// idle ends a turn of handling events: a goroutine takes over what came
+// meanwhile, or none is left running.
+func (s *service) idle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) > 0 {
+		go s.run()
+		return
+	}
+	s.running = false
+}
+
+// run handles the queued events, in order, until there are none; the
+// service is done once it is to exit and its processes are gone.
+func (s *service) run() {
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.running, s.queue = false, nil // a quiet service holds no queue
+			s.mu.Unlock()
+			return
+		}
+		ev := s.queue[0]
+		s.queue[0] = event{}
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
 		s.handle(ev)
 		s.writeStatus()
 		if s.main.want == wantExit && s.main.gone() && (s.log == nil || s.log.gone()) {
-			break
+			s.mu.Lock()
+			s.ended, s.queue = true, nil
+			s.mu.Unlock()
+			s.release()
+			close(s.done)
+			s.sc.forget(s)
+			return
 		}
 	}
-	s.release()
-	close(s.done)
 }
 
 func (s *service) handle(ev event) {
@@ -213,7 +265,7 @@ func (s *service) handle(ev event) {
 	case evControl:
 		u.control(ev.b)
 	case evExit:
-		s.exited(u, ev.c, ev.ex)
+		s.exited(u, ev.ex)
 		if u == s.main && s.log != nil && u.want == wantExit && u.gone() {
 			s.log.exit() // the log service outlives its service, then goes
 		}
@@ -238,39 +290,53 @@ func (s *service) handle(ev event) {
 }
 
 // exited hands the end of one of the unit's processes to the unit.
-func (s *service) exited(u *unit, c procChild, ex proc.Exit) {
+func (s *service) exited(u *unit, ex proc.Exit) {
 	switch {
-	case u.run != nil && u.run == child(c):
-		c.release()
+	case u.run != nil && u.run.pid() == ex.Pid:
+		u.run.release()
 		u.recordExit(exitOf(ex))
 		u.handle(inRunExited)
-	case u.fin != nil && u.fin == child(c):
-		c.release()
+	case u.fin != nil && u.fin.pid() == ex.Pid:
+		u.fin.release()
 		u.handle(inFinishEnded)
 	}
 }
 
-// send delivers an event unless the service is gone.
-func (s *service) send(ev event) {
-	select {
-	case s.events <- ev:
-	case <-s.done:
-	}
+// onExit is how the reaper tells of the end of a process of u.
+func (s *service) onExit(u *unit) func(proc.Exit) {
+	return func(ex proc.Exit) { s.send(event{kind: evExit, u: u, ex: ex}) }
 }
 
-// readControl turns the bytes of a control FIFO into events.
+// readControl turns the bytes of a control FIFO into events, as they
+// come, from the scanner's poller.
 func (s *service) readControl(u *unit) {
-	buf := make([]byte, 64)
-	for {
-		n, err := u.sup.Control.Read(buf)
-		for _, b := range buf[:n] {
-			if strings.IndexByte(controlLetters, b) >= 0 {
-				s.send(event{kind: evControl, u: u, b: b})
+	rc, err := u.sup.Control.SyscallConn()
+	if err != nil {
+		s.logf("%s: control FIFO: %v", u.name, err)
+		return
+	}
+	var fd int
+	rc.Control(func(raw uintptr) { fd = int(raw) })
+	u.io.control, err = s.sc.poller.Add(fd, false, func() poller.Next {
+		var buf [64]byte
+		for {
+			n, err := unix.Read(fd, buf[:])
+			for _, b := range buf[:max(n, 0)] {
+				if strings.IndexByte(controlLetters, b) >= 0 {
+					s.send(event{kind: evControl, u: u, b: b})
+				}
+			}
+			switch {
+			case errors.Is(err, unix.EINTR):
+			case errors.Is(err, unix.EAGAIN):
+				return poller.Again
+			case err != nil || n == 0:
+				return poller.Done // read-write, it has no end: this is a failure
 			}
 		}
-		if err != nil {
-			return // closed: the service is released
-		}
+	})
+	if err != nil {
+		s.logf("%s: control FIFO: %v", u.name, err)
 	}
 }
 
@@ -300,6 +366,9 @@ func (s *service) release() {
 			s.disarm(u, timerKind(t))
 		}
 		s.stopWatchingReady(u)
+		if u.io.control != nil {
+			u.io.control.Stop() // before the FIFO is closed
+		}
 		if u.sup != nil {
 			u.sup.Close()
 		}

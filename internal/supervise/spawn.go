@@ -69,7 +69,7 @@ func (s *service) startRun(u *unit) (*proc.Process, *os.File, error) {
 	}
 	p, err := s.sc.reaper.Start(proc.Spec{
 		Path: filepath.Join(u.dir, "run"), Argv: []string{"./run"}, Env: env, Dir: u.dir,
-		Files: files, CgroupFD: cg,
+		Files: files, CgroupFD: cg, OnExit: s.onExit(u),
 	})
 	if err != nil && readyRead != nil {
 		readyRead.Close()
@@ -96,18 +96,19 @@ func (s *service) startFinish(u *unit) (*proc.Process, error) {
 	if u.lastExit != nil && u.lastExit.Code >= 0 {
 		code = strconv.Itoa(u.lastExit.Code)
 	}
-	return s.spawnScript(u, filepath.Join(u.dir, "finish"), "./finish", code, strconv.Itoa(u.lastWstat&0xff))
+	return s.spawnScript(u, s.onExit(u), filepath.Join(u.dir, "finish"), "./finish", code, strconv.Itoa(u.lastWstat&0xff))
 }
 
 // spawnControl starts a user's control/<letter> script.
 func (s *service) spawnControl(u *unit, path string) (*proc.Process, error) {
 	rel, _ := filepath.Rel(u.dir, path)
-	return s.spawnScript(u, path, rel)
+	return s.spawnScript(u, nil, path, rel)
 }
 
 // spawnScript starts a helper of the service (finish, control) in its
-// directory, writing to the service's output as runsv's do.
-func (s *service) spawnScript(u *unit, path string, argv ...string) (*proc.Process, error) {
+// directory, writing to the service's output as runsv's do. Its end goes
+// to onExit, or with nil to the Process's Exit channel.
+func (s *service) spawnScript(u *unit, onExit func(proc.Exit), path string, argv ...string) (*proc.Process, error) {
 	files := []*os.File{s.sc.devnull, os.Stdout, os.Stderr}
 	if s.out != nil && !u.isLog {
 		w, err := s.out.writeEnd()
@@ -117,7 +118,7 @@ func (s *service) spawnScript(u *unit, path string, argv ...string) (*proc.Proce
 		defer w.Close()
 		files[1] = w
 	}
-	return s.sc.reaper.Start(proc.Spec{Path: path, Argv: argv, Env: s.sc.environ, Dir: u.dir, Files: files, CgroupFD: -1})
+	return s.sc.reaper.Start(proc.Spec{Path: path, Argv: argv, Env: s.sc.environ, Dir: u.dir, Files: files, CgroupFD: -1, OnExit: onExit})
 }
 
 // spawnCheck starts one run of a check:CMD readiness command.

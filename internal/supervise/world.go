@@ -13,6 +13,7 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/poller"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/safefile"
 	"github.com/supervision-suite/supervision/internal/svdir"
@@ -31,6 +32,7 @@ type unitIO struct {
 	arms        int
 	readyPipe   *os.File // fd:N readiness of the run just started, until watched
 	cancelReady func()
+	control     *poller.Watch // the control FIFO's, in the scanner's poller
 }
 
 // procChild is a child process as the unit sees it.
@@ -83,9 +85,7 @@ func (s *service) spawnRun(u *unit) (child, error) {
 		return nil, whyNoExec(u.dir, err)
 	}
 	u.io.readyPipe = readyPipe
-	c := procChild{p}
-	s.watchExit(u, c)
-	return c, nil
+	return procChild{p}, nil
 }
 
 func (s *service) spawnFinish(u *unit) (child, error) {
@@ -93,17 +93,7 @@ func (s *service) spawnFinish(u *unit) (child, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := procChild{p}
-	s.watchExit(u, c)
-	return c, nil
-}
-
-// watchExit delivers the end of c as an event of the service.
-func (s *service) watchExit(u *unit, c procChild) {
-	go func() {
-		ex := <-c.p.Exit
-		s.send(event{kind: evExit, u: u, c: c, ex: ex})
-	}()
+	return procChild{p}, nil
 }
 
 // whyNoExec explains a failed exec of dir/run: execve fails a FIFO or a
