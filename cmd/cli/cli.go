@@ -119,6 +119,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case name == "telinit":
 		return report(nil, telinit(filepath.Base(args[0]), rest), stderr)
 	}
+	if ran, err := fastPath(name, rest, stdout); ran {
+		return report(nil, err, stderr)
+	}
 	args = append([]string{name}, rest...)
 	var cmd *cobra.Command
 	if sub, ok := tools[name]; ok {
@@ -137,6 +140,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	ran, err := cmd.ExecuteC()
 	return report(ran, err, stderr)
+}
+
+// fastPath runs the tools that start at every start of a daemon without
+// cobra, when their command line is plain (see fastExec); ran is false
+// when cobra is to run the command line.
+func fastPath(name string, args []string, stdout io.Writer) (ran bool, err error) {
+	switch {
+	case name == "sv-exec":
+		return fastExec(args, stdout)
+	case name == "supervision" && len(args) > 0 && args[0] == "exec":
+		return fastExec(args[1:], stdout)
+	}
+	return false, nil
 }
 
 // dispatch says which tool a run of the binary is, from the name it was
