@@ -54,8 +54,10 @@ func Exec(sp *Spec) error {
 	}
 	// Linux keeps the nice value per thread: set it on the thread that
 	// calls execve, or the daemon starts with the nice of another thread.
-	runtime.LockOSThread()
+	// Only then: the runtime starts a thread of its own at the first
+	// LockOSThread, which every other start would pay for nothing.
 	if sp.Nice != nil {
+		runtime.LockOSThread()
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, *sp.Nice); err != nil {
 			return step(fmt.Sprintf("SVC_NICE %d", *sp.Nice), err)
 		}
