@@ -13,6 +13,10 @@ SHAREDIR  := $(PREFIX)/share/supervision
 export CGO_ENABLED ?= 0
 
 BIN := bin/supervision
+# sv-scan is also a program of its own that links only the engine: it runs
+# as long as the machine does, and the pages of code it touches are memory
+# it holds. Every other tool is a link to the multi-call binary.
+SCAN := bin/sv-scan
 
 .PHONY: all build run test deps vet unit testscript fuzz docs bench install clean FORCE
 
@@ -21,7 +25,9 @@ all: build
 build: $(BIN)
 $(BIN): FORCE
 	$(GO) build -trimpath -o $@ ./cmd/supervision
-	@for t in $$($@ tools); do ln -sf supervision bin/$$t; done
+	rm -f $(SCAN)
+	$(GO) build -trimpath -o $(SCAN) ./cmd/sv-scan
+	@for t in $$($@ tools); do [ "$$t" = sv-scan ] || ln -sf supervision bin/$$t; done
 
 run: build
 	./scripts/demo
@@ -64,7 +70,9 @@ bench: build
 install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/templates/catalog
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/supervision
-	@for t in $$($(BIN) tools); do ln -sf supervision $(DESTDIR)$(BINDIR)/$$t; echo "link $(DESTDIR)$(BINDIR)/$$t"; done
+	rm -f $(DESTDIR)$(BINDIR)/sv-scan
+	install -m 0755 $(SCAN) $(DESTDIR)$(BINDIR)/sv-scan
+	@for t in $$($(BIN) tools); do [ "$$t" = sv-scan ] || { ln -sf supervision $(DESTDIR)$(BINDIR)/$$t; echo "link $(DESTDIR)$(BINDIR)/$$t"; }; done
 	for f in templates/*; do [ -f "$$f" ] && case "$$f" in *.go) ;; *) install -m 0644 "$$f" $(DESTDIR)$(SHAREDIR)/templates/ ;; esac; done
 	install -m 0644 templates/catalog/* $(DESTDIR)$(SHAREDIR)/templates/catalog/
 	install -m 0644 docs/OPTIONS.md $(DESTDIR)$(SHAREDIR)/

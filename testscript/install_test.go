@@ -27,6 +27,17 @@ func TestMakeInstall(t *testing.T) {
 			t.Errorf("%s -> %q, %v", tool, target, err)
 		}
 	}
+	// sv-scan is a program of its own, the engine alone, smaller.
+	scan, err := os.Lstat(filepath.Join(bin, "sv-scan"))
+	if err != nil || !scan.Mode().IsRegular() || scan.Mode().Perm() != 0o755 {
+		t.Fatalf("sv-scan: %v %v", scan, err)
+	}
+	if all, _ := os.Stat(filepath.Join(bin, "supervision")); scan.Size() >= all.Size() {
+		t.Errorf("sv-scan (%d bytes) is no smaller than the multi-call binary (%d)", scan.Size(), all.Size())
+	}
+	if out, err := exec.Command(filepath.Join(bin, "sv-scan"), "--help").CombinedOutput(); err != nil {
+		t.Errorf("installed sv-scan --help: %v\n%s", err, out)
+	}
 	for _, f := range []string{"templates/run", "templates/OPTIONS", "templates/catalog/sshd", "templates/catalog/getty", "OPTIONS.md"} {
 		if _, err := os.Stat(filepath.Join(dest, "usr/local/share/supervision", f)); err != nil {
 			t.Errorf("share: %v", err)

@@ -75,7 +75,10 @@ func (sc *Scanner) ownExec(words []string) (string, bool) {
 	if len(words) == 0 || sc.self == "" {
 		return "", false
 	}
-	if words[0] != filepath.Join(filepath.Dir(sc.self), "sv-exec") && !sameFile(words[0], sc.self) {
+	// sv-exec beside this program, or the multi-call binary: this one,
+	// or the one installed beside the lean sv-scan.
+	dir := filepath.Dir(sc.self)
+	if words[0] != filepath.Join(dir, "sv-exec") && !sameFile(words[0], sc.self) && words[0] != filepath.Join(dir, "supervision") {
 		return "", false
 	}
 	rest := words[1:]

@@ -106,4 +106,15 @@ func TestOwnExec(t *testing.T) {
 			t.Errorf("ownExec(%q) = %q, %v; want %q, %v", tc.words, root, ok, tc.root, tc.ok)
 		}
 	}
+	// The lean sv-scan, installed beside the multi-call binary, knows the
+	// run scripts that exec either.
+	lean := &Scanner{self: filepath.Join(bin, "sv-scan")}
+	for _, words := range [][]string{{bin + "/sv-exec", "run"}, {self, "exec", "run"}} {
+		if _, ok := lean.ownExec(words); !ok {
+			t.Errorf("the lean sv-scan: ownExec(%q) not ok", words)
+		}
+	}
+	if _, ok := lean.ownExec([]string{other, "run"}); ok {
+		t.Error("the lean sv-scan takes another install's sv-exec")
+	}
 }

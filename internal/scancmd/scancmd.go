@@ -1,0 +1,256 @@
+// Package scancmd is sv-scan's command line: its flags, its help and its
+// start-up. The multi-call binary runs it as `sv-scan` and `supervision
+// scan`; it is also a program of its own (cmd/sv-scan), which links only
+// the engine: sv-scan runs for as long as the machine does, and the pages
+// of the binary it touches are memory it holds, so it does not carry the
+// other tools, their command-line library or its templates.
+package scancmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/supervision-suite/supervision/internal/gctune"
+	"github.com/supervision-suite/supervision/internal/gen"
+	"github.com/supervision-suite/supervision/internal/layout"
+	"github.com/supervision-suite/supervision/internal/openrc"
+	"github.com/supervision-suite/supervision/internal/supervise"
+)
+
+// Short is the one-line summary the multi-call binary lists.
+const Short = "Supervise every service of a scan directory"
+
+const long = `sv-scan supervises every service linked in a scan directory (default: the
+tree's run/sv/service), all in this one process: it starts each, restarts
+it when it exits (at once, then backing off), waits for its readiness,
+writes its log (LOG=builtin) or supervises its log/ program, and stops it
+with its own signal and timeout, then KILL.
+
+It speaks runit's supervise protocol: runit's sv, daemontools' svstat,
+svc and svok, and sv-ctl all work on its services. Links added to or
+removed from the scan dir are acted on at once. Its own control FIFO is
+SCANDIR/.sv-scan/control: 'a' rescans, 't' stops everything and exits.
+SIGHUP rescans; SIGINT and SIGTERM stop every service, each within its
+stop timeout, and exit.
+
+On a tree's scan dir (ROOT/run/sv/service), sv-scan first links into it
+again the services enabled in the tree (sv-gen enable records them in
+ROOT/etc/sv/.enabled) whose links a boot removed with /run.
+SCANDIR/.sv-scan/start takes
+start requests from /etc/init.d/supervision, one line 'NAME TOKEN' each:
+a service of the tree whose dir is as its last sync left it is linked
+and started at once, and the answer goes to SCANDIR/.sv-scan/started/NAME
+for 'sv-rc start --request TOKEN NAME'. A request that adds 'verdict'
+also gets, on the FIFO SCANDIR/.sv-scan/verdict/NAME (held open from the
+service's first request on), 'TOKEN ok' once the daemon is up, ready and
+settled, as sv-rc would check it, or why not: the init script then needs
+no sv-rc at all.
+
+Each service runs in a cgroup of its own where cgroup v2 is writable, so
+a stop leaves nothing behind; killed with -9 and started again, sv-scan
+adopts the daemons still running instead of starting them twice.
+
+LOG=console services' lines go to sv-scan's standard output, each after
+the service's name and ': ' (--console: every service's, LOG=builtin
+too); sv-scan's own messages go to standard error, only problems unless
+--verbose. In a container: sv-init -- sv-scan --console /etc/service.`
+
+// Exit codes, as every tool of the suite has them.
+const (
+	exitOK        = 0
+	exitPermanent = 100
+	exitTemporary = 111
+)
+
+// options are sv-scan's flags.
+type options struct {
+	root string
+	cfg  supervise.Config
+	help bool
+}
+
+// flags declares each flag under its long name, and -v and -h too.
+func flags(o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("sv-scan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are said as every tool says them
+	fs.StringVar(&o.root, "root", "", "the tree's root (default $SV_ROOT, else /): its run/sv/service is the default SCANDIR")
+	fs.BoolVar(&o.cfg.Verbose, "verbose", false, "also report services started, adopted and stopped")
+	fs.BoolVar(&o.cfg.Verbose, "v", false, "")
+	fs.BoolVar(&o.cfg.AllToConsole, "console", false, "send the lines of every service logged in-process (LOG=builtin too, not only LOG=console) to standard output, after each service's name")
+	fs.BoolVar(&o.cfg.NoCgroups, "no-cgroups", false, "do not put services in cgroups, even where cgroup v2 is writable")
+	fs.BoolVar(&o.help, "help", false, "")
+	fs.BoolVar(&o.help, "h", false, "")
+	return fs
+}
+
+// Main runs sv-scan as name (sv-scan, supervision scan) with args, and
+// returns its exit code.
+func Main(name string, args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := flags(&o)
+	dirs, err := parse(fs, args)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", name, err, name)
+		return exitPermanent
+	case o.help:
+		usage(stdout, name, fs)
+		return exitOK
+	case len(dirs) > 1:
+		fmt.Fprintf(stderr, "%s: accepts at most 1 arg(s), received %d (see %s --help)\n", name, len(dirs), name)
+		return exitPermanent
+	}
+	if len(dirs) == 1 {
+		o.cfg.Dir = dirs[0]
+	}
+	if err := run(o, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			return exitTemporary
+		}
+		return exitPermanent
+	}
+	return exitOK
+}
+
+// parse reads flags before and after the arguments, as the other tools
+// do, and says an unknown flag as they do.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: "); ok {
+				return nil, fmt.Errorf("unknown flag: %s", dashes(name))
+			}
+			return nil, err
+		}
+		left := fs.Args()
+		if consumed := len(args) - len(left); len(left) == 0 || consumed > 0 && args[consumed-1] == "--" {
+			return append(rest, left...), nil
+		}
+		rest, args = append(rest, left[0]), left[1:]
+	}
+}
+
+// dashes gives a flag its long form's two dashes back.
+func dashes(name string) string {
+	if trimmed := strings.TrimLeft(name, "-"); len(trimmed) > 1 {
+		return "--" + trimmed
+	}
+	return name
+}
+
+func usage(w io.Writer, name string, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "%s\n\nUsage:\n  %s [SCANDIR] [flags]\n\nFlags:\n", long, name)
+	fs.VisitAll(func(f *flag.Flag) {
+		switch f.Name {
+		case "v":
+			return
+		case "h", "help":
+			return
+		case "verbose":
+			fmt.Fprintf(w, "  -v, --%s\n\t%s\n", f.Name, f.Usage)
+		case "root":
+			fmt.Fprintf(w, "      --%s DIR\n\t%s\n", f.Name, f.Usage)
+		default:
+			fmt.Fprintf(w, "      --%s\n\t%s\n", f.Name, f.Usage)
+		}
+	})
+	fmt.Fprintf(w, "  -h, --help\n\thelp for %s\n", name)
+}
+
+// run supervises the scan dir until a signal or 't' ends it.
+func run(o options, stdout, stderr io.Writer) error {
+	cfg := o.cfg
+	if cfg.Dir == "" {
+		l, err := layout.FromEnv(o.root)
+		if err != nil {
+			return err
+		}
+		cfg.Dir = l.ScanDir
+	}
+	var tree *gen.Generator
+	if l, ok := layout.OfScanDir(cfg.Dir); ok {
+		// A tree's scan dir takes OpenRC's start requests.
+		requests := &openrc.StartRequests{Tree: l}
+		cfg.Addons = append(cfg.Addons, requests)
+		// In /run, which a boot empties.
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return err
+		}
+		exec, err := svExec()
+		tree = gen.New(l, exec)
+		// The key sv-rc, run from beside this program with the same
+		// settings, stamps its syncs with.
+		if err == nil {
+			requests.SyncKey = tree.SyncKeyNow
+		}
+	}
+	cfg.Log, cfg.Console = stderr, stdout
+	// A closed stdout (LOG=console) must fail a write, not kill the
+	// supervisor; handled, not ignored, so that the daemons still get
+	// SIGPIPE's default.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	sc, err := supervise.New(cfg)
+	if err != nil {
+		return err
+	}
+	// Once the scan dir's lock is held (a second sv-scan must not touch
+	// it): the services enabled in the tree, after a boot.
+	if tree != nil {
+		restored, err := tree.RestoreEnabled()
+		ReportRestored(stderr, "sv-scan", tree.Layout, restored, err, cfg.Verbose)
+	}
+	gctune.Tune()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			sc.Rescan()
+		}
+	}()
+	return sc.Run(ctx)
+}
+
+// svExec is how the run scripts of this program's tree exec sv-exec:
+// the sv-exec installed beside this program, or the multi-call binary.
+func svExec() ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cannot find this program's path: %w", err)
+	}
+	sibling := filepath.Join(filepath.Dir(exe), "sv-exec")
+	if fi, err := os.Stat(sibling); err == nil && fi.Mode()&0o111 != 0 {
+		return []string{sibling}, nil
+	}
+	if filepath.Base(exe) == "supervision" {
+		return []string{exe, "exec"}, nil
+	}
+	return nil, fmt.Errorf("no sv-exec beside %s: install the suite with its tool links (make install)", exe)
+}
+
+// ReportRestored says what the restore of a tree's enabled services could
+// not do, and with verbose what it did, as who (sv-scan, sv-rc scan).
+func ReportRestored(w io.Writer, who string, l layout.Layout, r gen.Restored, err error, verbose bool) {
+	if err != nil {
+		fmt.Fprintf(w, "%s: linking the enabled services into %s: %v\n", who, l.ScanDir, err)
+	}
+	if len(r.Missing) > 0 {
+		fmt.Fprintf(w, "%s: enabled in %s but not defined in %s (left out): %s\n",
+			who, l.EnabledDir, l.SvDir, strings.Join(r.Missing, " "))
+	}
+	if verbose && len(r.Linked) > 0 {
+		fmt.Fprintf(w, "%s: enabled services linked into %s: %s\n", who, l.ScanDir, strings.Join(r.Linked, " "))
+	}
+}
