@@ -107,7 +107,7 @@ func newRCCmd() *cobra.Command {
 	// -1 only marks the flag as not given: the help says what the default
 	// is, and must not add "(default -1ns)".
 	cmd.PersistentFlags().Lookup("settle").DefValue = "0s"
-	cmd.AddCommand(rcStartCmd(o), rcStopCmd(o), rcStatusCmd(o), rcReloadCmd(o), rcDependCmd(o),
+	cmd.AddCommand(rcStartCmd(o), rcStopCmd(o), rcStatusCmd(o), rcReloadCmd(o), rcDependCmd(o), rcDependAllCmd(o),
 		rcScanCmd(o), rcScanReadyCmd(o), rcScanStopCmd(o), rcStopAllCmd(o), rcBackendsCmd())
 	return cmd
 }
@@ -217,6 +217,32 @@ func rcDependCmd(o *rcOpts) *cobra.Command {
 			}
 			return err
 		})
+}
+
+func rcDependAllCmd(o *rcOpts) *cobra.Command {
+	var pass string
+	cmd := &cobra.Command{
+		Use:   "depend-all --pass PID-STARTTIME",
+		Short: "Write every service's OpenRC dependencies for one deptree pass (sv.NAME's depend() runs it)",
+		Long: `depend-all writes the depend() of every service of the tree into
+RUNDIR/openrc-depend/PASS/NAME, where each sv.NAME's depend() reads its own
+with shell builtins for the rest of OpenRC's deptree pass: one Go program
+per pass instead of one per service. PASS is the pid of the shell OpenRC
+sources the init scripts in and its start time (field 22 of
+/proc/PID/stat). A service whose OPTIONS do not load gets no file: its
+depend() runs 'sv-rc depend NAME', which says why.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := o.runner()
+			if err != nil {
+				return err
+			}
+			return r.DependAll(pass)
+		},
+	}
+	cmd.Flags().StringVar(&pass, "pass", "", "the deptree pass, `PID-STARTTIME`")
+	cmd.MarkFlagRequired("pass")
+	return cmd
 }
 
 func rcScanCmd(o *rcOpts) *cobra.Command {

@@ -49,3 +49,7 @@ func (g *Generator) DisableOpenRC(names []string, initDir string) ([]fsplan.Chan
 	}
 	return p.Apply()
 }
+
+// Services are the services of the tree that can run (not hand-written
+// dirs, nor definitions for instances): those an sv.NAME can start.
+func (g *Generator) Services() ([]string, error) { return g.services(nil) }

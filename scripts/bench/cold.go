@@ -20,6 +20,17 @@ import (
 
 func init() {
 	register(section{70, "cold", (*bench).coldSection})
+	// The OpenRC part of cold alone (it is also in cold): its runs are
+	// the slowest, and an A/B of an OpenRC change needs only them.
+	register(section{71, "cold-openrc", (*bench).coldOpenRCOnly})
+}
+
+func (b *bench) coldOpenRCOnly(r *strings.Builder) {
+	if len(b.sections) == 0 {
+		return // a full run has it in cold
+	}
+	fmt.Fprintf(r, "## %d services from cold, OpenRC only\n", coldN)
+	b.coldOpenRCSection(r)
 }
 
 const (
