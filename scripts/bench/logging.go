@@ -175,6 +175,19 @@ func parseTP(line string) (int, bool) {
 	return n, true
 }
 
+// tpStamp is the timestamp the stamped throughput rows ask of every
+// logger: TAI64N, s6-log's t and sv-log's tai64n, the same 25 characters
+// and a space before each line.
+const tpStamp = "tai64n"
+
+// parseTPStamped takes a throughput line after its TAI64N label.
+func parseTPStamped(line string) (int, bool) {
+	if len(line) < 26 || line[0] != '@' || line[25] != ' ' || strings.Trim(line[1:25], "0123456789abcdef") != "" {
+		return 0, false
+	}
+	return parseTP(line[26:])
+}
+
 // parseLoss takes "line N N": a line whose two numbers differ is two torn
 // lines joined, with what was between them lost.
 func parseLoss(line string) (int, bool) {
@@ -200,8 +213,9 @@ func lookLogger(name string) (string, error) {
 
 // pipeLogger is a logger program that reads its standard input.
 type pipeLogger struct {
-	name string
-	argv func(dir string) ([]string, error) // also prepares dir
+	name    string
+	argv    func(dir string) ([]string, error) // also prepares dir
+	stamped bool                               // asked for TAI64N stamps
 }
 
 func (b *bench) pipeLoggers() []pipeLogger {
@@ -220,7 +234,7 @@ func (b *bench) pipeLoggers() []pipeLogger {
 	return []pipeLogger{
 		{"sv-log", func(dir string) ([]string, error) {
 			return []string{svlog, "--size", size, "--files", files, "--timestamp", "none", dir}, nil
-		}},
+		}, false},
 		{"svlogd (runit)", func(dir string) ([]string, error) {
 			p, err := lookLogger("svlogd")
 			if err != nil {
@@ -230,9 +244,13 @@ func (b *bench) pipeLoggers() []pipeLogger {
 				return nil, err
 			}
 			return []string{p, dir}, os.WriteFile(filepath.Join(dir, "config"), []byte("s"+size+"\nn"+files+"\n"), 0o644)
-		}},
-		{"s6-log (s6)", look("s6-log", func(p, dir string) []string { return []string{p, "-b", "n" + files, "s" + size, dir} })},
-		{"multilog (daemontools)", look("multilog", func(p, dir string) []string { return []string{p, "s" + size, "n" + files, dir} })},
+		}, false},
+		{"s6-log (s6)", look("s6-log", func(p, dir string) []string { return []string{p, "-b", "n" + files, "s" + size, dir} }), false},
+		{"multilog (daemontools)", look("multilog", func(p, dir string) []string { return []string{p, "s" + size, "n" + files, dir} }), false},
+		{"sv-log, timestamps", func(dir string) ([]string, error) {
+			return []string{svlog, "--size", size, "--files", files, "--timestamp", tpStamp, dir}, nil
+		}, true},
+		{"s6-log (s6), timestamps", look("s6-log", func(p, dir string) []string { return []string{p, "-b", "n" + files, "t", "s" + size, dir} }), true},
 	}
 }
 
@@ -245,8 +263,12 @@ type tpResult struct {
 	err        string
 }
 
-func (t *tpResult) check(dir string, total int) {
-	c := readLog(dir, parseTP)
+func (t *tpResult) check(dir string, total int, stamped bool) {
+	parse := parseTP
+	if stamped {
+		parse = parseTPStamped
+	}
+	c := readLog(dir, parse)
 	miss, dups := c.missing(total)
 	if miss+dups+c.garbled > 0 && t.bad == "" {
 		t.bad = fmt.Sprintf("run %d: %d lost, %d duplicated, %d garbled", len(t.times), miss, dups, c.garbled)
@@ -309,7 +331,7 @@ func (b *bench) pipeRun(argv []string) (time.Duration, error) {
 // service, made by sv-gen, waits at a gate (a FIFO) and then execs seq;
 // the time is from opening the gate to the log directory holding every
 // byte of it (polled every 2 ms).
-func (b *bench) builtinRun(root string) (time.Duration, string, error) {
+func (b *bench) builtinRun(root, stamp string) (time.Duration, string, error) {
 	gate := filepath.Join(root, "gate")
 	script := filepath.Join(root, "produce.sh")
 	if err := os.MkdirAll(root, 0o755); err != nil {
@@ -332,7 +354,7 @@ func (b *bench) builtinRun(root string) (time.Duration, string, error) {
 		return nil
 	}
 	if err := gen("add", "prod", "--set", "SVC_RESTART=never", "--set", "LOG_SIZE="+strconv.Itoa(tpSize),
-		"--set", "LOG_FILES="+strconv.Itoa(tpFiles), "--set", "LOG_TIMESTAMP=none", "--", "/bin/sh", script); err != nil {
+		"--set", "LOG_FILES="+strconv.Itoa(tpFiles), "--set", "LOG_TIMESTAMP="+stamp, "--", "/bin/sh", script); err != nil {
 		return 0, "", err
 	}
 	if err := gen("enable", "prod"); err != nil {
@@ -344,9 +366,13 @@ func (b *bench) builtinRun(root string) (time.Duration, string, error) {
 		return 0, "", err
 	}
 	defer stop()
-	took, err := openGateUntil(gate, func() bool { return dirBytes(logDir) >= tpBytes() })
+	want := tpBytes()
+	if stamp != "none" {
+		want += int64(tpLines) * 26 // a TAI64N label and a space per line
+	}
+	took, err := openGateUntil(gate, func() bool { return dirBytes(logDir) >= want })
 	if err != nil {
-		return 0, logDir, fmt.Errorf("%v: %d of %d bytes logged", err, dirBytes(logDir), tpBytes())
+		return 0, logDir, fmt.Errorf("%v: %d of %d bytes logged", err, dirBytes(logDir), want)
 	}
 	return took, logDir, nil
 }
@@ -441,65 +467,83 @@ func (b *bench) supervisordRun(root string) (time.Duration, string, error) {
 	return took, logDir, nil
 }
 
-func (b *bench) throughput() (names []string, res []*tpResult) {
-	reps := min(b.reps, 5)
-	base := filepath.Join(b.work, "logging-tp")
-	names = append(names, "sv-log", "sv-scan, builtin logger")
+// tpRow is one row of the throughput table: how to run it, and whether
+// its lines are stamped and whose they are.
+type tpRow struct {
+	name          string
+	stamped, ours bool
+	// run makes one run in dir; it returns the time and the log dir.
+	run func(dir string) (time.Duration, string, error)
+}
+
+func (b *bench) tpRows() []tpRow {
+	pipe := func(l pipeLogger) tpRow {
+		return tpRow{l.name, l.stamped, strings.HasPrefix(l.name, "sv-"), func(dir string) (time.Duration, string, error) {
+			argv, err := l.argv(dir)
+			if err != nil {
+				return 0, dir, err
+			}
+			d, err := b.pipeRun(argv)
+			return d, dir, err
+		}}
+	}
+	builtin := func(name, stamp string) tpRow {
+		return tpRow{name, stamp != "none", true, func(dir string) (time.Duration, string, error) { return b.builtinRun(dir, stamp) }}
+	}
 	loggers := b.pipeLoggers()
+	rows := []tpRow{pipe(loggers[0]), builtin("sv-scan, builtin logger", "none")}
 	for _, l := range loggers[1:] {
-		names = append(names, l.name)
+		if l.stamped {
+			continue
+		}
+		rows = append(rows, pipe(l))
 	}
 	if b.root {
 		if _, err := exec.LookPath("supervisord"); err == nil {
-			names = append(names, supervisordLogger)
+			rows = append(rows, tpRow{supervisordLogger, false, false, b.supervisordRun})
 		}
 	}
-	res = make([]*tpResult, len(names))
+	// With timestamps: ours and s6-log's, the one peer here that stamps
+	// in the same format (svlogd's t is TAI64N too but it is far behind
+	// already without).
+	for _, l := range loggers {
+		if l.stamped && strings.HasPrefix(l.name, "sv-log") {
+			rows = append(rows, pipe(l), builtin("sv-scan, builtin logger, timestamps", tpStamp))
+		} else if l.stamped {
+			rows = append(rows, pipe(l))
+		}
+	}
+	return rows
+}
+
+func (b *bench) throughput() (rows []tpRow, res []*tpResult) {
+	reps := min(b.reps, 5)
+	base := filepath.Join(b.work, "logging-tp")
+	rows = b.tpRows()
+	res = make([]*tpResult, len(rows))
 	for i := range res {
 		res[i] = &tpResult{}
 	}
 	// Runs alternate between the loggers, so that whatever else the machine
 	// does weighs on all of them alike.
 	for rep := 0; rep < reps; rep++ {
-		for i, name := range names {
+		for i, row := range rows {
 			t := res[i]
 			if t.err != "" {
 				continue
 			}
-			dir := filepath.Join(base, fmt.Sprintf("%s-%d", slug(name), rep))
-			var d time.Duration
-			var err error
-			if i == 1 || name == supervisordLogger {
-				run := b.builtinRun
-				if name == supervisordLogger {
-					run = b.supervisordRun
-				}
-				var logDir string
-				d, logDir, err = run(dir)
-				if err == nil {
-					t.times = append(t.times, d)
-					t.check(logDir, tpLines)
-				}
+			dir := filepath.Join(base, fmt.Sprintf("%s-%d", slug(row.name), rep))
+			d, logDir, err := row.run(dir)
+			if err == nil {
+				t.times = append(t.times, d)
+				t.check(logDir, tpLines, row.stamped)
 			} else {
-				l := loggers[0]
-				if i > 1 {
-					l = loggers[i-1]
-				}
-				var argv []string
-				if argv, err = l.argv(dir); err == nil {
-					if d, err = b.pipeRun(argv); err == nil {
-						t.times = append(t.times, d)
-						t.check(dir, tpLines)
-					}
-				}
-			}
-			if err != nil {
 				t.err = err.Error()
 			}
 			os.RemoveAll(dir)
 		}
 	}
-	return names, res
+	return rows, res
 }
 
 // lossResult is one loss run.
@@ -855,15 +899,15 @@ func (b *bench) lossRuns() []lossRow {
 
 func (b *bench) loggingSection(r *strings.Builder) {
 	fmt.Fprintf(r, "## Logging: throughput and lines lost\n\n")
-	fmt.Fprintf(r, "Throughput: a producer, `seq -f` (%d lines of %d bytes, written in 4 KiB blocks through a pipe), feeds each logger with rotation at %d bytes, %d rotated files kept (about %d are made: nothing is pruned), no timestamps for any. For a logger program (`sv-log --size %d --files %d`, `svlogd` with `s%d` and `n%d` in its config, `s6-log -b n%d s%d`, `multilog s%d n%d`) the time is from seq's start, the logger already running, to the logger's exit at the end of its input; for sv-scan's builtin logger (a service made by `sv-gen add --set LOG_SIZE=%d --set LOG_FILES=%d --set LOG_TIMESTAMP=none`) it is from opening a gate the service waits at before it execs seq, to the log directory holding every byte (polled every 2 ms). Each run then reads the whole directory (current and rotated files) and checks that every line is there once and intact. Runs alternate between the loggers. Lines/s is the line count over the time; its min and max come from the slowest and fastest runs; the ratio is against sv-log's median.\n\n",
-		tpLines, len(tpLine(1))+1, tpSize, tpFiles, tpLines*(len(tpLine(1))+1)/tpSize, tpSize, tpFiles, tpSize, tpFiles, tpFiles, tpSize, tpSize, tpFiles, tpSize, tpFiles)
+	fmt.Fprintf(r, "Throughput: a producer, `seq -f` (%d lines of %d bytes, written in 4 KiB blocks through a pipe), feeds each logger with rotation at %d bytes, %d rotated files kept (about %d are made: nothing is pruned), no timestamps for any (but the last rows). For a logger program (`sv-log --size %d --files %d`, `svlogd` with `s%d` and `n%d` in its config, `s6-log -b n%d s%d`, `multilog s%d n%d`) the time is from seq's start, the logger already running, to the logger's exit at the end of its input; for sv-scan's builtin logger (a service made by `sv-gen add --set LOG_SIZE=%d --set LOG_FILES=%d --set LOG_TIMESTAMP=none`) it is from opening a gate the service waits at before it execs seq, to the log directory holding every byte (polled every 2 ms). Each run then reads the whole directory (current and rotated files) and checks that every line is there once and intact. Runs alternate between the loggers. Lines/s is the line count over the time; its min and max come from the slowest and fastest runs; the ratio is against sv-log's median. The last rows are the same with timestamps: TAI64N, `s6-log -b n%d t s%d` and `sv-log --timestamp tai64n` (sv-scan's with `LOG_TIMESTAMP=tai64n`), each line read back after its label; their ratio is against sv-log's with timestamps.\n\n",
+		tpLines, len(tpLine(1))+1, tpSize, tpFiles, tpLines*(len(tpLine(1))+1)/tpSize, tpSize, tpFiles, tpSize, tpFiles, tpFiles, tpSize, tpSize, tpFiles, tpSize, tpFiles, tpFiles, tpSize)
 	fmt.Fprintf(r, "| logger | runs | lines/s median | min | max | time median | lines on disk | largest rotated file | ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-	names, res := b.throughput()
-	var base float64
+	rows, res := b.throughput()
+	var base [2]float64 // sv-log's median, without and with timestamps
 	var faster, torn []string
 	var ourMax int64
-	for i, name := range names {
-		t := res[i]
+	for i, row := range rows {
+		name, t := row.name, res[i]
 		if t.err != "" || len(t.times) == 0 {
 			why := t.err
 			if why == "" {
@@ -877,22 +921,26 @@ func (b *bench) loggingSection(r *strings.Builder) {
 		}
 		st := summarize(t.times)
 		med := float64(tpLines) / st.med.Seconds()
-		if base == 0 {
-			base = med
+		kind := 0
+		if row.stamped {
+			kind = 1
+		}
+		if base[kind] == 0 {
+			base[kind] = med
 		}
 		ok := fmt.Sprintf("all %d, once", tpLines)
 		if t.bad != "" {
 			ok = "**" + t.bad + "**"
 		}
 		fmt.Fprintf(r, "| %s | %d | %s | %s | %s | %s | %s | %s | %.2fx |\n", name, st.n, kps(med), kps(float64(tpLines)/st.max.Seconds()),
-			kps(float64(tpLines)/st.min.Seconds()), round(st.med), ok, mb(t.maxRotated), med/base)
+			kps(float64(tpLines)/st.min.Seconds()), round(st.med), ok, mb(t.maxRotated), med/base[kind])
 		switch {
-		case i < 2:
+		case row.ours:
 			ourMax = max(ourMax, t.maxRotated)
 		case t.bad != "":
 			torn = append(torn, name)
-		case med > base:
-			faster = append(faster, fmt.Sprintf("%s (%.2fx)", name, med/base))
+		case med > base[kind]:
+			faster = append(faster, fmt.Sprintf("%s (%.2fx)", name, med/base[kind]))
 		}
 	}
 	if len(torn) > 0 {
