@@ -61,9 +61,17 @@ type Set struct {
 
 // NewSet returns a set holding the built-in defaults and builtin variables.
 func NewSet(builtins map[string]string) *Set {
-	s := &Set{vals: map[string]*Value{}}
+	// Sized for every name at once, the values in one block: each service
+	// loaded (every sv-exec, every service sv-scan starts) makes one.
+	n := len(Builtins) + len(Keys)
+	s := &Set{vals: make(map[string]*Value, n), order: make([]string, 0, n)}
+	vals := make([]Value, 0, n)
+	newValue := func(v Value) *Value {
+		vals = append(vals, v)
+		return &vals[len(vals)-1]
+	}
 	for _, b := range Builtins {
-		s.put(b.Name, &Value{Text: builtins[b.Name], Source: Source{Layer: LayerBuiltin}})
+		s.put(b.Name, newValue(Value{Text: builtins[b.Name], Source: Source{Layer: LayerBuiltin}}))
 	}
 	// Defaults may refer to builtins (LOG_DIR uses $SVC_NAME).
 	for _, k := range Keys {
@@ -74,7 +82,7 @@ func NewSet(builtins map[string]string) *Set {
 				text, _ = s.expand(f.Assigns[0].Value, nil)
 			}
 		}
-		s.put(k.Name, &Value{Text: text, Source: Source{Layer: LayerDefault}})
+		s.put(k.Name, newValue(Value{Text: text, Source: Source{Layer: LayerDefault}}))
 	}
 	return s
 }
