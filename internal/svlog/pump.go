@@ -10,9 +10,11 @@ import (
 )
 
 // Bytes leave the input pipe only once they are written: tee(2) copies
-// them to a private pipe without taking them, they are written, then
-// taken. A logger killed in between leaves them for the next one: at worst
-// a piece is written twice, nothing is lost.
+// them to a private pipe without taking them, they are read from there and
+// written, then taken (splice(2) into /dev/null, so they are not copied
+// again), the part before a rotation as soon as it is written. A logger
+// killed in between leaves them for the next one: at worst a piece is
+// written twice, nothing is lost.
 
 // chunk is the most taken from the input at once: a pipe's default size.
 const chunk = 64 << 10
@@ -40,41 +42,75 @@ func (p tee) close() {
 	unix.Close(p[1])
 }
 
+// devNull takes the bytes of the input once they are written: splice(2)
+// drops them there without copying them out of the kernel. -1 when it
+// cannot be opened (then they are read).
+var devNull = sync.OnceValue(func() int {
+	fd, err := unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
+})
+
 // step copies what is in the pipe fd now (up to chunk) to the log, then
-// takes it from the pipe. It returns false at the end of input (no writer
-// left, nothing in the pipe) and unix.EAGAIN when there is nothing yet.
-func (l *Logger) step(fd int, p tee) (more bool, err error) {
-	n, err := unix.Tee(fd, p[1], chunk, unix.SPLICE_F_NONBLOCK)
+// takes it from the pipe. It returns how much it copied, false at the end
+// of input (no writer left, nothing in the pipe) and unix.EAGAIN when
+// there is nothing yet.
+func (l *Logger) step(fd int, p tee) (int, bool, error) {
+	t, err := unix.Tee(fd, p[1], chunk, unix.SPLICE_F_NONBLOCK)
+	for errors.Is(err, unix.EINTR) {
+		t, err = unix.Tee(fd, p[1], chunk, unix.SPLICE_F_NONBLOCK)
+	}
+	n := int(t)
 	switch {
-	case errors.Is(err, unix.EINTR):
-		return true, unix.EAGAIN
 	case errors.Is(err, unix.EINVAL):
-		return true, errNotPipe
+		return 0, true, errNotPipe
 	case errors.Is(err, unix.EAGAIN):
-		return true, err
+		return 0, true, err
 	case err != nil:
-		return true, fmt.Errorf("tee: %w", err)
+		return 0, true, fmt.Errorf("tee: %w", err)
 	case n == 0:
 		l.Finish() // no writer left and nothing in the pipe: the end
-		return false, nil
+		return 0, false, nil
 	}
 	buf := buffers.Get().(*[chunk]byte)
 	defer buffers.Put(buf)
 	k, err := unix.Read(p[0], buf[:n])
 	if err != nil {
-		return true, err
+		return 0, true, err
 	}
-	l.Write(buf[:k]) // Write copies: buf is free again
-	// Now take from the pipe what was written; it is there, so this does
-	// not block.
-	for taken := 0; taken < k; {
-		m, err := unix.Read(fd, buf[:k-taken])
-		if err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
-			return true, err
+	// Take from the pipe what is written, as soon as it is: it is there,
+	// so this does not block.
+	taken := 0
+	var takeErr error
+	takeTo := func(n int) {
+		for taken < n && takeErr == nil {
+			m, err := take(fd, buf[:n-taken])
+			if err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
+				takeErr = err
+			}
+			taken += max(m, 0)
 		}
-		taken += max(m, 0)
 	}
-	return true, nil
+	l.write(buf[:k], takeTo) // nothing of buf is kept: it is free again
+	takeTo(k)
+	if takeErr != nil {
+		return k, true, takeErr
+	}
+	return k, true, nil
+}
+
+// take removes len(buf) bytes from the front of the pipe fd, into
+// /dev/null, or else into buf (whose bytes are written already).
+func take(fd int, buf []byte) (int, error) {
+	if null := devNull(); null >= 0 {
+		m, err := unix.Splice(fd, nil, null, nil, len(buf), unix.SPLICE_F_NONBLOCK)
+		if !errors.Is(err, unix.EINVAL) {
+			return int(m), err
+		}
+	}
+	return unix.Read(fd, buf)
 }
 
 // Pump copies the pipe or FIFO fd into the logger until its end (Pump then
@@ -93,17 +129,23 @@ func (l *Logger) Pump(fd, stop int) error {
 	if stop < 0 {
 		nfds = 1
 	}
+	full := false // the last step took a whole chunk: more is likely there
 	for {
-		if _, err := unix.Poll(fds[:nfds], -1); err != nil && !errors.Is(err, unix.EINTR) {
+		timeout := -1
+		if full {
+			timeout = 0 // only to see stop
+		}
+		if _, err := unix.Poll(fds[:nfds], timeout); err != nil && !errors.Is(err, unix.EINTR) {
 			return err
 		}
 		if nfds == 2 && fds[1].Revents != 0 {
 			return nil
 		}
-		if fds[0].Revents == 0 {
+		if fds[0].Revents == 0 && !full {
 			continue
 		}
-		more, err := l.step(fd, p)
+		n, more, err := l.step(fd, p)
+		full = n == chunk
 		switch {
 		case errors.Is(err, errNotPipe):
 			return l.copyPlain(fd, fds[:nfds])
@@ -120,24 +162,23 @@ func (l *Logger) Pump(fd, stop int) error {
 // quiet. It ends at the end of input, or with nil when f's read deadline
 // passes: f.SetReadDeadline(time.Now()) is how the caller stops it.
 func (l *Logger) PumpFile(f *os.File) error {
-	p, err := newTee()
-	if err != nil {
-		return err
-	}
-	defer p.close()
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
-	var stepErr error
-	more := true
+	var feed *Feed
+	if err := rc.Control(func(fd uintptr) { feed, err = l.NewFeed(int(fd)) }); err != nil {
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	defer feed.Close()
+	var feedErr error
 	err = rc.Read(func(fd uintptr) bool {
-		for more {
-			if more, stepErr = l.step(int(fd), p); stepErr != nil {
-				return !errors.Is(stepErr, unix.EAGAIN) // false: wait until readable
-			}
-		}
-		return true
+		var more bool
+		more, feedErr = feed.Readable()
+		return !more || feedErr != nil // false: wait until readable
 	})
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -145,7 +186,7 @@ func (l *Logger) PumpFile(f *os.File) error {
 	case err != nil:
 		return err
 	}
-	return stepErr
+	return feedErr
 }
 
 // copyPlain reads and writes, for input that is not a pipe.

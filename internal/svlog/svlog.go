@@ -13,6 +13,7 @@ package svlog
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -78,17 +79,18 @@ type Logger struct {
 	lock     *os.File // DIR/lock, held so that two loggers never share a dir
 	cur      *os.File // DIR/current, nil while it cannot be opened
 	size     int64
-	midLine  bool      // the output so far ends inside a line
-	lineLen  int       // how much of that line there is
-	diskMid  bool      // current, on disk, ends inside a line
+	lineLen  int       // how much of the line the output ends inside there is
 	pending  []segment // output waiting for the disk
 	pendSize int
 	status   Status
 	retry    *time.Timer
 	backoff  time.Duration
 	onStatus func(Status)
+	syncing  sync.WaitGroup // the sync of the last rotated file
+	conLine  []byte         // to a Console: the line being gathered, prefix first
+	midLine  bool           // the output so far ends inside a line
+	diskMid  bool           // current, on disk, ends inside a line
 	closed   bool
-	conLine  []byte // to a Console: the line being gathered, prefix first
 }
 
 // segment is a piece of output ready to append: stamped if it starts a
@@ -123,6 +125,9 @@ func Open(cfg Config, onStatus func(Status)) (*Logger, error) {
 		l.failLocked(err)
 	}
 	l.midLine = l.diskMid // a line a previous logger did not finish goes on
+	if l.lock != nil {
+		l.finishUnsynced()
+	}
 	return l, nil
 }
 
@@ -163,46 +168,264 @@ func (l *Logger) openLocked() error {
 }
 
 // Write takes output as it comes and writes it at once, stamping each line
-// where it starts. Each byte is copied and scanned once.
+// where it starts. The lines are not copied one by one: without a
+// timestamp the output is written as it came (cut only where a file
+// rotates, and copied only to end a line longer than MaxLine); with one,
+// it is copied once into a pooled buffer, one stamp for the whole call.
 func (l *Logger) Write(p []byte) (int, error) {
+	return l.write(p, nil)
+}
+
+// write is Write that tells written (if not nil) each time a first part
+// of p is on disk, before it rotates: the pump then takes that part from
+// its input at once, so that a logger killed in a rotation writes no more
+// than the rest twice.
+func (l *Logger) write(p []byte, written func(n int)) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.cfg.Console != nil {
 		l.toConsoleLocked(p)
 		return len(p), nil
 	}
-	l.emitLocked(l.split(l.now(), p))
+	now := l.now()
+	if l.status.Error != "" {
+		l.emitLocked(l.split(now, p))
+		return len(p), nil
+	}
+	l.writeLocked(now, p, written)
 	return len(p), nil
 }
 
-// split cuts output into segments; a line longer than MaxLine is ended
-// there and goes on as a new line.
+// piece is the next piece of output: n bytes of the input; whether it
+// starts a line (start: it gets the stamp), ends one (end), and whether
+// that end is a newline of ours, at MaxLine (nl).
+type piece struct {
+	n              int
+	start, end, nl bool
+}
+
+// cutter is where the output stands: inside a line (mid), of which there
+// is lineLen.
+type cutter struct {
+	mid     bool
+	lineLen int
+}
+
+// next cuts the next piece from p (not empty); a line longer than MaxLine
+// is ended there and goes on as a new line.
+func (c *cutter) next(p []byte) piece {
+	pc := piece{start: !c.mid}
+	room := MaxLine - c.lineLen
+	i := bytes.IndexByte(p[:min(len(p), room+1)], '\n')
+	switch {
+	case i >= 0:
+		pc.n, pc.end = i+1, true
+	case len(p) <= room:
+		pc.n = len(p)
+		c.mid, c.lineLen = true, c.lineLen+len(p)
+		return pc
+	default:
+		pc.n, pc.end, pc.nl = room, true, true
+	}
+	c.mid, c.lineLen = false, 0
+	return pc
+}
+
+// size is what the piece takes in the log.
+func (pc piece) size(prefix int) int {
+	n := pc.n
+	if pc.start {
+		n += prefix
+	}
+	if pc.nl {
+		n++
+	}
+	return n
+}
+
+// split cuts output into segments of their own, to wait in memory.
 func (l *Logger) split(now time.Time, p []byte) []segment {
 	var segs []segment
+	c := cutter{l.midLine, l.lineLen}
+	var stamp [40]byte
+	prefix := l.appendPrefix(stamp[:0], now)
 	for len(p) > 0 {
+		pc := c.next(p)
 		var seg segment
-		if !l.midLine {
-			seg.b, seg.start = l.prefix(now), true
+		if pc.start {
+			seg.b, seg.start = append(seg.b, prefix...), true
 		}
-		room := MaxLine - l.lineLen
-		i := bytes.IndexByte(p, '\n')
-		switch {
-		case i >= 0 && i <= room:
-			seg.b, seg.end = append(seg.b, p[:i+1]...), true
-			p = p[i+1:]
-		case i < 0 && len(p) <= room:
-			seg.b = append(seg.b, p...)
-			l.midLine, l.lineLen = true, l.lineLen+len(p)
-			segs = append(segs, seg)
-			return segs
-		default:
-			seg.b, seg.end = append(append(seg.b, p[:room]...), '\n'), true
-			p = p[room:]
+		seg.b, seg.end = append(seg.b, p[:pc.n]...), pc.end
+		if pc.nl {
+			seg.b = append(seg.b, '\n')
 		}
-		l.midLine, l.lineLen = false, 0
+		p = p[pc.n:]
 		segs = append(segs, seg)
 	}
+	l.midLine, l.lineLen = c.mid, c.lineLen
 	return segs
+}
+
+// outSize is the pooled buffer that stamped output is gathered in before
+// it is written; more is written in several writes.
+const outSize = 2 * chunk
+
+// outBuffers, like buffers, are held only while a Write runs.
+var outBuffers = sync.Pool{New: func() any { return new([outSize]byte) }}
+
+// batch is the output gathered since the last write to current: a run of
+// the input itself (direct) or, once something has to be added (a stamp,
+// a newline at MaxLine), a copy in a pooled buffer.
+type batch struct {
+	p       []byte
+	a, b    int            // direct: p[a:b]
+	buf     *[outSize]byte // copied: buf[:n]
+	n       int
+	lastEnd bool   // the last piece ends a line
+	from    int    // the input offset of the first piece
+	state   cutter // the cutter before that piece
+}
+
+func (b *batch) len() int {
+	if b.buf != nil {
+		return b.n
+	}
+	return b.b - b.a
+}
+
+func (b *batch) bytes() []byte {
+	if b.buf != nil {
+		return b.buf[:b.n]
+	}
+	return b.p[b.a:b.b]
+}
+
+// writeLocked writes p to current at once, rotating before a line that
+// would take current past the size; what cannot be written waits, as
+// segments (emitLocked's path).
+func (l *Logger) writeLocked(now time.Time, p []byte, written func(int)) {
+	var stamp [40]byte
+	prefix := l.appendPrefix(stamp[:0], now)
+	c := cutter{l.midLine, l.lineLen}
+	b := batch{p: p, state: c}
+	defer func() {
+		if b.buf != nil {
+			outBuffers.Put(b.buf)
+		}
+	}()
+	for off := 0; off < len(p); {
+		before := c
+		pc := c.next(p[off:])
+		size := pc.size(len(prefix))
+		// A line may start a new file only where the output so far ends
+		// a line: on disk, or in what waits to be written.
+		atLineEnd := !l.diskMid
+		if b.len() > 0 {
+			atLineEnd = b.lastEnd
+		}
+		pend := int64(b.len())
+		if pc.start && atLineEnd && l.cfg.Size > 0 && l.size+pend+int64(size) > l.cfg.Size && l.size+pend > 0 {
+			if !l.flushBatchLocked(&b, now, off, before, len(prefix)) {
+				return
+			}
+			if written != nil && off > 0 {
+				written(off)
+			}
+			if err := l.rotateLocked(); err != nil {
+				l.queueFromLocked(now, p[off:], before)
+				l.failLocked(err)
+				return
+			}
+		}
+		if b.len() == 0 {
+			b.from, b.state, b.a, b.b, b.n = off, before, off, off, 0
+			if b.buf != nil && len(prefix) == 0 {
+				outBuffers.Put(b.buf) // back to writing the input as it came
+				b.buf = nil
+			}
+		}
+		if b.buf == nil && ((pc.start && len(prefix) > 0) || pc.nl) {
+			if b.len()+size > outSize { // written as it came, first
+				if !l.flushBatchLocked(&b, now, off, before, len(prefix)) {
+					return
+				}
+				b.from, b.state = off, before
+			}
+			b.buf = outBuffers.Get().(*[outSize]byte)
+			b.n = copy(b.buf[:], p[b.a:b.b])
+		}
+		if b.buf != nil && b.n+size > outSize {
+			if !l.flushBatchLocked(&b, now, off, before, len(prefix)) {
+				return
+			}
+			b.from, b.state = off, before
+		}
+		if b.buf == nil {
+			b.b = off + pc.n
+		} else {
+			if pc.start {
+				b.n += copy(b.buf[b.n:], prefix)
+			}
+			b.n += copy(b.buf[b.n:], p[off:off+pc.n])
+			if pc.nl {
+				b.buf[b.n] = '\n'
+				b.n++
+			}
+		}
+		b.lastEnd = pc.end
+		off += pc.n
+	}
+	l.midLine, l.lineLen = c.mid, c.lineLen
+	l.flushBatchLocked(&b, now, len(p), c, len(prefix))
+}
+
+// flushBatchLocked writes the batch, which ends at the input offset off,
+// where the cutter stands at next. On a failure what was not written
+// whole waits (a piece torn by a short write is kept whole: at worst a
+// piece appears twice, nothing is lost), the logger fails, and it returns
+// false.
+func (l *Logger) flushBatchLocked(b *batch, now time.Time, off int, next cutter, prefix int) bool {
+	out := b.bytes()
+	if len(out) == 0 {
+		return true
+	}
+	var n int
+	var err error
+	if l.cur == nil {
+		err = errors.New("current is not open")
+	} else {
+		n, err = l.cur.Write(out)
+	}
+	l.size += int64(n)
+	if err == nil {
+		l.diskMid = !b.lastEnd
+		b.a, b.b, b.n = off, off, 0
+		return true
+	}
+	if n > 0 {
+		l.diskMid = out[n-1] != '\n'
+	}
+	// The first piece not written whole: cut again from the batch's start.
+	from, c := b.from, b.state
+	for done := 0; from < off; {
+		before := c
+		pc := c.next(b.p[from:])
+		if done += pc.size(prefix); done > n {
+			c = before
+			break
+		}
+		from += pc.n
+	}
+	l.queueFromLocked(now, b.p[from:], c)
+	l.failLocked(err)
+	return false
+}
+
+// queueFromLocked makes p, the rest of the input with the cutter at c,
+// wait in memory.
+func (l *Logger) queueFromLocked(now time.Time, p []byte, c cutter) {
+	l.midLine, l.lineLen = c.mid, c.lineLen
+	l.queueLocked(l.split(now, p))
 }
 
 // Finish ends an unfinished last line, as when the output ends for good.
@@ -222,19 +445,22 @@ func (l *Logger) Finish() {
 	}
 }
 
-func (l *Logger) prefix(now time.Time) []byte {
+// appendPrefix appends the stamp of a line started at now, and its space.
+func (l *Logger) appendPrefix(dst []byte, now time.Time) []byte {
 	switch l.cfg.Stamp {
 	case StampTAI64N:
-		return []byte(svdir.TAI64NLabel(now) + " ")
+		var b [12]byte
+		svdir.PackTAI64N(b[:], now)
+		return append(hex.AppendEncode(append(dst, '@'), b[:]), ' ')
 	case StampISO:
-		return []byte(now.UTC().Format("2006-01-02T15:04:05.000000Z "))
+		return now.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000000Z ")
 	}
-	return nil
+	return dst
 }
 
 // line makes one whole line of the logger's own.
 func (l *Logger) line(now time.Time, text string) segment {
-	return segment{b: append(append(l.prefix(now), text...), '\n'), start: true, end: true}
+	return segment{b: append(append(l.appendPrefix(nil, now), text...), '\n'), start: true, end: true}
 }
 
 // emitLocked writes segments, or queues them when the disk is failing.
@@ -314,26 +540,59 @@ func (l *Logger) flushLocked(buf []byte, segs []segment) (int, error) {
 	return done, err
 }
 
-// rotateLocked closes current as a finished file, as svlogd does: mode
-// 0744, then renamed to @TAI64N.s; then old files beyond Files go.
+// rotateLocked closes current as a finished file, as svlogd does: synced,
+// mode 0744, named @TAI64N.s; then old files beyond Files go. The sync,
+// most of a rotation's time, is not waited for: current is renamed at
+// once to @TAI64N.u (svlogd's name for a file not known to be whole on
+// disk) and the next file opened, while a goroutine syncs the old one and
+// only then gives it its .s name and mode. One such sync runs at a time;
+// a logger killed meanwhile leaves the .u, which the next one finishes
+// (Open).
 func (l *Logger) rotateLocked() error {
 	if l.cur == nil {
 		return errors.New("current is not open")
 	}
-	if err := l.cur.Sync(); err != nil {
+	l.syncing.Wait()
+	label := filepath.Join(l.cfg.Dir, svdir.TAI64NLabel(l.now()))
+	if err := os.Rename(filepath.Join(l.cfg.Dir, "current"), label+".u"); err != nil {
 		return err
 	}
-	l.cur.Chmod(0o744)
-	name := filepath.Join(l.cfg.Dir, svdir.TAI64NLabel(l.now())+".s")
-	if err := os.Rename(filepath.Join(l.cfg.Dir, "current"), name); err != nil {
-		return err
-	}
-	l.cur.Close()
+	old := l.cur
 	l.cur = nil
+	l.syncing.Add(1)
+	go func() {
+		defer l.syncing.Done()
+		finishRotated(old, label)
+	}()
 	if err := l.openLocked(); err != nil {
 		return err
 	}
 	return l.pruneLocked()
+}
+
+// finishRotated syncs a rotated file, then names it done: LABEL.s, mode
+// 0744. A file that cannot be synced keeps its .u.
+func finishRotated(f *os.File, label string) {
+	defer f.Close()
+	if err := syncFile(f); err != nil {
+		return
+	}
+	f.Chmod(0o744)
+	os.Rename(label+".u", label+".s")
+}
+
+// syncFile is f.Sync; tests that rotate thousands of times skip it.
+var syncFile = (*os.File).Sync
+
+// finishUnsynced finishes the .u files a killed logger left: whole, but
+// not known to be on disk.
+func (l *Logger) finishUnsynced() {
+	old, _ := filepath.Glob(filepath.Join(l.cfg.Dir, "@*.u"))
+	for _, name := range old {
+		if f, err := os.OpenFile(name, os.O_RDONLY, 0); err == nil {
+			finishRotated(f, strings.TrimSuffix(name, ".u"))
+		}
+	}
 }
 
 // pruneLocked removes the oldest rotated files beyond Files. TAI64N labels
@@ -486,6 +745,7 @@ func (l *Logger) Close() error {
 	if l.retry != nil {
 		l.retry.Stop()
 	}
+	l.syncing.Wait()
 	var err error
 	if l.cur != nil {
 		err = l.cur.Close()

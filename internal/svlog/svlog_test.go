@@ -388,3 +388,169 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// refWrite is Write as it was before lines were written as offsets into
+// the input: each piece copied into a segment of its own, then written.
+func refWrite(l *Logger, p []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.emitLocked(l.split(l.now(), p))
+}
+
+// dirFiles is every file of a log directory, name and contents.
+func dirFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, e := range ents {
+		if e.Name() != "lock" {
+			files[e.Name()] = read(t, filepath.Join(dir, e.Name()))
+		}
+	}
+	return files
+}
+
+// FuzzWriteAsSegments: writing the input as it came, or copied once with
+// its stamps, gives the very files that copying each piece gave: the same
+// lines, stamped alike, rotated at the same line ends.
+func FuzzWriteAsSegments(f *testing.F) {
+	f.Add([]byte("a\nbb\n\nccc"), uint8(1), uint16(5), uint8(0))
+	f.Add([]byte("line 1\nline 2\nline 3\nline 4\n"), uint8(5), uint16(10), uint8(1))
+	f.Add([]byte(strings.Repeat("z", MaxLine+3)+"\nq\n"+strings.Repeat("y", 2*MaxLine)), uint8(200), uint16(300), uint8(2))
+	f.Add([]byte(strings.Repeat("0123456789\n", 100)), uint8(33), uint16(64), uint8(1))
+	syncFile = func(*os.File) error { return nil } // thousands of rotations
+	f.Fuzz(func(t *testing.T, data []byte, step uint8, size uint16, stamp uint8) {
+		stamps := []string{StampNone, StampTAI64N, StampISO}
+		cfg := Config{Size: int64(size), Files: 5, Stamp: stamps[int(stamp)%3]}
+		var dirs [2]string
+		for i, write := range []func(*Logger, []byte){func(l *Logger, p []byte) { l.Write(p) }, refWrite} {
+			cfg.Dir = t.TempDir()
+			dirs[i] = cfg.Dir
+			l, err := Open(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tick := time.Unix(1700000000, 0)
+			l.now = func() time.Time { tick = tick.Add(time.Second + time.Microsecond); return tick }
+			n := int(step)*int(step)%4099 + 1 // up to 4 KiB, as stdio writes
+			for p := data; len(p) > 0; p = p[min(n, len(p)):] {
+				write(l, p[:min(n, len(p))])
+			}
+			l.Close()
+		}
+		got, want := dirFiles(t, dirs[0]), dirFiles(t, dirs[1])
+		if len(got) != len(want) {
+			t.Fatalf("%d files, want %d", len(got), len(want))
+		}
+		for name, w := range want {
+			if got[name] != w {
+				t.Fatalf("%s: got %q, want %q", name, got[name], w)
+			}
+		}
+	})
+}
+
+// A disk that fails in the middle of a Write: what was not written waits,
+// and is written once the disk works again, nothing twice.
+func TestShortWriteQueuesTheRest(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(Config{Dir: dir, Size: 1 << 20, Files: 1, Stamp: StampNone}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Write([]byte("one\ntw"))
+	// current now fails: writes go to /dev/full.
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	l.mu.Lock()
+	good := l.cur
+	l.cur = full
+	l.mu.Unlock()
+	l.Write([]byte("o\nthree\nfou"))
+	if st := l.Status(); st.Error == "" || st.Pending != len("o\nthree\nfou") {
+		t.Fatalf("status %+v", st)
+	}
+	good.Close()
+	l.mu.Lock()
+	l.recoverLocked()
+	l.mu.Unlock()
+	l.Write([]byte("r\n"))
+	// The line the failure cut is ended before the rest, as always.
+	if got := read(t, filepath.Join(dir, "current")); got != "one\ntw\no\nthree\nfour\n" {
+		t.Errorf("current = %q", got)
+	}
+}
+
+// Rotated files are synced before they are named .s; a logger killed
+// before that leaves a .u, which the next one finishes.
+func TestUnsyncedRotatedFileIsFinished(t *testing.T) {
+	dir := t.TempDir()
+	label := filepath.Join(dir, "@400000006553f10000000000")
+	if err := os.WriteFile(label+".u", []byte("old line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(Config{Dir: dir, Size: 100, Files: 10}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	fi, err := os.Stat(label + ".s")
+	if err != nil {
+		t.Fatalf("the .u left by a killed logger is not finished: %v", err)
+	}
+	if fi.Mode().Perm() != 0o744 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+}
+
+// An idle logger holds no buffer: sv-scan has one per service.
+func TestIdleLoggerHoldsLittle(t *testing.T) {
+	const n = 200
+	loggers := make([]*Logger, n)
+	data := benchLines()[:64<<10]
+	var before, after runtime.MemStats
+	runtime.GC() // twice: the pools' buffers go at the second
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range loggers {
+		l, err := Open(Config{Dir: filepath.Join(t.TempDir(), "log"), Size: 32 << 10, Files: 1, Stamp: StampISO}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Write(data) // rotates, and leaves a line unfinished
+		l.Write([]byte("unfinished"))
+		loggers[i] = l
+	}
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(data)
+	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	t.Logf("%d bytes of heap per idle logger", per)
+	if per > 2<<10 {
+		t.Errorf("an idle logger holds %d bytes of heap", per)
+	}
+	for _, l := range loggers {
+		l.Close()
+	}
+}
+
+// One Write larger than the pooled buffer, without timestamps, that ends
+// with a line longer than MaxLine: nothing of it is lost to the buffer.
+func TestLargeWriteWithLongLine(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(Config{Dir: dir, Size: 1 << 30, Files: 1}, nil)
+	short := strings.Repeat("0123456789abcde\n", (outSize+chunk)/16)
+	long := strings.Repeat("x", MaxLine+5)
+	l.Write([]byte(short + long + "\n"))
+	l.Close()
+	if got, want := read(t, filepath.Join(dir, "current")), short+long[:MaxLine]+"\nxxxxx\n"; got != want {
+		t.Errorf("got %d bytes, want %d", len(got), len(want))
+	}
+}
