@@ -1,6 +1,7 @@
 // Package supervise is the engine of sv-scan: it supervises every service
-// of a scan directory in one process, one goroutine per service and one
-// reaper for all, speaking runit's supervise protocol on disk.
+// of a scan directory in one process, each service a queue of events
+// handled in order, one poller and one reaper for all, speaking runit's
+// supervise protocol on disk.
 package supervise
 
 import (

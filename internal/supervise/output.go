@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/poller"
 	"github.com/supervision-suite/supervision/internal/svlog"
 )
 
@@ -23,11 +24,15 @@ type output struct {
 	path string
 	hold *os.File
 
-	mu      sync.Mutex
-	logger  *svlog.Logger
-	in      *os.File      // the logger's own read end (non-blocking, in Go's poller)
-	inFd    int           // its descriptor, read directly by Drain
-	reading chan struct{} // closed when the pump ends
+	mu     sync.Mutex
+	logger *svlog.Logger
+	inFd   int           // the logger's own read end, non-blocking
+	feed   *svlog.Feed   // copies it into the logger
+	watch  *poller.Watch // the read end in the scanner's poller
+	// pumping is held while a goroutine copies what came; stopLogger
+	// takes it, so that no copy runs on a closed descriptor.
+	pumping sync.Mutex
+	stopped bool // under pumping: the logger is stopped
 }
 
 // pipeSize is what the FIFO holds before a writer blocks: enough for bursts
@@ -69,9 +74,11 @@ func (o *output) readEnd() (*os.File, error) {
 }
 
 // startLogger writes what comes through the FIFO to a log directory. The
-// pump takes bytes from the FIFO only once they are written (svlog.Pump);
-// it waits in Go's poller, so a quiet service costs no thread.
-func (o *output) startLogger(cfg svlog.Config, onStatus func(svlog.Status)) error {
+// feed takes bytes from the FIFO only once they are written. The FIFO
+// waits in the scanner's poller, and a goroutine copies only while there
+// is something to copy: a quiet service costs no goroutine, and its
+// logger holds no buffer.
+func (o *output) startLogger(p *poller.Poller, cfg svlog.Config, onStatus func(svlog.Status)) error {
 	l, err := svlog.Open(cfg, onStatus)
 	if err != nil {
 		return err
@@ -81,20 +88,49 @@ func (o *output) startLogger(cfg svlog.Config, onStatus func(svlog.Status)) erro
 		l.Close()
 		return &os.PathError{Op: "open", Path: o.path, Err: err}
 	}
-	in := os.NewFile(uintptr(fd), o.path) // non-blocking: pollable
+	feed, err := l.NewFeed(fd)
+	if err != nil {
+		unix.Close(fd)
+		l.Close()
+		return err
+	}
+	o.pumping.Lock()
+	o.stopped = false
+	o.pumping.Unlock()
+	watch, err := p.Add(fd, false, func() poller.Next {
+		// Writing may wait for the disk: never on the poller's goroutine.
+		go o.pump(onStatus)
+		return poller.Later
+	})
+	if err != nil {
+		feed.Close()
+		unix.Close(fd)
+		l.Close()
+		return err
+	}
 	o.mu.Lock()
-	o.logger, o.in, o.inFd, o.reading = l, in, fd, make(chan struct{})
+	o.logger, o.inFd, o.feed, o.watch = l, fd, feed, watch
 	o.mu.Unlock()
-	go func() {
-		defer close(o.reading)
-		if err := l.PumpFile(in); err != nil {
-			onStatus(svlog.Status{Error: "reading the output: " + err.Error(), Since: time.Now()})
-		}
-	}()
 	return nil
 }
 
-// stopLogger ends the pump and closes the logger; what is still in the
+// pump copies what is in the FIFO, then waits for more.
+func (o *output) pump(onStatus func(svlog.Status)) {
+	o.pumping.Lock()
+	defer o.pumping.Unlock()
+	if o.stopped {
+		return
+	}
+	more, err := o.feed.Readable()
+	switch {
+	case err != nil:
+		onStatus(svlog.Status{Error: "reading the output: " + err.Error(), Since: time.Now()})
+	case more:
+		o.watch.Resume()
+	}
+}
+
+// stopLogger ends the copying and closes the logger; what is still in the
 // FIFO stays there for the next reader. With final, the service is gone:
 // what remains is written, and an unfinished last line ended.
 func (o *output) stopLogger(final bool) {
@@ -105,13 +141,16 @@ func (o *output) stopLogger(final bool) {
 	if l == nil {
 		return
 	}
-	o.in.SetReadDeadline(time.Now()) // wakes the pump, which returns
-	<-o.reading
+	o.watch.Stop()
+	o.pumping.Lock()
+	o.stopped = true
+	o.pumping.Unlock()
 	if final {
 		l.Drain(o.inFd)
 		l.Finish()
 	}
-	o.in.Close()
+	o.feed.Close()
+	unix.Close(o.inFd)
 	l.Close()
 }
 

@@ -496,7 +496,7 @@ func sameState(a, b *svdir.State) bool {
 // unit's status then says sv-scan runs the logger.
 func (s *service) startBuiltinLog() error {
 	cfg := s.loggerConfig()
-	err := s.out.startLogger(cfg, func(st svlog.Status) {
+	err := s.out.startLogger(s.sc.poller, cfg, func(st svlog.Status) {
 		go s.send(event{kind: evLog, u: s.main, log: st}) // never under the logger's lock
 	})
 	if err != nil {
