@@ -3,6 +3,7 @@ package svlog
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 
@@ -80,37 +81,74 @@ func (l *Logger) step(fd int, p tee) (int, bool, error) {
 	if err != nil {
 		return 0, true, err
 	}
-	// Take from the pipe what is written, as soon as it is: it is there,
-	// so this does not block.
-	taken := 0
-	var takeErr error
-	takeTo := func(n int) {
-		for taken < n && takeErr == nil {
-			m, err := take(fd, buf[:n-taken])
-			if err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
-				takeErr = err
-			}
-			taken += max(m, 0)
-		}
-	}
-	l.write(buf[:k], takeTo) // nothing of buf is kept: it is free again
-	takeTo(k)
-	if takeErr != nil {
-		return k, true, takeErr
+	src := source{fd: fd, buf: buf[:k]}
+	l.write(buf[:k], &src) // nothing of buf is kept: it is free again
+	src.takeTo(k)
+	if src.err != nil {
+		return k, true, src.err
 	}
 	return k, true, nil
 }
 
-// take removes len(buf) bytes from the front of the pipe fd, into
-// /dev/null, or else into buf (whose bytes are written already).
-func take(fd int, buf []byte) (int, error) {
-	if null := devNull(); null >= 0 {
-		m, err := unix.Splice(fd, nil, null, nil, len(buf), unix.SPLICE_F_NONBLOCK)
-		if !errors.Is(err, unix.EINVAL) {
-			return int(m), err
+// source is a pipe whose first bytes are being written: how many of
+// them are taken from it already, and the first error taking them.
+type source struct {
+	fd    int
+	taken int
+	buf   []byte // a copy of them, written already when it is read into
+	err   error
+}
+
+// takeTo takes from the pipe what is not yet taken of its first n bytes
+// (written now): into /dev/null, or else read into buf. It does not block:
+// they are there.
+func (s *source) takeTo(n int) {
+	for s.taken < n && s.err == nil {
+		var m int
+		var err error
+		if null := devNull(); null >= 0 {
+			var m64 int64
+			m64, err = unix.Splice(s.fd, nil, null, nil, n-s.taken, unix.SPLICE_F_NONBLOCK)
+			m = int(m64)
 		}
+		if devNull() < 0 || errors.Is(err, unix.EINVAL) {
+			m, err = unix.Read(s.fd, s.buf[:n-s.taken])
+		}
+		if err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
+			s.err = err
+		}
+		s.taken += max(m, 0)
 	}
-	return unix.Read(fd, buf)
+}
+
+// spliceTo moves the next n bytes of the pipe to f, at its offset: each
+// byte leaves the pipe as it is written, in the same system call. It
+// returns how many moved.
+func (s *source) spliceTo(f *os.File, n int) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, unix.EINVAL
+	}
+	done := 0
+	var serr error
+	rc.Write(func(out uintptr) bool {
+		for done < n {
+			m, err := unix.Splice(s.fd, nil, int(out), nil, n-done, unix.SPLICE_F_NONBLOCK)
+			done += max(int(m), 0)
+			s.taken += max(int(m), 0)
+			switch {
+			case errors.Is(err, unix.EINTR):
+			case err != nil:
+				serr = err
+				return true
+			case m == 0:
+				serr = io.ErrUnexpectedEOF // the pipe holds less than was read from it
+				return true
+			}
+		}
+		return true
+	})
+	return done, serr
 }
 
 // Pump copies the pipe or FIFO fd into the logger until its end (Pump then

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -24,6 +25,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -91,6 +94,7 @@ type Logger struct {
 	midLine  bool           // the output so far ends inside a line
 	diskMid  bool           // current, on disk, ends inside a line
 	closed   bool
+	noSplice bool // current's file system takes no splice(2)
 }
 
 // segment is a piece of output ready to append: stamped if it starts a
@@ -148,16 +152,21 @@ func (l *Logger) openLocked() error {
 		}
 		l.lock = f
 	}
-	f, err := os.OpenFile(filepath.Join(l.cfg.Dir, "current"), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	// Not O_APPEND, which splice(2) refuses: this logger is the only
+	// writer (the lock), and writes at the end it seeks to.
+	f, err := os.OpenFile(filepath.Join(l.cfg.Dir, "current"), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
 	fi, err := f.Stat()
+	if err == nil {
+		_, err = f.Seek(0, io.SeekEnd)
+	}
 	if err != nil {
 		f.Close()
 		return err
 	}
-	l.cur, l.size, l.diskMid = f, fi.Size(), false
+	l.cur, l.size, l.diskMid, l.noSplice = f, fi.Size(), false, false
 	if l.size > 0 {
 		last := make([]byte, 1)
 		if _, err := f.ReadAt(last, l.size-1); err == nil && last[0] != '\n' {
@@ -176,11 +185,12 @@ func (l *Logger) Write(p []byte) (int, error) {
 	return l.write(p, nil)
 }
 
-// write is Write that tells written (if not nil) each time a first part
-// of p is on disk, before it rotates: the pump then takes that part from
-// its input at once, so that a logger killed in a rotation writes no more
-// than the rest twice.
-func (l *Logger) write(p []byte, written func(n int)) (int, error) {
+// write is Write for p still at the front of the pipe src (if not nil),
+// which it takes from there as soon as it is written: a logger killed
+// then writes no more than the rest twice. Output that is written as it
+// came moves from the pipe to the file in one splice(2), which takes what
+// it writes: none of it can be written twice.
+func (l *Logger) write(p []byte, src *source) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.cfg.Console != nil {
@@ -192,7 +202,7 @@ func (l *Logger) write(p []byte, written func(n int)) (int, error) {
 		l.emitLocked(l.split(now, p))
 		return len(p), nil
 	}
-	l.writeLocked(now, p, written)
+	l.writeLocked(now, p, src)
 	return len(p), nil
 }
 
@@ -284,6 +294,7 @@ type batch struct {
 	lastEnd bool   // the last piece ends a line
 	from    int    // the input offset of the first piece
 	state   cutter // the cutter before that piece
+	src     *source
 }
 
 func (b *batch) len() int {
@@ -303,11 +314,11 @@ func (b *batch) bytes() []byte {
 // writeLocked writes p to current at once, rotating before a line that
 // would take current past the size; what cannot be written waits, as
 // segments (emitLocked's path).
-func (l *Logger) writeLocked(now time.Time, p []byte, written func(int)) {
+func (l *Logger) writeLocked(now time.Time, p []byte, src *source) {
 	var stamp [40]byte
 	prefix := l.appendPrefix(stamp[:0], now)
 	c := cutter{l.midLine, l.lineLen}
-	b := batch{p: p, state: c}
+	b := batch{p: p, state: c, src: src}
 	defer func() {
 		if b.buf != nil {
 			outBuffers.Put(b.buf)
@@ -327,9 +338,6 @@ func (l *Logger) writeLocked(now time.Time, p []byte, written func(int)) {
 		if pc.start && atLineEnd && l.cfg.Size > 0 && l.size+pend+int64(size) > l.cfg.Size && l.size+pend > 0 {
 			if !l.flushBatchLocked(&b, now, off, before, len(prefix)) {
 				return
-			}
-			if written != nil && off > 0 {
-				written(off)
 			}
 			if err := l.rotateLocked(); err != nil {
 				l.queueFromLocked(now, p[off:], before)
@@ -391,15 +399,26 @@ func (l *Logger) flushBatchLocked(b *batch, now time.Time, off int, next cutter,
 	}
 	var n int
 	var err error
-	if l.cur == nil {
+	spliced := false
+	switch {
+	case l.cur == nil:
 		err = errors.New("current is not open")
-	} else {
+	case b.src != nil && b.buf == nil && b.src.taken == b.a && !l.noSplice:
+		n, err = b.src.spliceTo(l.cur, len(out))
+		if spliced = !errors.Is(err, unix.EINVAL) || n > 0; !spliced {
+			l.noSplice = true // not this file system: write and take
+			n, err = l.cur.Write(out)
+		}
+	default:
 		n, err = l.cur.Write(out)
 	}
 	l.size += int64(n)
 	if err == nil {
 		l.diskMid = !b.lastEnd
 		b.a, b.b, b.n = off, off, 0
+		if b.src != nil && !spliced {
+			b.src.takeTo(off)
+		}
 		return true
 	}
 	if n > 0 {
