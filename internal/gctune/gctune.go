@@ -24,7 +24,7 @@ import (
 // slack is the heap that may grow between two collections beyond twice
 // the live heap: enough that a quiet supervisor does not collect at
 // every small allocation.
-const slack = 512 << 10
+const slack = 256 << 10
 
 var samples = []metrics.Sample{
 	{Name: "/memory/classes/total:bytes"},
