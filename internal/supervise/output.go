@@ -94,22 +94,27 @@ func (o *output) startLogger(p *poller.Poller, cfg svlog.Config, onStatus func(s
 		l.Close()
 		return err
 	}
+	// Held until feed and watch are set: the FIFO may hold lines already
+	// (a daemon adopted after kill -9), and the handler may start a pump
+	// before Add returns.
 	o.pumping.Lock()
-	o.stopped = false
-	o.pumping.Unlock()
+	defer o.pumping.Unlock()
+	o.stopped, o.feed = false, feed
 	watch, err := p.Add(fd, false, func() poller.Next {
 		// Writing may wait for the disk: never on the poller's goroutine.
 		go o.pump(onStatus)
 		return poller.Later
 	})
 	if err != nil {
+		o.stopped, o.feed = true, nil
 		feed.Close()
 		unix.Close(fd)
 		l.Close()
 		return err
 	}
+	o.watch = watch
 	o.mu.Lock()
-	o.logger, o.inFd, o.feed, o.watch = l, fd, feed, watch
+	o.logger, o.inFd = l, fd
 	o.mu.Unlock()
 	return nil
 }
