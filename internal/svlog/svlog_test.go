@@ -254,6 +254,7 @@ func TestPump(t *testing.T) {
 	dir := t.TempDir()
 	l, _ := Open(Config{Dir: dir, Size: 1 << 20, Files: 1}, nil)
 	r, w, _ := os.Pipe()
+	defer r.Close() // r reachable: its finalizer would close the fd Pump reads
 	go func() {
 		for i := 0; i < 1000; i++ {
 			fmt.Fprintf(w, "line %d\n", i)
