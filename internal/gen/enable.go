@@ -97,8 +97,8 @@ var generated = map[string]bool{
 	s6NotificationFD: true, s6TimeoutKill: true, s6DownSignal: true, s6MaxDeathTally: true,
 }
 
-// Remove deletes a service: out of the scan dir, its definition and its
-// runtime state. It refuses while a supervisor still runs the service,
+// Remove deletes a service: out of the scan dir, its definition, its
+// runtime state and its sync stamp. It refuses while a supervisor still runs the service,
 // while instances use a definition, and, without force, when the dir holds
 // files that sv-gen did not write.
 func (g *Generator) Remove(name string, force bool) ([]fsplan.Change, error) {
@@ -138,7 +138,7 @@ func (g *Generator) Remove(name string, force bool) ([]fsplan.Change, error) {
 		return changes, err
 	}
 	changes = append(changes, fsplan.Change{Path: dir, What: "removed"})
-	for _, rt := range []string{g.Layout.Supervise(name), g.Layout.LogSupervise(name)} {
+	for _, rt := range []string{g.Layout.Supervise(name), g.Layout.LogSupervise(name), SyncStampPath(g.Layout, name)} {
 		if !exists(rt) {
 			continue
 		}

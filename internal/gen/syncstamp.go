@@ -2,6 +2,7 @@ package gen
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -10,9 +11,22 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/syncstamp"
 )
+
+// SyncStampPath is where the stamp of a service's last sync lives:
+// ROOT/var/lib/sv/sync/NAME, which a boot keeps. A stamp says by itself
+// whether it still holds (every path it records is compared, inode, size
+// and both times, with what is there now), so the first start after a
+// boot needs no sync when nothing changed, and one whose OPTIONS were
+// edited while the machine was off is synced. Nothing it records is in
+// /run, except the run dir's own directories, which must exist.
+func SyncStampPath(l layout.Layout, name string) string {
+	top := filepath.Dir(filepath.Dir(filepath.Dir(l.LogDir))) // LogDir is ROOT/var/log/sv
+	return filepath.Join(top, "var", "lib", "sv", "sync", name)
+}
 
 // syncKey is what a sync's result depends on besides the files it reads:
 // this program (a new version may generate differently), the command the
@@ -76,7 +90,7 @@ func (g *Generator) SyncedAlike(name string) string {
 // ownStamp is the stamp of name if it was taken under this key, else why
 // not.
 func (g *Generator) ownStamp(name string) (*syncstamp.Stamp, string) {
-	s, err := syncstamp.Read(g.Layout.SyncStamp(name))
+	s, err := syncstamp.Read(SyncStampPath(g.Layout, name))
 	if err != nil {
 		return nil, "no sync stamp"
 	}
@@ -94,7 +108,7 @@ func (g *Generator) stampSynced(svc *options.Service, planned []string, began ti
 	if g.Layout.Sysroot != "" {
 		return nil // a stamp tells this machine's programs, not an image's
 	}
-	file := g.Layout.SyncStamp(svc.Name)
+	file := SyncStampPath(g.Layout, svc.Name)
 	if g.isEnabled(svc.Name) {
 		if err := os.Remove(file); err != nil && !os.IsNotExist(err) {
 			return err
@@ -107,13 +121,23 @@ func (g *Generator) stampSynced(svc *options.Service, planned []string, began ti
 		os.Remove(file) // such a service is synced at every start
 		return nil
 	}
-	return syncstamp.Write(file, s)
+	if err := syncstamp.Write(file, s); err != nil {
+		// A read-only /var: no stamp, so the service is synced at every
+		// start, as one that cannot be stamped is. An old stamp that
+		// cannot be replaced must not outlive this sync either.
+		if rerr := os.Remove(file); rerr != nil && !os.IsNotExist(rerr) && !errors.Is(rerr, syscall.ENOTDIR) {
+			return err
+		}
+	}
+	return nil
 }
 
 // stampedPaths are the paths whose change could change what a sync of svc
 // makes: what it wrote; the OPTIONS layers it read; the directories where
 // a layer, a site default or a catalog entry can appear (their times move
-// when one does); the shared scripts, their templates and their stamp.
+// when one does); the shared scripts and their templates (not the shared
+// scripts' stamp, in /run, which a boot empties: what it says, the key
+// says, and the scripts themselves are stamped).
 func (g *Generator) stampedPaths(svc *options.Service, planned []string) (paths, dirs []string) {
 	l := g.Layout
 	paths = append(paths, planned...)
@@ -125,7 +149,7 @@ func (g *Generator) stampedPaths(svc *options.Service, planned []string) (paths,
 	paths = append(paths, svc.Dir, svc.DefDir, filepath.Join(svc.Dir, "log"),
 		filepath.Join(svc.Dir, "log", "run"), filepath.Join(svc.Dir, "run"),
 		l.OptDir, filepath.Join(l.OptDir, "catalog"), filepath.Join(l.OptDir, "templates"),
-		filepath.Join(l.RunDir, StampFile), filepath.Join(l.EnabledDir, svc.Name))
+		filepath.Join(l.EnabledDir, svc.Name))
 	for _, name := range sharedFiles() {
 		paths = append(paths, filepath.Join(l.OptDir, name), filepath.Join(l.OptDir, "templates", name))
 	}

@@ -26,7 +26,7 @@ func TestSyncStamp(t *testing.T) {
 	// age dates the stamp later, as if taken long after the files changed.
 	age := func() {
 		t.Helper()
-		file := g.Layout.SyncStamp("a")
+		file := SyncStampPath(g.Layout, "a")
 		s, err := syncstamp.Read(file)
 		if err != nil {
 			t.Fatal(err)
@@ -100,4 +100,92 @@ func TestSyncStamp(t *testing.T) {
 	}
 	sync()
 	fresh("no sync stamp")
+}
+
+// The stamp outlives a boot (kept in ROOT/var/lib, nothing of /run in it
+// but the run dir's directories, which the scanner makes again): with the
+// run dir emptied it still holds, and an OPTIONS edited while the machine
+// was off, even one put back with its old modification time, is seen.
+func TestSyncStampAcrossBoot(t *testing.T) {
+	g := newTestGen(t)
+	if _, err := g.Add(AddRequest{Name: "a", Command: []string{"/bin/sleep", "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := g.Sync([]string{"a"}); err != nil || len(res.Problems) > 0 {
+		t.Fatalf("sync: %v %v", err, res.Problems)
+	}
+	file := SyncStampPath(g.Layout, "a")
+	if !strings.HasPrefix(file, filepath.Join(filepath.Dir(g.Layout.SvDir), "..", "var", "lib", "sv", "sync")) &&
+		!strings.Contains(file, "/var/lib/sv/sync/") {
+		t.Fatalf("stamp at %s, want under ROOT/var/lib/sv/sync", file)
+	}
+	s, err := syncstamp.Read(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.At = time.Now().Add(2 * syncstamp.RacyWindow)
+	if err := syncstamp.Write(file, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range s.Paths {
+		if p.Kind != syncstamp.IsDir && strings.HasPrefix(p.Name, g.Layout.RunDir) {
+			t.Errorf("the stamp records %s, which a boot removes", p.Name)
+		}
+	}
+	boot := func() {
+		t.Helper()
+		if err := os.RemoveAll(g.Layout.RunDir); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []string{g.Layout.ScanDir, g.Layout.SuperviseDir, g.Layout.LogSuperviseDir} {
+			if err := os.MkdirAll(d, 0o755); err != nil { // sv-scan's start
+				t.Fatal(err)
+			}
+		}
+	}
+	boot()
+	if got := g.Fresh("a"); got != "" {
+		t.Fatalf("after a boot: Fresh = %q, want it to hold", got)
+	}
+	// Edited while off, its time put back (cp -p, rsync -t, tar): same
+	// size too, but the inode's change time moved.
+	opts := filepath.Join(g.Layout.ServiceDir("a"), "OPTIONS")
+	fi, err := os.Stat(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(opts)
+	edited := []byte(strings.Replace(string(data), "sleep", "sleeq", 1))
+	if err := os.WriteFile(opts, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(opts, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	boot()
+	if got := g.Fresh("a"); !strings.Contains(got, "OPTIONS changed") {
+		t.Fatalf("OPTIONS edited while off: Fresh = %q, want it changed", got)
+	}
+}
+
+// A stamp that cannot be written (a read-only /var) is no error: the
+// service is then synced at every start.
+func TestSyncStampUnwritable(t *testing.T) {
+	g := newTestGen(t)
+	if _, err := g.Add(AddRequest{Name: "a", Command: []string{"/bin/sleep", "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(SyncStampPath(g.Layout, "a"))
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o644); err != nil { // a file where the dir should be
+		t.Fatal(err)
+	}
+	if res, err := g.Sync([]string{"a"}); err != nil || len(res.Problems) > 0 {
+		t.Fatalf("sync: %v %v", err, res.Problems)
+	}
+	if got := g.Fresh("a"); got != "no sync stamp" {
+		t.Fatalf("Fresh = %q, want no sync stamp", got)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/backend"
+	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/safefile"
@@ -63,8 +64,35 @@ func (r *StartRequests) Open(sc *supervise.Scanner) error {
 		if r.verdicts, err = openVerdicts(sc.Dir()); err != nil {
 			return err
 		}
+		r.prepareFirstStarts(sc)
 	}
 	return nil
+}
+
+// prepareFirstStarts readies, at the scanner's start (after a boot, which
+// empties /run), what a service's first start on request needs to be
+// made and judged by sv-scan alone: the run dir's directories, which its
+// sync stamp says exist (a sync makes them), and a verdict FIFO for each
+// service with a stamp (kept across boots, in ROOT/var/lib), so that the
+// init script waits for the verdict from the first request on.
+func (r *StartRequests) prepareFirstStarts(sc *supervise.Scanner) {
+	if sc.Dir() != r.Tree.ScanDir {
+		return
+	}
+	for _, d := range []string{r.Tree.SuperviseDir, r.Tree.LogSuperviseDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			sc.Logf("start requests: %v", err)
+		}
+	}
+	ents, err := os.ReadDir(filepath.Dir(gen.SyncStampPath(r.Tree, "x")))
+	if err != nil {
+		return // no stamps yet
+	}
+	for _, e := range ents {
+		if e.Type().IsRegular() && r.isService(e.Name()) {
+			r.verdicts.hold(e.Name())
+		}
+	}
 }
 
 // maxRequest bounds a request line; a longer one is dropped whole.
@@ -170,7 +198,7 @@ func (r *StartRequests) start(sc *supervise.Scanner, name string) (Answer, *supe
 // asSynced says why the service dir may differ from what sv-rc's sync
 // would make, or is not left to OpenRC; "" if neither.
 func (r *StartRequests) asSynced(name, dir string) string {
-	stamp, err := syncstamp.Read(r.Tree.SyncStamp(name))
+	stamp, err := syncstamp.Read(gen.SyncStampPath(r.Tree, name))
 	if err != nil {
 		return "no sync stamp: " + err.Error()
 	}

@@ -12,8 +12,9 @@ import (
 
 // verdicts are the FIFOs where sv-scan says how the starts it made on
 // request went, to init scripts waiting with shell builtins (see
-// request.go): one per service, made at its first request and held open,
-// read and write, for as long as sv-scan runs. An init script opens its
+// request.go): one per service, made at sv-scan's start for a service
+// with a sync stamp, else at its first request, and held open, read and
+// write, for as long as sv-scan runs. An init script opens its
 // end only while sv-scan holds the FIFO, so its read ends with a line or,
 // sv-scan gone, at EOF: never a hang.
 type verdicts struct {
