@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,13 +115,16 @@ func TestStopWaitsForTheHandler(t *testing.T) {
 	r, w := pipe(t)
 	defer unix.Close(r)
 	inside, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	var after atomic.Bool
 	var stopped atomic.Bool
 	watch, err := p.Add(r, false, func() Next {
 		if stopped.Load() {
 			after.Store(true)
 		}
-		close(inside)
+		// The pipe stays readable: a second call may come between the
+		// release and Stop, never after Stop.
+		once.Do(func() { close(inside) })
 		<-release
 		return Again
 	})
