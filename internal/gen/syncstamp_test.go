@@ -189,3 +189,25 @@ func TestSyncStampUnwritable(t *testing.T) {
 		t.Fatalf("Fresh = %q, want no sync stamp", got)
 	}
 }
+
+// sv-gen remove takes the stamp with the service: it is kept across boots,
+// so nothing else would.
+func TestRemoveRemovesSyncStamp(t *testing.T) {
+	g := newTestGen(t)
+	if _, err := g.Add(AddRequest{Name: "a", Command: []string{"/bin/sleep", "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := g.Sync([]string{"a"}); err != nil || len(res.Problems) > 0 {
+		t.Fatalf("sync: %v %v", err, res.Problems)
+	}
+	file := SyncStampPath(g.Layout, "a")
+	if _, err := os.Stat(file); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Remove("a", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("stamp after remove: %v", err)
+	}
+}
