@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -28,9 +27,25 @@ import (
 // DependDir holds the depend() bodies of each pass, one dir per pass.
 func DependDir(l layout.Layout) string { return filepath.Join(l.RunDir, "openrc-depend") }
 
-// passRE is a pass: the pid of the shell that sources the init scripts and
-// its start time (field 22 of /proc/PID/stat), unique within a boot.
-var passRE = regexp.MustCompile(`^[1-9][0-9]{0,9}-[0-9]{1,20}$`)
+// isPass says whether s names a pass: the pid of the shell that sources
+// the init scripts and its start time (field 22 of /proc/PID/stat),
+// unique within a boot; PID-STARTTIME, 1-10 and 1-20 digits, the pid
+// without a leading 0. (No regexp: sv-scan links this package, and the
+// regexp engine would be pages of code it keeps for good.)
+func isPass(s string) bool {
+	pid, start, ok := strings.Cut(s, "-")
+	return ok && len(pid) >= 1 && len(pid) <= 10 && pid[0] != '0' && allDigits(pid) &&
+		len(start) >= 1 && len(start) <= 20 && allDigits(start)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // staleNew: a batch's unfinished dir older than this was left by one that
 // died.
@@ -43,7 +58,7 @@ const staleNew = time.Minute
 // runs `sv-rc depend NAME`, which says why. Dirs of passes whose shell has
 // ended are removed.
 func (r *Runner) DependAll(pass string) error {
-	if !passRE.MatchString(pass) {
+	if !isPass(pass) {
 		return fmt.Errorf("depend-all: pass %q: want PID-STARTTIME", pass)
 	}
 	dir := DependDir(r.Gen.Layout)
@@ -98,7 +113,7 @@ func removeEndedPasses(dir string) {
 			}
 			continue
 		}
-		if passRE.MatchString(e.Name()) && !passRunning(e.Name()) {
+		if isPass(e.Name()) && !passRunning(e.Name()) {
 			os.RemoveAll(path)
 		}
 	}

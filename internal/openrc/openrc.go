@@ -12,9 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -292,7 +290,7 @@ func (r *Runner) Depend(name string) ([]string, error) {
 		}
 		out := make([]string, len(names))
 		for i, n := range names {
-			if !openrcNameRE().MatchString(n) {
+			if !isOpenRCName(n) {
 				set, _ := svc.Config.SettingOf(kw.names)
 				return nil, fmt.Errorf("%s: %s: %q is not a service name OpenRC knows", name, set.Key, n)
 			}
@@ -323,11 +321,18 @@ func configFiles(svc *options.Service) []string {
 	return files
 }
 
-// openrcNameRE is what may reach depend(), which evaluates sv-rc's output.
-// Compiled when first asked: every sv-rc start would pay it otherwise.
-var openrcNameRE = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
-})
+// isOpenRCName says whether n may reach depend(), which evaluates sv-rc's
+// output: a letter or digit, then letters, digits and . _ @ + -.
+func isOpenRCName(n string) bool {
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("._@+-", rune(c))) {
+			return false
+		}
+	}
+	return n != ""
+}
 
 // openrcName maps a dependency to the OpenRC service that provides it.
 func (r *Runner) openrcName(n string) string {
