@@ -288,7 +288,7 @@ func (b *bench) coldFloor(reps int) coldRun {
 	return cr
 }
 
-// coldGen is the same with sv-gen's services (through sv-exec), each with
+// coldGen is the same with sv-gen's services (started directly by sv-scan), each with
 // SVC_READY=fd:3 and a daemon that writes a newline to fd 3; readiness is
 // waited for with sv-ctl wait ready. The tree is made once; its runtime
 // state (what /run would hold: run/sv/supervise, run/sv/log-supervise) is
@@ -689,7 +689,7 @@ func coldPlainVerdict(r *strings.Builder, order []string, plain map[string]stats
 
 func (b *bench) coldReadySection(r *strings.Builder) {
 	fmt.Fprintf(r, "\n### All ready\n\n")
-	fmt.Fprintf(r, "The same, until all %d are ready, where the supervisor has a notion of readiness; each daemon writes its pid, then a newline to fd 3, then execs sleep. sv-scan, two ways: services made by `sv-gen add NAME --enable --set SVC_READY=fd:3 -- /bin/sh -c '…'` (each starts through sv-exec, a Go program that applies the OPTIONS; the tree's runtime state is emptied before each run), and the hand-written dirs with an OPTIONS file holding only `SVC_READY=fd:3` (sv-scan reads it; no sv-exec); readiness awaited with `sv-ctl wait ready NAME…`. s6: the hand-written dirs with `notification-fd` 3; `s6-svwait -U DIR…`. The waiter is started once all the daemons run. \"All ready\" is from starting the scanner to the waiter returning; \"waiter alone\" is the same waiter run again at once, all being ready: its own cost, part of \"all ready\". The services are on disk, in the bench's work dir. Ratios against the first row.\n\n", coldN)
+	fmt.Fprintf(r, "The same, until all %d are ready, where the supervisor has a notion of readiness; each daemon writes its pid, then a newline to fd 3, then execs sleep. sv-scan, two ways: services made by `sv-gen add NAME --enable --set SVC_READY=fd:3 -- /bin/sh -c '…'` (each with builtin logging; sv-scan reads the OPTIONS and, their run script being sv-gen's shared one that execs sv-exec, starts the daemon itself as sv-exec would, with no sv-exec run; the tree's runtime state is emptied before each run), and the hand-written dirs with an OPTIONS file holding only `SVC_READY=fd:3` (sv-scan reads it; no sv-exec); readiness awaited with `sv-ctl wait ready NAME…`. s6: the hand-written dirs with `notification-fd` 3; `s6-svwait -U DIR…`. The waiter is started once all the daemons run. \"All ready\" is from starting the scanner to the waiter returning; \"waiter alone\" is the same waiter run again at once, all being ready: its own cost, part of \"all ready\". The services are on disk, in the bench's work dir. Ratios against the first row.\n\n", coldN)
 	fmt.Fprintf(r, "| supervisor | services | runs | all running: median | all ready: median | min | max | waiter alone | ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var base time.Duration
 	line := func(name, what string, cr coldRun) {
