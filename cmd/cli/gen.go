@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -77,22 +75,8 @@ func newGenCmd() *cobra.Command {
 
 type genFactory func() (*gen.Generator, error)
 
-// execCommand is how generated scripts start sv-exec: the sv-exec installed
-// beside this binary, or this binary's `exec` subcommand.
-func execCommand() ([]string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("cannot find this program's path: %w", err)
-	}
-	sibling := filepath.Join(filepath.Dir(exe), "sv-exec")
-	if fi, err := os.Stat(sibling); err == nil && fi.Mode()&0o111 != 0 {
-		return []string{sibling}, nil
-	}
-	if filepath.Base(exe) == "supervision" {
-		return []string{exe, "exec"}, nil
-	}
-	return nil, fmt.Errorf("no sv-exec beside %s: install the suite with its tool links (make install)", exe)
-}
+// execCommand is how generated scripts start sv-exec (gen.ExecCommand).
+func execCommand() ([]string, error) { return gen.ExecCommand() }
 
 func printChanges(w io.Writer, changes []fsplan.Change) {
 	for _, c := range changes {

@@ -126,10 +126,6 @@ func FromEnv(flag string) (Layout, error) {
 	return New(flag)
 }
 
-// SyncStamp is where the stamp of a service's last sync lives (see
-// internal/syncstamp): in the run dir, so that a boot syncs each once.
-func (l Layout) SyncStamp(name string) string { return filepath.Join(l.RunDir, "sync", name) }
-
 // ServiceDir is where a service's definition lives.
 func (l Layout) ServiceDir(name string) string { return filepath.Join(l.SvDir, name) }
 

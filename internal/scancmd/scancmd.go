@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -187,7 +186,7 @@ func run(o options, stdout, stderr io.Writer) error {
 		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 			return err
 		}
-		exec, err := svExec()
+		exec, err := gen.ExecCommand()
 		tree = gen.New(l, exec)
 		// The key sv-rc, run from beside this program with the same
 		// settings, stamps its syncs with.
@@ -221,23 +220,6 @@ func run(o options, stdout, stderr io.Writer) error {
 		}
 	}()
 	return sc.Run(ctx)
-}
-
-// svExec is how the run scripts of this program's tree exec sv-exec:
-// the sv-exec installed beside this program, or the multi-call binary.
-func svExec() ([]string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("cannot find this program's path: %w", err)
-	}
-	sibling := filepath.Join(filepath.Dir(exe), "sv-exec")
-	if fi, err := os.Stat(sibling); err == nil && fi.Mode()&0o111 != 0 {
-		return []string{sibling}, nil
-	}
-	if filepath.Base(exe) == "supervision" {
-		return []string{exe, "exec"}, nil
-	}
-	return nil, fmt.Errorf("no sv-exec beside %s: install the suite with its tool links (make install)", exe)
 }
 
 // ReportRestored says what the restore of a tree's enabled services could
