@@ -1,17 +1,18 @@
 // Package gctune keeps the memory of a long-running supervisor close to
 // what it holds. Go's defaults suit a program with a busy heap: the
-// collector lets the heap grow to 4 MiB before its first cycle, and the
-// runtime keeps about that much resident, returning free pages to the
-// system only slowly. A supervisor holds little (some KiB per service)
-// and makes most of its garbage at once, when it starts its services;
-// with the defaults it would keep that garbage's pages for good.
+// collector lets the heap grow to 4 MiB between cycles, and the runtime
+// keeps the pages it freed for a while, returning them to the system only
+// slowly. A supervisor holds little (some KiB per service) and makes its
+// garbage in bursts (starting its services, a restart); with the defaults
+// it would keep the pages of that garbage for good.
 //
-// Tune sets, after every collection, a memory limit of what the runtime
-// holds outside the heap plus twice the live heap and some slack: the
-// collector then runs as with GOGC=100 but without the 4 MiB floor, and
-// the runtime returns what is above the limit to the system at once. The
-// limit follows the live heap at each cycle, so a heap that grows (more
-// services) raises it instead of making the collector run without end.
+// Tune lets the collector run as it would (a tighter pace, such as a
+// memory limit near the live heap, makes every burst collect and return
+// pages over and over, which a restart then waits for), and returns the
+// free pages once a burst is over: settle after the last collection, it
+// collects once more and gives back all the heap holds free
+// (debug.FreeOSMemory). A quiet supervisor collects nothing, so it is
+// never woken for this.
 package gctune
 
 import (
@@ -19,50 +20,81 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
+	"time"
 )
 
-// slack is the heap that may grow between two collections beyond twice
-// the live heap: enough that a quiet supervisor does not collect at
-// every small allocation.
-const slack = 256 << 10
+// settle is how long after a collection the heap is given back: a burst
+// of work collects more than once, and its pages are returned after its
+// last collection.
+const settle = 500 * time.Millisecond
 
-var samples = []metrics.Sample{
-	{Name: "/memory/classes/total:bytes"},
-	{Name: "/memory/classes/heap/released:bytes"},
-	{Name: "/memory/classes/heap/objects:bytes"},
-	{Name: "/memory/classes/heap/unused:bytes"},
-	{Name: "/memory/classes/heap/free:bytes"},
-	{Name: "/gc/heap/live:bytes"},
-}
+var (
+	mu    sync.Mutex
+	timer *time.Timer
+	// released is the count of collections when the last release ended,
+	// and releasing is set during one: a release's own collection does
+	// not arm another.
+	released  uint64
+	releasing bool
+)
+
+var cycles = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
 
 // Tune starts following the collections, unless the user set GOGC or
-// GOMEMLIMIT, which then stand as they are.
+// GOMEMLIMIT, which then stand as they are. The first release comes
+// settle from now (what start-up made).
 func Tune() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
+	mu.Lock()
+	timer = time.AfterFunc(settle, release)
+	mu.Unlock()
 	follow()
-	runtime.GC() // a first limit now, from what start-up left live
 }
 
-// follow sets the limit now and again after the next collection: a
-// finalizer runs once the object it is set on has been found unreachable,
-// which is at the end of a cycle.
+// follow calls collected after the next collection: a finalizer runs
+// once the object it is set on has been found unreachable, which is at
+// the end of a cycle.
 func follow() {
-	debug.SetMemoryLimit(Limit())
-	runtime.SetFinalizer(new(sentinel), func(*sentinel) { follow() })
+	runtime.SetFinalizer(new(sentinel), func(*sentinel) { collected() })
 }
 
 // sentinel holds a pointer: the tiny allocator, whose objects may never
 // be finalized, takes only objects without.
 type sentinel struct{ _ *byte }
 
-// Limit is the memory limit for what the process holds now.
-func Limit() int64 {
-	metrics.Read(samples)
-	v := func(i int) int64 { return int64(samples[i].Value.Uint64()) }
-	total, released := v(0), v(1)
-	heap := v(2) + v(3) + v(4)
-	outside := total - released - heap // stacks, the runtime's own
-	return outside + 2*v(5) + slack
+// collected arms the release after a collection that was not a
+// release's own.
+func collected() {
+	follow()
+	metrics.Read(cycles)
+	n := cycles[0].Value.Uint64()
+	mu.Lock()
+	defer mu.Unlock()
+	if !releasing && n > released {
+		timer.Reset(settle)
+	}
+}
+
+// release collects and returns every free page of the heap.
+func release() {
+	mu.Lock()
+	releasing = true
+	mu.Unlock()
+	debug.FreeOSMemory()
+	metrics.Read(cycles)
+	mu.Lock()
+	released, releasing = cycles[0].Value.Uint64(), false
+	mu.Unlock()
+}
+
+// collections is how many collections have run, and how many had when
+// the last release ended.
+func collections() (total, lastRelease uint64) {
+	metrics.Read(cycles)
+	mu.Lock()
+	defer mu.Unlock()
+	return cycles[0].Value.Uint64(), released
 }
