@@ -46,20 +46,24 @@ func (g *Generator) syncKey() string {
 func (g *Generator) SyncKeyNow() string {
 	h := fnv.New128a()
 	fmt.Fprintf(h, "exec %q\nroot %q\nprofile %q\nsupervise %t\nprogram %s\n",
-		g.Exec, g.Layout.Root, g.Profile, g.CreateSupervise, programIdentity())
+		g.Exec, g.Layout.Root, g.Profile, g.CreateSupervise, g.programIdentity())
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// programIdentity names this program's file as it is on disk now: an
-// upgrade replaces it (another inode, size or time). Not by its path:
-// sv-rc and sv-scan are one file under several names.
-func programIdentity() string {
-	self, err := os.Executable()
-	if err != nil {
-		return "unknown"
+// programIdentity names the program that generates the tree as its file
+// is on disk now: an upgrade replaces it (another inode, size or time).
+// That program is the multi-call binary the scripts exec as sv-exec, the
+// same file for sv-gen, sv-rc and sv-scan (the lean sv-scan is another
+// file, installed beside it); not by its path, which has several names.
+func (g *Generator) programIdentity() string {
+	prog := ""
+	if len(g.Exec) > 0 {
+		prog = g.Exec[0]
+	} else if self, err := os.Executable(); err == nil {
+		prog = self
 	}
 	var st syscall.Stat_t
-	if err := syscall.Stat(self, &st); err != nil {
+	if prog == "" || syscall.Stat(prog, &st) != nil {
 		return "unknown"
 	}
 	return fmt.Sprintf("%d %d %d %d", st.Dev, st.Ino, st.Size, st.Mtim.Nano())

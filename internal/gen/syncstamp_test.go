@@ -211,3 +211,38 @@ func TestRemoveRemovesSyncStamp(t *testing.T) {
 		t.Fatalf("stamp after remove: %v", err)
 	}
 }
+
+// The key names the program the scripts exec (the multi-call binary), not
+// the program computing it: the lean sv-scan, another file, computes the
+// key sv-rc stamps with; and replacing that program changes the key.
+func TestSyncKeyNamesTheExecutedProgram(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "supervision")
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "sv-exec")
+	if err := os.Symlink("supervision", link); err != nil {
+		t.Fatal(err)
+	}
+	g := newTestGen(t)
+	g.Exec = []string{link}
+	before := g.SyncKeyNow()
+	// Another program computing the key for the same tree and command
+	// (this test binary stands for it either way) gets the same key...
+	other := newTestGen(t)
+	other.Layout, other.Exec = g.Layout, []string{link}
+	if other.SyncKeyNow() != before {
+		t.Fatal("two generators of one tree and command disagree on the key")
+	}
+	// ...and an upgrade of the executed program (a new file) changes it.
+	if err := os.Remove(prog); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\n# new version\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if g.SyncKeyNow() == before {
+		t.Error("the key did not change when the program sv-exec runs was replaced")
+	}
+}
