@@ -9,7 +9,7 @@
 // Tune lets the collector run as it would (a tighter pace, such as a
 // memory limit near the live heap, makes every burst collect and return
 // pages over and over, which a restart then waits for), and returns the
-// free pages once a burst is over: settle after the last collection, it
+// free pages once a burst is over: settle after the last collection and the last Busy, it
 // collects once more and gives back all the heap holds free
 // (debug.FreeOSMemory). A quiet supervisor collects nothing, so it is
 // never woken for this.
@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -78,8 +79,25 @@ func collected() {
 	}
 }
 
-// release collects and returns every free page of the heap.
+// lastBusy is when the program last said it was at work (Busy), in
+// nanoseconds since the Unix epoch.
+var lastBusy atomic.Int64
+
+// Busy says the program is at work (sv-scan: at each event of a
+// service): a release waits until settle after the last of a burst, so
+// that starting a hundred services does not stop to collect and give
+// pages back only to take them again.
+func Busy() { lastBusy.Store(time.Now().UnixNano()) }
+
+// release collects and returns every free page of the heap, once the
+// program has been quiet for settle.
 func release() {
+	if quiet := time.Since(time.Unix(0, lastBusy.Load())); quiet < settle {
+		mu.Lock()
+		timer.Reset(settle - quiet)
+		mu.Unlock()
+		return
+	}
 	mu.Lock()
 	releasing = true
 	mu.Unlock()

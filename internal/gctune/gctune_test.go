@@ -38,3 +38,32 @@ func TestReleaseAfterACollectionThenQuiet(t *testing.T) {
 		t.Errorf("a quiet process collected again: %d -> %d collections, last release at %d -> %d", total, total2, last, last2)
 	}
 }
+
+// While the program says it is busy, no release comes; one comes once
+// it has been quiet for settle.
+func TestNoReleaseWhileBusy(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT set: Tune leaves them alone")
+	}
+	Tune()
+	runtime.GC() // arms a release
+	_, before := collections()
+	busyUntil := time.Now().Add(3 * settle)
+	for time.Now().Before(busyUntil) {
+		Busy()
+		if _, last := collections(); last != before {
+			t.Fatal("a release came while the program was busy")
+		}
+		time.Sleep(settle / 10)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, last := collections(); last > before {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no release within 10s of the end of the burst")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
+	"github.com/supervision-suite/supervision/internal/gctune"
 	"github.com/supervision-suite/supervision/internal/poller"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/ready"
@@ -207,6 +208,7 @@ func (s *service) begin(u *unit) {
 // send queues an event, and has a goroutine handle the queue unless one
 // does; an event for a service gone is dropped.
 func (s *service) send(ev event) {
+	gctune.Busy() // no giving pages back in the middle of a burst
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
