@@ -15,6 +15,7 @@ import (
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/openrc"
+	"github.com/supervision-suite/supervision/internal/scancmd"
 )
 
 const rcLong = `sv-rc is the OpenRC side of the suite: /etc/init.d/sv.NAME (a link to
@@ -260,7 +261,7 @@ func rcScanCmd(o *rcOpts) *cobra.Command {
 			// links them itself, once it holds the scan dir's lock.
 			if r.Backend.Name() != "builtin" {
 				restored, err := r.RestoreEnabled()
-				reportRestored(cmd.ErrOrStderr(), "sv-rc scan", r.Gen.Layout, restored, err, true)
+				scancmd.ReportRestored(cmd.ErrOrStderr(), "sv-rc scan", r.Gen.Layout, restored, err, true)
 			}
 			return r.ExecScanner(logPath)
 		},

@@ -1,12 +1,8 @@
 package cli
 
 import (
-	"io"
-
 	"github.com/spf13/cobra"
 
-	"github.com/supervision-suite/supervision/internal/gen"
-	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/scancmd"
 )
 
@@ -24,10 +20,4 @@ func newScanCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// reportRestored says what the restore of a tree's enabled services
-// could not do, and with verbose what it did, as who (sv-rc scan).
-func reportRestored(w io.Writer, who string, l layout.Layout, r gen.Restored, err error, verbose bool) {
-	scancmd.ReportRestored(w, who, l, r, err, verbose)
 }
