@@ -9,10 +9,12 @@
 // Tune lets the collector run as it would (a tighter pace, such as a
 // memory limit near the live heap, makes every burst collect and return
 // pages over and over, which a restart then waits for), and returns the
-// free pages once a burst is over: settle after the last collection and the last Busy, it
-// collects once more and gives back all the heap holds free
-// (debug.FreeOSMemory). A quiet supervisor collects nothing, so it is
-// never woken for this.
+// free pages once a burst is over: settle after the last collection and
+// the last Busy, it collects once more and gives back all the heap holds
+// free (debug.FreeOSMemory). A burst that allocated less than minGarbage
+// since the last release and ran no collection is left alone: a restart
+// now and then costs no collection. A quiet supervisor is never woken
+// for this.
 package gctune
 
 import (
@@ -30,6 +32,13 @@ import (
 // last collection.
 const settle = 500 * time.Millisecond
 
+// minGarbage is what a burst must have allocated, without a collection,
+// for its release to collect: starting a hundred services allocates some
+// MiB that the collector, whose heap goal is at least 4 MiB, would
+// otherwise keep until its next cycle, which in a quiet supervisor is the
+// runtime's forced one, two minutes later.
+const minGarbage = 512 << 10
+
 var (
 	mu    sync.Mutex
 	timer *time.Timer
@@ -38,9 +47,14 @@ var (
 	// not arm another.
 	released  uint64
 	releasing bool
+	// allocsAtRelease is how many bytes the program had allocated in all
+	// when the last release ended.
+	allocsAtRelease uint64
 )
 
-var cycles = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+// armed is set while a release is due: Busy arms one only if none is, so
+// that an event costs an atomic load, not a timer's reset.
+var armed atomic.Bool
 
 // Tune starts following the collections, unless the user set GOGC or
 // GOMEMLIMIT, which then stand as they are. The first release comes
@@ -50,6 +64,7 @@ func Tune() {
 		return
 	}
 	mu.Lock()
+	armed.Store(true)
 	timer = time.AfterFunc(settle, release)
 	mu.Unlock()
 	follow()
@@ -70,11 +85,11 @@ type sentinel struct{ _ *byte }
 // release's own.
 func collected() {
 	follow()
-	metrics.Read(cycles)
-	n := cycles[0].Value.Uint64()
+	n, _ := counts()
 	mu.Lock()
 	defer mu.Unlock()
 	if !releasing && n > released {
+		armed.Store(true)
 		timer.Reset(settle)
 	}
 }
@@ -87,32 +102,57 @@ var lastBusy atomic.Int64
 // service): a release waits until settle after the last of a burst, so
 // that starting a hundred services does not stop to collect and give
 // pages back only to take them again.
-func Busy() { lastBusy.Store(time.Now().UnixNano()) }
+func Busy() {
+	lastBusy.Store(time.Now().UnixNano())
+	if armed.Load() || !armed.CompareAndSwap(false, true) {
+		return
+	}
+	mu.Lock()
+	if timer != nil {
+		timer.Reset(settle)
+	}
+	mu.Unlock()
+}
 
 // release collects and returns every free page of the heap, once the
-// program has been quiet for settle.
+// program has been quiet for settle, unless there is too little to give.
 func release() {
+	armed.Store(false) // a Busy from here on arms the next release
 	if quiet := time.Since(time.Unix(0, lastBusy.Load())); quiet < settle {
+		armed.Store(true)
 		mu.Lock()
 		timer.Reset(settle - quiet)
 		mu.Unlock()
 		return
 	}
+	total, allocs := counts()
 	mu.Lock()
+	if total == released && allocs-allocsAtRelease < minGarbage {
+		mu.Unlock()
+		return
+	}
 	releasing = true
 	mu.Unlock()
 	debug.FreeOSMemory()
-	metrics.Read(cycles)
+	total, allocs = counts()
 	mu.Lock()
-	released, releasing = cycles[0].Value.Uint64(), false
+	released, allocsAtRelease, releasing = total, allocs, false
 	mu.Unlock()
+}
+
+// counts reads how many collections have run and how many bytes the
+// program has allocated in all.
+func counts() (collections, allocs uint64) {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
 // collections is how many collections have run, and how many had when
 // the last release ended.
 func collections() (total, lastRelease uint64) {
-	metrics.Read(cycles)
+	total, _ = counts()
 	mu.Lock()
 	defer mu.Unlock()
-	return cycles[0].Value.Uint64(), released
+	return total, released
 }

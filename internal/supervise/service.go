@@ -83,6 +83,7 @@ type service struct {
 // up, for a start request, has the service started at once, `down` or
 // not, and records when and from what restart count.
 func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error) {
+	gctune.Busy() // taking up services is a burst, as their events are
 	target, _ := os.Readlink(link)
 	// Events that come while the service is set up wait for the end.
 	s := &service{sc: sc, name: name, link: link, target: target, dir: dir,
