@@ -416,6 +416,9 @@ func (w *watch) check(info svctl.Info) error {
 	if info.Fatal != "" {
 		return &died{"its supervisor gave up: " + info.Fatal}
 	}
+	if info.State == svdir.PhaseBlocked {
+		return &died{"blocked: " + info.Waiting}
+	}
 	if b, n := w.before.Restarts, info.Restarts; b != nil && n != nil && *n > *b {
 		return &died{w.exitReason(info, "and was restarted")}
 	}

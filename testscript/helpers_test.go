@@ -44,6 +44,11 @@ import (
 //	-grandchild FILE fork a detached grandchild (own session) that ignores
 //	                 TERM, and write its pid to FILE
 //	-stay            wait for signals: report each; exit 0 on TERM or INT
+//	-trace FILE      append "NAME start" when it starts and, with -stay,
+//	                 "NAME term" when TERM comes and "NAME exit" as it
+//	                 exits (NAME from -name), for tests of start and stop
+//	                 order across services
+//	-term-delay D    with -stay: wait D between TERM and the exit
 func probeMain() {
 	fs := flag.NewFlagSet("sv-probe", flag.ExitOnError)
 	out := fs.String("o", "", "")
@@ -57,7 +62,21 @@ func probeMain() {
 	ignoreTerm := fs.Bool("ignore-term", false, "")
 	grandchild := fs.String("grandchild", "", "")
 	stay := fs.Bool("stay", false, "")
+	trace := fs.String("trace", "", "")
+	name := fs.String("name", "probe", "")
+	termDelay := fs.Duration("term-delay", 0, "")
 	fs.Parse(os.Args[1:])
+	traceLine := func(what string) {
+		if *trace == "" {
+			return
+		}
+		// One write with O_APPEND: lines of several probes never mix.
+		if f, err := os.OpenFile(*trace, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err == nil {
+			f.WriteString(*name + " " + what + "\n")
+			f.Close()
+		}
+	}
+	traceLine("start")
 
 	if os.Getenv("SV_PROBE_GRANDCHILD") != "" { // the detached grandchild itself
 		signal.Ignore(syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
@@ -138,6 +157,9 @@ func probeMain() {
 		for s := range sigs {
 			fmt.Printf("sv-probe: got %v\n", s)
 			if s == syscall.SIGTERM || s == syscall.SIGINT {
+				traceLine("term")
+				time.Sleep(*termDelay)
+				traceLine("exit")
 				os.Exit(0)
 			}
 		}

@@ -26,8 +26,8 @@ runit's runsv, daemontools' supervise or s6-supervise. A service is named
 (looked up in the scan dir, then in the definitions) or given as a path;
 'all' is every service in the scan dir.
 
-Exit status of status and wait: 0 when every service is up (or the wait
-succeeded), 3 when one is down, 1 when one is failing (given up, or wanted
+Exit status of status and wait: 0 when every service is up or done (a
+oneshot that exited 0), or the wait succeeded; 3 when one is down, 1 when one is failing (given up, or wanted
 up but not running, or the wait timed out), 4 when one is not supervised or
 unknown, 100 for a usage error.`
 
@@ -85,10 +85,10 @@ func newCtlCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&o.root, "root", "", "the tree's root (default $SV_ROOT, else /)")
 	cmd.PersistentFlags().StringVar(&o.scandir, "scandir", "", "the scan `DIR` (default: the tree's run/sv/service)")
-	cmd.AddCommand(ctlStatusCmd(o), ctlWaitCmd(o), ctlLogCmd(o), ctlSignalCmd(o), ctlEventsCmd(o))
+	cmd.AddCommand(ctlStatusCmd(o), ctlWaitCmd(o), ctlLogCmd(o), ctlSignalCmd(o), ctlEventsCmd(o), ctlDepsCmd(o))
 	for _, c := range []struct{ use, short, letters, wait string }{
-		{"up", "Start services and keep them up", "u", svctl.WaitReady},
-		{"down", "Stop services and keep them down", "d", svctl.WaitDown},
+		{"up", "Start services and keep them up, and what they need or want", "u", svctl.WaitReady},
+		{"down", "Stop services and keep them down, and what needs them", "d", svctl.WaitDown},
 		{"once", "Start services once, not restarting them", "o", svctl.WaitUp},
 		{"restart", "Restart services (stop signal, then up)", "tcu", "restarted"},
 		{"reload", "Send services their reload signal (SVC_RELOAD_SIGNAL)", "h", ""},
@@ -100,6 +100,8 @@ func newCtlCmd() *cobra.Command {
 }
 
 func ctlActionCmd(o *ctlOpts, use, short, letters, wait string) *cobra.Command {
+	noDeps := false
+	withDeps := use == "up" || use == "down"
 	cmd := &cobra.Command{
 		Use:   use + " NAME...|all",
 		Short: short,
@@ -108,6 +110,11 @@ func ctlActionCmd(o *ctlOpts, use, short, letters, wait string) *cobra.Command {
 			svcs, err := o.services(args, false)
 			if err != nil {
 				return err
+			}
+			if withDeps && !noDeps && !(len(args) == 1 && args[0] == "all") {
+				if svcs, err = o.withDeps(cmd.ErrOrStderr(), cmd.CommandPath(), use, svcs); err != nil {
+					return err
+				}
 			}
 			before := map[string]svctl.Info{}
 			for _, svc := range svcs {
@@ -128,6 +135,10 @@ func ctlActionCmd(o *ctlOpts, use, short, letters, wait string) *cobra.Command {
 				return svctl.After(before[svc.Dir], wait)
 			})
 		},
+	}
+	if withDeps {
+		what := map[string]string{"up": "what it needs or wants", "down": "what needs it"}[use]
+		cmd.Flags().BoolVar(&noDeps, "no-deps", false, "act on the services named only, not on "+what)
 	}
 	if wait != "" {
 		cmd.Flags().BoolVarP(&o.wait, "wait", "w", false, "wait until it took effect ("+wait+")")
@@ -341,7 +352,7 @@ func statusCode(i svctl.Info) int {
 		return exitUnknown
 	case i.Failing():
 		return exitFailing
-	case !i.Up():
+	case !i.Up() && i.State != svdir.PhaseDone: // a oneshot's success
 		return exitDown
 	}
 	return ExitOK
@@ -378,7 +389,7 @@ func writeStatus(w io.Writer, infos []svctl.Info, color bool) {
 			uptime = humanDuration(i.Uptime)
 		}
 		note := i.Describe()
-		for _, s := range []string{i.Fatal, i.Error, logNote(i.Log)} {
+		for _, s := range []string{i.Waiting, i.Fatal, i.Error, logNote(i.Log)} {
 			if s != "" {
 				note = strings.TrimPrefix(note+"; "+s, "; ")
 			}
@@ -408,7 +419,7 @@ func paint(i svctl.Info, s string) string {
 		code = "31" // red
 	case i.IsReady():
 		code = "32" // green
-	case i.Up() || i.State == svdir.PhaseBackoff:
+	case i.Up() || i.State == svdir.PhaseBackoff || i.State == svdir.PhaseWaiting:
 		code = "33" // yellow: starting, stopping
 	}
 	return "\x1b[" + code + "m" + s + "\x1b[0m"

@@ -82,7 +82,8 @@ type CheckResult struct {
 }
 
 // Check validates services (all when none are named) without writing:
-// the syntax and values of every layer, and what the host must provide.
+// the syntax and values of every layer, what the host must provide, and
+// their dependencies in the tree's graph (cycles, services not there).
 func (g *Generator) Check(names []string) ([]CheckResult, error) {
 	names, err := g.services(names)
 	if err != nil {
@@ -105,6 +106,9 @@ func (g *Generator) Check(names []string) ([]CheckResult, error) {
 			r.Warnings = append(svc.Set.Warnings, r.Warnings...)
 		}
 		out = append(out, r)
+	}
+	if err := g.checkDeps(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -77,6 +77,9 @@ type Deps struct {
 	Want   []string // SVC_WANT
 	After  []string // SVC_AFTER
 	Before []string // SVC_BEFORE
+	// NeedRestart: restart after a needed service restarts
+	// (SVC_NEED_RESTART).
+	NeedRestart bool
 }
 
 // Wait is what must exist before the daemon starts.

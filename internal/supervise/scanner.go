@@ -11,12 +11,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
+	"github.com/supervision-suite/supervision/internal/deps"
 	"github.com/supervision-suite/supervision/internal/events"
 	"github.com/supervision-suite/supervision/internal/poller"
 	"github.com/supervision-suite/supervision/internal/proc"
@@ -71,6 +73,10 @@ type Scanner struct {
 	retry    retry // only the scan loop touches it
 
 	configs configCache
+	deps    depRegistry
+	// stopping: sv-scan stops every service (stopAll), each after what
+	// depends on it.
+	stopping atomic.Bool
 }
 
 // configCache keeps each service dir's config as last read, so that one
@@ -147,7 +153,7 @@ func New(cfg Config) (*Scanner, error) {
 	s := &Scanner{cfg: cfg, dir: dir, key: fmt.Sprintf("%016x", h.Sum64()),
 		services: map[string]*service{}, live: map[*service]bool{}, rescan: make(chan struct{}, 1),
 		calls: make(chan func()), loopDone: make(chan struct{}),
-		console: svlog.NewConsole(cfg.Console)}
+		console: svlog.NewConsole(cfg.Console), deps: newDepRegistry()}
 	ctl := filepath.Join(dir, ".sv-scan")
 	if err := os.MkdirAll(ctl, 0o755); err != nil {
 		return nil, err
@@ -374,6 +380,8 @@ func (s *Scanner) scan() {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	s.deps.setKnown(names)
+	s.learnDeps(names, present)
 	for _, name := range names {
 		if _, ok := s.services[name]; ok {
 			continue
@@ -387,6 +395,22 @@ func (s *Scanner) scan() {
 		}
 		s.register(name, svc)
 	}
+}
+
+// learnDeps reads the dependencies of the services about to be taken up,
+// all before the first of them starts: a service's SVC_BEFORE holds back
+// one that sorts before it. (Their configs are cached for newService.)
+func (s *Scanner) learnDeps(names []string, present map[string]string) {
+	edges, before := map[string][]deps.Edge{}, map[string][]string{}
+	for _, name := range names {
+		if _, ok := s.services[name]; ok {
+			continue
+		}
+		if o := s.configs.get(present[name]).svc; o != nil {
+			edges[name], before[name] = deps.Edges(o.Config.Deps), deps.Names(o.Config.Deps.Before)
+		}
+	}
+	s.deps.setEdgesOf(edges, before)
 }
 
 // register adds a service just taken up; s.mu is held.
@@ -423,6 +447,8 @@ func (s *Scanner) forget(svc *service) {
 	}
 	delete(s.live, svc)
 	s.mu.Unlock()
+	s.deps.unregister(svc)
+	s.deps.dropEdges(svc.name)
 }
 
 // stopAll stops every service and waits until each is down.
@@ -430,6 +456,7 @@ func (s *Scanner) stopAll() {
 	if s.retry.timer != nil {
 		s.retry.timer.Stop()
 	}
+	s.stopping.Store(true)
 	s.mu.Lock()
 	all := make([]*service, 0, len(s.services))
 	for _, svc := range s.services {

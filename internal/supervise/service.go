@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/cgroup"
+	"github.com/supervision-suite/supervision/internal/deps"
 	"github.com/supervision-suite/supervision/internal/gctune"
 	"github.com/supervision-suite/supervision/internal/poller"
 	"github.com/supervision-suite/supervision/internal/proc"
@@ -31,6 +33,7 @@ const (
 	evDrained               // the group or cgroup may be empty now
 	evExitAll               // out of the scan dir, or sv-scan stops
 	evLog                   // the builtin logger's health changed
+	evDeps                  // a service it depends on, or that depends on it, changed
 )
 
 type event struct {
@@ -68,6 +71,9 @@ type service struct {
 	watch  *Watch // an addon's, on the main unit (TakeUp); set before the loop runs
 
 	logStatus svlog.Status
+	// dep is the service's state as the services that depend on it see
+	// it, as last published (publishDeps); others read it.
+	dep atomic.Pointer[deps.State]
 
 	mu      sync.Mutex
 	queue   []event
@@ -88,6 +94,9 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 	// Events that come while the service is set up wait for the end.
 	s := &service{sc: sc, name: name, link: link, target: target, dir: dir,
 		running: true, done: make(chan struct{})}
+	// Known to the services around it before it starts: a change of one it
+	// depends on, from here on, reaches its queue.
+	sc.deps.register(s)
 	ok := false
 	defer func() {
 		if !ok {
@@ -95,6 +104,7 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 			s.ended, s.queue = true, nil
 			s.mu.Unlock()
 			s.release()
+			sc.deps.unregister(s)
 		}
 	}()
 	s.main = s.newUnit(false)
@@ -106,6 +116,7 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 		return nil, err
 	}
 	s.cfg = sc.configs.get(dir)
+	s.setDeps()
 	s.taking = true
 	if s.cfg.log != logNone {
 		s.log = s.newUnit(true)
@@ -144,6 +155,7 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 		s.readControl(s.log)
 	}
 	s.writeStatus()
+	s.publishDeps()
 	s.idle()
 	return s, nil
 }
@@ -250,6 +262,7 @@ func (s *service) run() {
 		s.mu.Unlock()
 		s.handle(ev)
 		s.writeStatus()
+		s.publishDeps()
 		if s.main.want == wantExit && s.main.gone() && (s.log == nil || s.log.gone()) {
 			s.mu.Lock()
 			s.ended, s.queue = true, nil
@@ -289,6 +302,8 @@ func (s *service) handle(ev event) {
 		}
 	case evLog:
 		s.logStatus = ev.log
+	case evDeps:
+		u.handle(inDeps)
 	}
 }
 
@@ -404,6 +419,7 @@ func (s *service) reloadConfig() {
 	}
 	old := s.loggerConfig()
 	s.cfg = s.sc.configs.get(s.dir)
+	s.setDeps()
 	if s.cfg.log == logBuiltin && s.out != nil && s.loggerConfig() != old {
 		s.out.stopLogger(false)
 		if err := s.startBuiltinLog(); err != nil {
@@ -458,6 +474,9 @@ func (s *service) stateOf(u *unit) svdir.State {
 		Since: u.since, Ready: u.ready, ReadyAt: u.readyAt, Restarts: u.restarts,
 		LastExit: u.lastExit, Fatal: u.fatal, Error: u.errMsg, NextStart: u.nextStart,
 		Want: "down",
+	}
+	if u.phase == phaseWaiting || u.phase == phaseBlocked {
+		st.Waiting = u.waiting
 	}
 	switch u.want {
 	case wantExit:

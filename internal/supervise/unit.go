@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/supervision-suite/supervision/internal/deps"
 	"github.com/supervision-suite/supervision/internal/policy"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -24,6 +25,9 @@ const (
 	phaseFinishing              // ./finish runs
 	phaseBackoff                // down, to be started again at nextStart
 	phaseFatal                  // given up; an explicit up starts it again
+	phaseWaiting                // to start once what it depends on is ready
+	phaseBlocked                // to start, but a service it needs cannot be ready
+	phaseDone                   // a oneshot that exited 0: what needs it may start
 	numPhases
 )
 
@@ -31,6 +35,7 @@ var phaseNames = [numPhases]string{
 	phaseDown: svdir.PhaseDown, phaseStarting: svdir.PhaseStarting, phaseUp: svdir.PhaseUp,
 	phaseStopping: svdir.PhaseStopping, phaseDraining: svdir.PhaseDraining,
 	phaseFinishing: svdir.PhaseFinish, phaseBackoff: svdir.PhaseBackoff, phaseFatal: svdir.PhaseFatal,
+	phaseWaiting: svdir.PhaseWaiting, phaseBlocked: svdir.PhaseBlocked, phaseDone: svdir.PhaseDone,
 }
 
 // String is the phase as state.json and the events name it.
@@ -91,6 +96,7 @@ const (
 	inFinishDue                // tFinish fired: ./finish timed out
 	inReadyDue                 // tReady fired: SVC_READY_TIMEOUT passed
 	inEOFDue                   // tEOF fired: a log program did not end with its input
+	inDeps                     // a service it depends on, or that depends on it, changed
 	numInputs
 )
 
@@ -100,6 +106,17 @@ const (
 var transitions = [numPhases][numInputs]func(*unit){
 	phaseDown: {
 		inUp: (*unit).startNow, inOnce: (*unit).startNow, inExit: (*unit).noMore,
+	},
+	phaseDone: {
+		inUp: (*unit).startNow, inOnce: (*unit).startNow, inExit: (*unit).noMore,
+	},
+	phaseWaiting: {
+		inUp: (*unit).startNow, inDown: (*unit).settleDown, inOnce: (*unit).startNow,
+		inExit: (*unit).settleDown, inDeps: (*unit).startNow,
+	},
+	phaseBlocked: {
+		inUp: (*unit).startNow, inDown: (*unit).settleDown, inOnce: (*unit).startNow,
+		inExit: (*unit).settleDown, inDeps: (*unit).startNow,
 	},
 	phaseBackoff: {
 		inUp: (*unit).startNow, inDown: (*unit).settleDown, inOnce: (*unit).startNow,
@@ -112,14 +129,16 @@ var transitions = [numPhases][numInputs]func(*unit){
 	phaseStarting: {
 		inDown: (*unit).stop, inExit: (*unit).leave, inTerm: (*unit).stop, inKill: (*unit).killRequested,
 		inRunExited: (*unit).runEnded, inReady: (*unit).becameReady, inReadyDue: (*unit).readyLate,
+		inDeps: (*unit).needGone,
 	},
 	phaseUp: {
 		inDown: (*unit).stop, inExit: (*unit).leave, inTerm: (*unit).stop, inKill: (*unit).killRequested,
-		inRunExited: (*unit).runEnded,
+		inRunExited: (*unit).runEnded, inDeps: (*unit).needGone,
 	},
 	phaseStopping: {
 		inDown: (*unit).stop, inTerm: (*unit).stop, inKill: (*unit).killRequested,
 		inRunExited: (*unit).runEnded, inKillDue: (*unit).stopTimedOut, inEOFDue: (*unit).stop,
+		inDeps: (*unit).stopWhenFree,
 	},
 	phaseDraining: {
 		inKill: (*unit).killRequested, inDrained: (*unit).drainedNow, inKillDue: (*unit).stopTimedOut,
@@ -175,6 +194,12 @@ type world interface {
 	beforeStart(u *unit)   // the service reads its OPTIONS again
 	logf(format string, args ...any)
 	changed(u *unit, from phase, reason string)
+	// Dependencies (package deps): whether the unit may start now; why it
+	// must stop because a service it needs goes; whether services that
+	// depend on it still run and are to stop before it.
+	gate(u *unit) deps.Verdict
+	needGone(u *unit) (string, bool)
+	dependentsRun(u *unit) bool
 }
 
 // unit is one supervised process with its supervise directory: the service
@@ -203,7 +228,15 @@ type unit struct {
 	started  time.Time
 	ready    bool
 	readyAt  time.Time
-	stopping bool   // a stop was asked of this run (KILL at its deadline)
+	stopping bool // a stop was asked of this run (KILL at its deadline)
+	// held: the stop waits until what depends on the unit is down;
+	// heldWhy is the reason the stop will then give.
+	held    bool
+	heldWhy string
+	// needStop: it stops because a service it needs goes; it leaves as
+	// that one does, so what needs it stops first.
+	needStop bool
+	waiting  string // why it does not start yet (phaseWaiting, phaseBlocked)
 	killed   bool   // the stop of this run needed KILL
 	ending   ending // why the last run ended (while it ends, and after)
 
@@ -334,6 +367,11 @@ func (u *unit) startNow() {
 	u.ready, u.readyAt = false, time.Time{} // errMsg stays until it is ready
 	if !u.isLog {
 		u.w.beforeStart(u)
+		if v := u.w.gate(u); !v.Start {
+			u.waitFor(v)
+			return
+		}
+		u.waiting = ""
 	}
 	c, err := u.w.spawnRun(u)
 	if err != nil {
@@ -354,6 +392,47 @@ func (u *unit) startNow() {
 	u.w.watchReady(u, c, true)
 	if u.cfg.readyTimeout > 0 {
 		u.w.arm(u, tReady, u.cfg.readyTimeout)
+	}
+}
+
+// waitFor: the unit does not start yet, for what the verdict says; an
+// event of a service it depends on starts it, or tells it more.
+func (u *unit) waitFor(v deps.Verdict) {
+	p, reason := phaseWaiting, "waiting"
+	if v.Blocked {
+		p, reason = phaseBlocked, "blocked"
+	}
+	if v.Reason != u.waiting || p != u.phase {
+		u.w.logf("%s: %s: %s", u.name, reason, v.Reason)
+	}
+	u.waiting = v.Reason
+	u.setPhase(p, reason)
+}
+
+// needGone: a service the running unit needs is going (asked down,
+// stopping with sv-scan, given up): the unit stops first, and waits for
+// it to come back (it stays wanted up).
+func (u *unit) needGone() {
+	if why, stop := u.w.needGone(u); stop && !u.stopping {
+		u.w.logf("%s: stopping: %s", u.name, why)
+		u.needStop = true
+		u.stopFor(endedRequested, "dependency")
+	}
+}
+
+// leaving: the unit goes and does not come back by itself (asked down,
+// out, given up, or its need goes): what needs it must stop first. A
+// oneshot that is done has nothing left to go.
+func (u *unit) leaving() bool {
+	return (u.want != wantUp && u.phase != phaseDone) || u.needStop
+}
+
+// stopWhenFree: a stop held until what depends on the unit was down goes
+// on once it is.
+func (u *unit) stopWhenFree() {
+	if u.held && !u.w.dependentsRun(u) {
+		u.held, u.stopping = false, false
+		u.stopFor(u.ending, u.heldWhy)
 	}
 }
 
@@ -417,6 +496,13 @@ func (u *unit) stopFor(why ending, reason string) {
 		return
 	}
 	u.stopping, u.ending = true, why
+	if !u.isLog && u.leaving() && u.w.dependentsRun(u) {
+		// What depends on it stops first, each confirmed down; the
+		// stop timeout starts when this one gets its signal.
+		u.held, u.heldWhy = true, reason
+		u.setPhase(phaseStopping, "dependents")
+		return
+	}
 	if !u.w.custom(u, 't') {
 		sig, group := syscall.SIGTERM, true
 		if !u.isLog {
@@ -473,6 +559,7 @@ func (u *unit) stopTimeout() time.Duration {
 // killed) before anything else happens.
 func (u *unit) runEnded() {
 	u.run = nil
+	u.held, u.needStop = false, false // (held: it went by itself meanwhile)
 	u.gotTerm, u.ready, u.readyAt = false, false, time.Time{}
 	u.w.stopWatchingReady(u)
 	u.w.disarm(u, tReady)
@@ -586,6 +673,10 @@ func (u *unit) down() {
 	// A daemon that never became ready failed, whatever its exit code.
 	if pol.StayDown(code) != "" && u.ending != endedReadyLate && u.lastExit != nil && !u.lastExit.Unknown {
 		u.want = wantDown
+		if pol.Oneshot && code == 0 {
+			u.setPhase(phaseDone, reason)
+			return
+		}
 		u.setPhase(phaseDown, reason)
 		return
 	}

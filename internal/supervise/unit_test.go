@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/supervision-suite/supervision/internal/deps"
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/policy"
 	"github.com/supervision-suite/supervision/internal/svdir"
@@ -46,8 +47,11 @@ type fakeWorld struct {
 	leftover  bool // the run leaves processes behind
 	inputEOF  bool // a log unit whose input can be ended
 	actions   []string
-	changes   []string // "from>to:reason"
-	readyWait int      // readiness watches begun
+	changes   []string      // "from>to:reason"
+	readyWait int           // readiness watches begun
+	gateSays  *deps.Verdict // nil: it may start
+	needGoes  string        // a service it needs goes: why
+	depsRun   bool          // services that depend on it run, and stop first
 }
 
 func newWorld(t *testing.T) *fakeWorld {
@@ -88,6 +92,14 @@ func (w *fakeWorld) custom(u *unit, letter byte) bool         { return false }
 func (w *fakeWorld) endInput(u *unit) bool                    { return w.inputEOF }
 func (w *fakeWorld) beforeStart(u *unit)                      {}
 func (w *fakeWorld) logf(format string, args ...any)          {}
+func (w *fakeWorld) gate(u *unit) deps.Verdict {
+	if w.gateSays != nil {
+		return *w.gateSays
+	}
+	return deps.Verdict{Start: true}
+}
+func (w *fakeWorld) needGone(u *unit) (string, bool) { return w.needGoes, w.needGoes != "" }
+func (w *fakeWorld) dependentsRun(u *unit) bool      { return w.depsRun }
 func (w *fakeWorld) changed(u *unit, from phase, reason string) {
 	w.changes = append(w.changes, from.String()+">"+u.phase.String()+":"+reason)
 }
@@ -272,7 +284,8 @@ func TestReadyTimeout(t *testing.T) {
 	}
 }
 
-// A oneshot that exits 0 is done: down, wanted down, an expected end.
+// A oneshot that exits 0 is done: not running, wanted down, an expected
+// end, in a phase of its own (what needs it may start).
 func TestOneshot(t *testing.T) {
 	w := newWorld(t)
 	cfg := testConfig()
@@ -280,7 +293,7 @@ func TestOneshot(t *testing.T) {
 	u := newTestUnit(w, cfg)
 	u.startNow()
 	w.exit(u, 0, 0)
-	if u.phase != phaseDown || u.want != wantDown || !u.endExpected() || w.lastChange() != "up>down:exited" {
+	if u.phase != phaseDone || u.want != wantDown || !u.endExpected() || w.lastChange() != "up>done:exited" {
 		t.Fatalf("oneshot exit 0: %v %v %v", u.phase, u.want, w.lastChange())
 	}
 	u.control('u')
@@ -463,5 +476,125 @@ func TestTransitionsTable(t *testing.T) {
 	}
 	if transitions[phaseDown][inRunExited] != nil || transitions[phaseFinishing][inRunExited] != nil {
 		t.Error("a run's exit where no run is")
+	}
+}
+
+// A start waits while what the unit depends on is not ready, and goes on
+// when a dependency event says it may; a blocked one stays down on `d`.
+func TestStartWaitsForDependencies(t *testing.T) {
+	w := newWorld(t)
+	u := newTestUnit(w, testConfig())
+	w.gateSays = &deps.Verdict{Reason: "waiting for db"}
+	u.startNow()
+	if u.phase != phaseWaiting || u.run != nil || u.waiting != "waiting for db" || u.want != wantUp {
+		t.Fatalf("waiting: %v run %v %q", u.phase, u.run, u.waiting)
+	}
+	w.gateSays = &deps.Verdict{Blocked: true, Reason: "needs db (fatal: exit 1)"}
+	u.handle(inDeps)
+	if u.phase != phaseBlocked || u.run != nil || u.waiting != "needs db (fatal: exit 1)" {
+		t.Fatalf("blocked: %v %q", u.phase, u.waiting)
+	}
+	w.gateSays = nil
+	u.handle(inDeps)
+	if u.phase != phaseUp || u.run == nil || u.waiting != "" {
+		t.Fatalf("free to start: %v run %v %q", u.phase, u.run, u.waiting)
+	}
+
+	w.gateSays = &deps.Verdict{Blocked: true, Reason: "needs db (down)"}
+	u.control('d')
+	w.exit(u, 0, syscall.SIGTERM)
+	u.control('u')
+	if u.phase != phaseBlocked {
+		t.Fatalf("up while blocked: %v", u.phase)
+	}
+	u.control('d')
+	if u.phase != phaseDown || u.want != wantDown {
+		t.Errorf("down while blocked: %v want %v", u.phase, u.want)
+	}
+}
+
+// A stop waits while services that depend on the unit still run; the
+// signal and the stop timeout come once they are down.
+func TestStopWaitsForDependents(t *testing.T) {
+	w := newWorld(t)
+	u := newTestUnit(w, testConfig())
+	u.startNow()
+	w.depsRun = true
+	w.actions = nil
+	u.control('d')
+	if u.phase != phaseStopping || len(w.actions) != 0 || w.timers[tKill].armed {
+		t.Fatalf("held stop: %v, did %v, kill timer %v", u.phase, w.actions, w.timers[tKill].armed)
+	}
+	u.handle(inDeps)
+	if len(w.actions) != 0 {
+		t.Fatalf("dependents still run, but: %v", w.actions)
+	}
+	w.depsRun = false
+	u.handle(inDeps)
+	if !slices.Contains(w.actions, "group SIGTERM") || !w.timers[tKill].armed {
+		t.Fatalf("dependents down: did %v, kill timer %v", w.actions, w.timers[tKill].armed)
+	}
+	w.exit(u, 0, syscall.SIGTERM)
+	if u.phase != phaseDown {
+		t.Errorf("after the stop: %v", u.phase)
+	}
+}
+
+// A daemon whose needed service goes stops first, and then waits for it,
+// still wanted up.
+func TestStopWhenANeedGoes(t *testing.T) {
+	w := newWorld(t)
+	u := newTestUnit(w, testConfig())
+	u.startNow()
+	u.handle(inDeps) // nothing changed for it
+	if u.phase != phaseUp {
+		t.Fatalf("an event with nothing gone: %v", u.phase)
+	}
+	w.needGoes = "needs db (stopping)"
+	w.actions = nil
+	u.handle(inDeps)
+	if u.phase != phaseStopping || !slices.Contains(w.actions, "group SIGTERM") {
+		t.Fatalf("need going: %v, did %v", u.phase, w.actions)
+	}
+	w.gateSays = &deps.Verdict{Blocked: true, Reason: "needs db (down)"}
+	w.exit(u, 0, syscall.SIGTERM)
+	if u.phase != phaseBlocked || u.want != wantUp || u.restarts != 0 {
+		t.Errorf("after it stopped: %v want %v restarts %d", u.phase, u.want, u.restarts)
+	}
+}
+
+// What the services that depend on a unit see of it, phase by phase.
+func TestDepState(t *testing.T) {
+	cases := []struct {
+		phase    phase
+		want     want
+		oneshot  bool
+		needStop bool
+		status   deps.Status
+		leaving  bool
+	}{
+		{phaseUp, wantUp, false, false, deps.Ready, false},
+		{phaseUp, wantUp, true, false, deps.Starting, false}, // a oneshot is done when it exits 0
+		{phaseStarting, wantUp, false, false, deps.Starting, false},
+		{phaseDone, wantDown, true, false, deps.Ready, false},
+		{phaseWaiting, wantUp, false, false, deps.Pending, false},
+		{phaseBlocked, wantUp, false, false, deps.Failed, false},
+		{phaseBackoff, wantUp, false, false, deps.Backoff, false},
+		{phaseFatal, wantDown, false, false, deps.Failed, true},
+		{phaseDown, wantDown, false, false, deps.Down, true},
+		{phaseStopping, wantUp, false, false, deps.Pending, false}, // a restart
+		{phaseStopping, wantUp, false, true, deps.Pending, true},   // its need goes
+		{phaseStopping, wantExit, false, false, deps.Down, true},
+	}
+	for _, c := range cases {
+		w := newWorld(t)
+		cfg := testConfig()
+		cfg.policy.Oneshot = c.oneshot
+		u := newTestUnit(w, cfg)
+		u.phase, u.want, u.needStop = c.phase, c.want, c.needStop
+		st := u.depState()
+		if st.Status != c.status || st.Leaving != c.leaving {
+			t.Errorf("%v want %v oneshot %v needStop %v: status %v leaving %v, want %v %v", c.phase, c.want, c.oneshot, c.needStop, st.Status, st.Leaving, c.status, c.leaving)
+		}
 	}
 }

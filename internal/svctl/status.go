@@ -27,7 +27,7 @@ type Info struct {
 	Name       string          `json:"name"`
 	Dir        string          `json:"dir"`
 	Supervisor string          `json:"supervisor"` // sv-scan, runit, daemontools, s6, or "" when none runs
-	State      string          `json:"state"`      // up, starting, down, stopping, finish, backoff, fatal, unsupervised
+	State      string          `json:"state"`      // up, starting, down, stopping, finish, backoff, fatal, waiting, blocked, done, unsupervised
 	Want       string          `json:"want"`       // up or down
 	Pid        int             `json:"pid,omitempty"`
 	Uptime     float64         `json:"uptime"` // seconds in the current state
@@ -37,6 +37,7 @@ type Info struct {
 	LastExit   *svdir.Exit     `json:"last_exit,omitempty"`
 	Fatal      string          `json:"fatal,omitempty"`
 	Error      string          `json:"error,omitempty"`
+	Waiting    string          `json:"waiting,omitempty"` // why it does not start yet (waiting, blocked)
 	Paused     bool            `json:"paused,omitempty"`
 	NormallyUp bool            `json:"normally_up"`
 	Log        *svdir.LogState `json:"log,omitempty"`
@@ -122,7 +123,7 @@ func FromState(svc Service, st svdir.State) Info {
 // fromState takes sv-scan's words on the service into info.
 func fromState(info *Info, st svdir.State) {
 	info.State, info.Fatal, info.Error, info.LastExit, info.Log = st.Phase, st.Fatal, st.Error, st.LastExit, st.Log
-	info.Ready, info.Restarts = &st.Ready, &st.Restarts
+	info.Ready, info.Restarts, info.Waiting = &st.Ready, &st.Restarts, st.Waiting
 	if st.Want != "" {
 		info.Want = st.Want
 	}
@@ -187,9 +188,10 @@ func (i Info) Down() bool {
 	return i.Pid == 0 && i.State != svdir.PhaseFinish && i.State != svdir.PhaseStopping && i.State != svdir.PhaseDraining
 }
 
-// Failing: wanted up, but not running (fatal, backing off, or gone).
+// Failing: wanted up, but not running (fatal, blocked, backing off, or
+// gone); one that waits for what it depends on is not failing.
 func (i Info) Failing() bool {
-	return i.Fatal != "" || (i.Want == "up" && !i.Up() && i.State != StateUnsupervised)
+	return i.Fatal != "" || (i.Want == "up" && !i.Up() && i.State != StateUnsupervised && i.State != svdir.PhaseWaiting)
 }
 
 func unwrapPath(err error) error {

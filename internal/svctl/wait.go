@@ -154,6 +154,7 @@ func met(info Info, cond string) (bool, error) {
 	if info.Fatal != "" && cond != WaitDown {
 		return false, fmt.Errorf("%s: %w: %s", info.Name, ErrFatal, info.Fatal)
 	}
+
 	switch cond {
 	case WaitUp:
 		return info.Up(), nil
@@ -199,6 +200,9 @@ func summary(i Info) string {
 	}
 	if i.Error != "" {
 		s += ": " + i.Error
+	}
+	if i.Waiting != "" { // waiting or blocked: on what
+		s += ": " + i.Waiting
 	}
 	return s
 }

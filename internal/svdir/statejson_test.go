@@ -18,8 +18,9 @@ func fullState() *State {
 		Pid: 1234, PidStart: 987654321, Since: at, Started: at.Add(-time.Second), Ready: true,
 		ReadyAt: at.Add(time.Millisecond), Restarts: 3,
 		LastExit: &Exit{Code: -1, Signal: "SIGTERM", Unknown: true, At: at.Add(-time.Minute), Uptime: 0.008112708},
-		Fatal:    "gave up after 5 restarts", Error: "readiness: timed out", NextStart: at.Add(time.Hour),
-		Cgroup: "/sys/fs/cgroup/unified/supervision-51e1b94cf88742ac/sv.web",
+		Fatal:    "gave up after 5 restarts", Error: "readiness: timed out", Waiting: "needs db (down)",
+		NextStart: at.Add(time.Hour),
+		Cgroup:    "/sys/fs/cgroup/unified/supervision-51e1b94cf88742ac/sv.web",
 		Log: &LogState{Kind: "builtin", Dir: "/var/log/sv/web", Error: "disk full", Since: at.In(time.FixedZone("", 3600)),
 			Dropped: 7, Pending: 4096},
 	}
@@ -69,6 +70,7 @@ const fullStateJSON = `{
   },
   "fatal": "gave up after 5 restarts",
   "error": "readiness: timed out",
+  "waiting": "needs db (down)",
   "next_start": "2026-12-02T13:25:48.676011651Z",
   "cgroup": "/sys/fs/cgroup/unified/supervision-51e1b94cf88742ac/sv.web",
   "log": {

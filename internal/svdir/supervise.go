@@ -252,8 +252,9 @@ type State struct {
 	ReadyAt       time.Time `json:"ready_at,omitzero"`
 	Restarts      int       `json:"restarts"`
 	LastExit      *Exit     `json:"last_exit,omitempty"`
-	Fatal         string    `json:"fatal,omitempty"` // why it was given up
-	Error         string    `json:"error,omitempty"` // the last start or readiness failure
+	Fatal         string    `json:"fatal,omitempty"`   // why it was given up
+	Error         string    `json:"error,omitempty"`   // the last start or readiness failure
+	Waiting       string    `json:"waiting,omitempty"` // why it does not start yet (waiting, blocked)
 	NextStart     time.Time `json:"next_start,omitzero"`
 	Cgroup        string    `json:"cgroup,omitempty"`
 	Log           *LogState `json:"log,omitempty"`
@@ -269,6 +270,9 @@ const (
 	PhaseFinish   = "finish"   // ./finish runs
 	PhaseBackoff  = "backoff"  // down, restarting at NextStart
 	PhaseFatal    = "fatal"    // given up; an explicit up starts it again
+	PhaseWaiting  = "waiting"  // to start once what it depends on is ready
+	PhaseBlocked  = "blocked"  // to start, but a service it needs failed, is down or absent
+	PhaseDone     = "done"     // a oneshot that exited 0
 )
 
 // Exit is how the daemon last ended.
