@@ -161,13 +161,7 @@ func WaitMounts(ctx context.Context, points []string) error {
 		if err != nil {
 			return err
 		}
-		missing := ""
-		for _, p := range points {
-			if !mounted[filepath.Clean(p)] {
-				missing = p
-				break
-			}
-		}
+		missing := firstMissing(mounted, points)
 		if missing == "" {
 			return nil
 		}
@@ -175,6 +169,30 @@ func WaitMounts(ctx context.Context, points []string) error {
 			return &NotYetError{What: missing + " is not mounted", Err: err}
 		}
 	}
+}
+
+// Unmounted returns the first of points that is not a mount point in this
+// mount namespace now, or "".
+func Unmounted(points []string) (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	mounted, err := mountPoints(f)
+	if err != nil {
+		return "", err
+	}
+	return firstMissing(mounted, points), nil
+}
+
+func firstMissing(mounted map[string]bool, points []string) string {
+	for _, p := range points {
+		if !mounted[filepath.Clean(p)] {
+			return p
+		}
+	}
+	return ""
 }
 
 // mountPoints reads the mount point field (the 5th) of mountinfo.

@@ -104,9 +104,9 @@ var Keys = []Key{
 	{Name: "SVC_WAIT_PATH", Group: groupBefore, field: kindPaths.to(func(c *Config) *[]string { return &c.Wait.Paths }),
 		Doc: "Paths that must exist before the daemon starts (a socket, a device). Watched with inotify."},
 	{Name: "SVC_WAIT_MOUNT", Group: groupBefore, field: kindPaths.to(func(c *Config) *[]string { return &c.Wait.Mounts }),
-		Doc: "Mount points that must be mounted before the daemon starts. Watched through `/proc/self/mountinfo`."},
+		Doc: "Mount points that must be mounted before the daemon starts, woken by the kernel (`/proc/self/mountinfo`), not by polling. sv-scan holds the start itself, for as long as it takes, and shows the service `waiting: mount PATH` (what needs it waits too); under another supervisor sv-exec waits, up to `SVC_WAIT_TIMEOUT`."},
 	{Name: "SVC_WAIT_TIMEOUT", Group: groupBefore, field: kindDuration.to(func(c *Config) *time.Duration { return &c.Wait.Timeout }), Default: "60s",
-		Doc: "How long to wait for `SVC_WAIT_PATH` and `SVC_WAIT_MOUNT`; then the start fails (and is retried by the supervisor)."},
+		Doc: "How long sv-exec waits for `SVC_WAIT_PATH` (and, under a supervisor other than sv-scan, `SVC_WAIT_MOUNT`); then the start fails (and is retried by the supervisor)."},
 	{Name: "PRE_CMD", Group: groupBefore, field: kindOptCommand.to(func(c *Config) *[]string { return &c.PreCmd }),
 		Doc: "A command run before the daemon, as the supervisor's user (to create a runtime directory, say). It must exit 0."},
 

@@ -242,14 +242,18 @@ func (s *service) setDeps() {
 	notify(old)
 }
 
-// gate: whether the unit may start now. A service on a cycle of
+// gate: whether the unit may start now: what it depends on allows it,
+// and its SVC_WAIT_MOUNT points are mounted. A service on a cycle of
 // dependencies never may: the cycle says why.
 func (s *service) gate(u *unit) deps.Verdict {
 	edges, cycle := s.sc.deps.depsOf(s.name)
 	if cycle != "" {
 		return deps.Verdict{Blocked: true, Reason: "dependency cycle: " + cycle}
 	}
-	return deps.Gate(edges, s.lookDeps)
+	if v := deps.Gate(edges, s.lookDeps); !v.Start {
+		return v
+	}
+	return s.mountGate()
 }
 
 // needGone: whether the running unit must stop because a service it

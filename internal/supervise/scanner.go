@@ -74,6 +74,7 @@ type Scanner struct {
 
 	configs configCache
 	deps    depRegistry
+	mounts  mountWatch
 	// stopping: sv-scan stops every service (stopAll), each after what
 	// depends on it.
 	stopping atomic.Bool
@@ -449,6 +450,7 @@ func (s *Scanner) forget(svc *service) {
 	s.mu.Unlock()
 	s.deps.unregister(svc)
 	s.deps.dropEdges(svc.name)
+	s.mounts.wait(svc, false)
 }
 
 // stopAll stops every service and waits until each is down.
