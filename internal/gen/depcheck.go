@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/supervision-suite/supervision/internal/app"
 	"github.com/supervision-suite/supervision/internal/deps"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/options"
@@ -116,4 +117,25 @@ func settingOf(cfg *options.Config, key string) options.Value {
 func depList(cfg *options.Config, key string) []string {
 	return map[string][]string{"SVC_NEED": cfg.Deps.Need, "SVC_WANT": cfg.Deps.Want, "SVC_USE": cfg.Deps.Use,
 		"SVC_AFTER": cfg.Deps.After, "SVC_BEFORE": cfg.Deps.Before}[key]
+}
+
+// Apps lists the application of each service of the tree that names one
+// (SVC_GROUP_NAME), and whether it is required there (SVC_REQUIRED).
+func (g *Generator) Apps() (map[string]app.Membership, error) {
+	names, err := g.services(nil)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]app.Membership{}
+	for _, n := range names {
+		if g.kindOf(n) == KindCustom {
+			continue
+		}
+		svc, err := g.Loader().Load(n)
+		if err != nil || svc.Config.GroupName == "" {
+			continue
+		}
+		out[n] = app.Membership{App: svc.Config.GroupName, Required: svc.Config.Required}
+	}
+	return out, nil
 }

@@ -652,6 +652,11 @@ func (u *unit) down() {
 	u.stopping = false
 	u.w.disarm(u, tKill)
 	reason := u.exitReason()
+	if u.lastExit != nil { // a copy: the last status written holds the old one
+		e := *u.lastExit
+		e.Expected = u.endExpected()
+		u.lastExit = &e
+	}
 	if u.want != wantUp {
 		u.setPhase(phaseDown, reason)
 		return

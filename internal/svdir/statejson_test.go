@@ -17,7 +17,7 @@ func fullState() *State {
 		Service: "web", Supervisor: "sv-scan", SupervisorPid: 936, Phase: PhaseStarting, Want: "up",
 		Pid: 1234, PidStart: 987654321, Since: at, Started: at.Add(-time.Second), Ready: true,
 		ReadyAt: at.Add(time.Millisecond), Restarts: 3,
-		LastExit: &Exit{Code: -1, Signal: "SIGTERM", Unknown: true, At: at.Add(-time.Minute), Uptime: 0.008112708},
+		LastExit: &Exit{Code: -1, Signal: "SIGTERM", Unknown: true, At: at.Add(-time.Minute), Uptime: 0.008112708, Expected: true},
 		Fatal:    "gave up after 5 restarts", Error: "readiness: timed out", Waiting: "needs db (down)",
 		NextStart: at.Add(time.Hour),
 		Cgroup:    "/sys/fs/cgroup/unified/supervision-51e1b94cf88742ac/sv.web",
@@ -66,7 +66,8 @@ const fullStateJSON = `{
     "signal": "SIGTERM",
     "unknown": true,
     "at": "2026-12-02T12:24:48.676011651Z",
-    "uptime": 0.008112708
+    "uptime": 0.008112708,
+    "expected": true
   },
   "fatal": "gave up after 5 restarts",
   "error": "readiness: timed out",

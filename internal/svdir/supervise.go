@@ -282,6 +282,9 @@ type Exit struct {
 	Unknown bool      `json:"unknown,omitempty"`
 	At      time.Time `json:"at"`
 	Uptime  float64   `json:"uptime"` // seconds it ran
+	// Expected: the run ended as asked (a stop, a restart) or as the
+	// service does (a oneshot's exit 0); else it failed.
+	Expected bool `json:"expected,omitempty"`
 }
 
 // LogState is the health of the service's log.
