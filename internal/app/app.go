@@ -41,6 +41,8 @@ type Member struct {
 	Want     string // up, down, exit
 	// Ready is false for a running member not ready yet.
 	Ready bool
+	// Oneshot: it succeeds by exiting 0; while it runs, it is starting.
+	Oneshot bool
 	// ExitFailed: its last run ended on a failure (not as asked, not a
 	// oneshot's exit 0).
 	ExitFailed bool
@@ -79,7 +81,7 @@ const (
 func classify(m Member) (kind, string) {
 	switch m.Phase {
 	case svdir.PhaseUp:
-		if !m.Ready {
+		if !m.Ready || m.Oneshot {
 			return kStarting, ""
 		}
 		return kRunning, ""

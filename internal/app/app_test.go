@@ -47,6 +47,7 @@ func TestEvaluate(t *testing.T) {
 			Stopped, false, false, nil, ExitStopped},
 		{"an optional member ended on a failure: minor", []Member{func() Member { m := with(web, "down", "down"); m.ExitFailed = true; return m }(), db},
 			Running, false, true, []Failure{{"web", "exited on a failure"}}, ExitMinor},
+		{"a oneshot running is starting", []Member{func() Member { m := up("mkdirs", true); m.Oneshot = true; return m }(), db}, Starting, false, false, nil, ExitStarting},
 		{"a oneshot done is healthy", []Member{with(up("mkdirs", true), "done", "down"), db}, Running, false, false, nil, ExitOK},
 		{"an unsupervised member is a failure", []Member{with(web, "unsupervised", "down"), db},
 			Running, false, true, []Failure{{"web", "state unsupervised"}}, ExitMinor},

@@ -353,6 +353,37 @@ func (g *Graph) closure(name string, next func(string) []string) []string {
 	return out
 }
 
+// Order sorts names so that each comes after what it depends on among
+// them (of any kind), otherwise by name; a cycle is broken where it is
+// met.
+func (g *Graph) Order(names []string) []string {
+	in := map[string]bool{}
+	for _, n := range names {
+		in[n] = true
+	}
+	sorted := slices.Clone(names)
+	slices.Sort(sorted)
+	var out []string
+	seen := map[string]bool{}
+	var visit func(n string)
+	visit = func(n string) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		for _, e := range g.deps[n] {
+			if in[e.On] {
+				visit(e.On)
+			}
+		}
+		out = append(out, n)
+	}
+	for _, n := range sorted {
+		visit(n)
+	}
+	return out
+}
+
 // Names are the services of the graph: those with dependencies, and
 // those depended on, sorted.
 func (g *Graph) Names() []string {

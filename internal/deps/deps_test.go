@@ -163,3 +163,19 @@ func TestPullsInAndNeededBy(t *testing.T) {
 		t.Errorf("Names = %v, want %v", got, want)
 	}
 }
+
+func TestOrder(t *testing.T) {
+	g := NewGraph(map[string][]Edge{
+		"web":  {{"db", Need}, {"log", After}},
+		"db":   {{"nfs", Need}},
+		"api":  {{"web", Want}},
+		"nfs":  nil,
+		"solo": nil,
+	}, map[string][]string{"early": {"nfs"}})
+	got := g.Order([]string{"api", "web", "solo", "db", "nfs", "early"})
+	// api sorts first, but comes after web, which it wants
+	want := []string{"early", "nfs", "db", "web", "api", "solo"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Order = %v, want %v", got, want)
+	}
+}

@@ -119,7 +119,7 @@ func (r *depRegistry) notifyAround(name string, from *service) {
 
 func notify(to []*service) {
 	for _, svc := range to {
-		svc.send(event{kind: evDeps, u: svc.main})
+		svc.send(event{kind: evDeps})
 	}
 }
 

@@ -94,9 +94,6 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 	// Events that come while the service is set up wait for the end.
 	s := &service{sc: sc, name: name, link: link, target: target, dir: dir,
 		running: true, done: make(chan struct{})}
-	// Known to the services around it before it starts: a change of one it
-	// depends on, from here on, reaches its queue.
-	sc.deps.register(s)
 	ok := false
 	defer func() {
 		if !ok {
@@ -108,6 +105,9 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 		}
 	}()
 	s.main = s.newUnit(false)
+	// Known to the services around it before it starts: a change of one it
+	// depends on, from here on, reaches its queue.
+	sc.deps.register(s)
 	var err error
 	// The supervise dir first: once it is held, with ok open, a start
 	// waiting for it (sv-rc) sends `u`, which is read when the service is
@@ -302,8 +302,8 @@ func (s *service) handle(ev event) {
 		}
 	case evLog:
 		s.logStatus = ev.log
-	case evDeps:
-		u.handle(inDeps)
+	case evDeps: // for the service, whose main unit it concerns
+		s.main.handle(inDeps)
 	}
 }
 
@@ -478,6 +478,7 @@ func (s *service) stateOf(u *unit) svdir.State {
 	if u.phase == phaseWaiting || u.phase == phaseBlocked {
 		st.Waiting = u.waiting
 	}
+	st.Oneshot = u.policy().Oneshot
 	switch u.want {
 	case wantExit:
 		st.Want = "exit"

@@ -107,8 +107,8 @@ var transitions = [numPhases][numInputs]func(*unit){
 	phaseDown: {
 		inUp: (*unit).startNow, inOnce: (*unit).startNow, inExit: (*unit).noMore,
 	},
-	phaseDone: {
-		inUp: (*unit).startNow, inOnce: (*unit).startNow, inExit: (*unit).noMore,
+	phaseDone: { // `d` takes a oneshot's success back: what needs it stops, and waits for its next run
+		inUp: (*unit).startNow, inDown: (*unit).settleDown, inOnce: (*unit).startNow, inExit: (*unit).noMore,
 	},
 	phaseWaiting: {
 		inUp: (*unit).startNow, inDown: (*unit).settleDown, inOnce: (*unit).startNow,

@@ -296,6 +296,10 @@ func TestOneshot(t *testing.T) {
 	if u.phase != phaseDone || u.want != wantDown || !u.endExpected() || w.lastChange() != "up>done:exited" {
 		t.Fatalf("oneshot exit 0: %v %v %v", u.phase, u.want, w.lastChange())
 	}
+	u.control('d') // its success taken back: what needs it waits for its next run
+	if u.phase != phaseDown || u.depState().Status != deps.Down {
+		t.Fatalf("d on a oneshot done: %v, seen as %v", u.phase, u.depState().Status)
+	}
 	u.control('u')
 	w.exit(u, 3, 0)
 	if u.phase == phaseDown || u.endExpected() {

@@ -1,6 +1,7 @@
 package svctl
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/supervision-suite/supervision/internal/app"
@@ -10,7 +11,7 @@ import (
 // Member is a service's status as a member of its application.
 func Member(info Info, required bool) app.Member {
 	m := app.Member{Name: info.Name, Required: required, Phase: info.State, Want: info.Want,
-		Ready: info.Ready == nil || *info.Ready}
+		Ready: info.Ready == nil || *info.Ready, Oneshot: info.Oneshot}
 	for _, why := range []string{info.Fatal, info.Waiting, info.Error} {
 		if why != "" {
 			m.Why = why
@@ -59,4 +60,44 @@ func Apps(r Resolver, of map[string]app.Membership, names []string) ([]app.Statu
 		out = append(out, app.Evaluate(a, byApp[a]))
 	}
 	return out, nil
+}
+
+// AppMembers are the services of the scan dir in application name, in
+// order (what each depends on first), with whether each is required.
+func AppMembers(r Resolver, of map[string]app.Membership, name string, order func([]string) []string) ([]Service, error) {
+	svcs, err := r.All()
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]Service{}
+	var names []string
+	for _, svc := range svcs {
+		if ms, ok := of[svc.Name]; ok && ms.App == name {
+			byName[svc.Name] = svc
+			names = append(names, svc.Name)
+		}
+	}
+	var out []Service
+	for _, n := range order(names) {
+		out = append(out, byName[n])
+	}
+	return out, nil
+}
+
+// Started is the condition of a member's start within its application:
+// running and ready; a oneshot, done (a new run of it, if it was done
+// before). Given up is a failure once the status changed since before
+// (the up just sent may not have been handled yet); blocked is not: what
+// it needs may be starting too.
+func Started(before Info) func(Info) (bool, error) {
+	return func(info Info) (bool, error) {
+		if !info.Oneshot {
+			return After(before, WaitReady)(info)
+		}
+		if info.Fatal != "" && !info.Since.Equal(before.Since) {
+			return false, fmt.Errorf("%s: %w: %s", info.Name, ErrFatal, info.Fatal)
+		}
+		renewed := before.State != svdir.PhaseDone || !info.Since.Equal(before.Since)
+		return info.State == svdir.PhaseDone && renewed, nil
+	}
 }

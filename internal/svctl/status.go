@@ -38,6 +38,7 @@ type Info struct {
 	Fatal      string          `json:"fatal,omitempty"`
 	Error      string          `json:"error,omitempty"`
 	Waiting    string          `json:"waiting,omitempty"` // why it does not start yet (waiting, blocked)
+	Oneshot    bool            `json:"oneshot,omitempty"` // it succeeds by exiting 0 (done)
 	Paused     bool            `json:"paused,omitempty"`
 	NormallyUp bool            `json:"normally_up"`
 	Log        *svdir.LogState `json:"log,omitempty"`
@@ -123,7 +124,7 @@ func FromState(svc Service, st svdir.State) Info {
 // fromState takes sv-scan's words on the service into info.
 func fromState(info *Info, st svdir.State) {
 	info.State, info.Fatal, info.Error, info.LastExit, info.Log = st.Phase, st.Fatal, st.Error, st.LastExit, st.Log
-	info.Ready, info.Restarts, info.Waiting = &st.Ready, &st.Restarts, st.Waiting
+	info.Ready, info.Restarts, info.Waiting, info.Oneshot = &st.Ready, &st.Restarts, st.Waiting, st.Oneshot
 	if st.Want != "" {
 		info.Want = st.Want
 	}
