@@ -21,6 +21,8 @@ if [ -z "$SV_INIT_SETUP" ]; then
 	[ "$SV_INIT_MODE" = system ] && [ "$SV_INIT_BOOTED" = yes ] && SV_INIT_SETUP=yes || SV_INIT_SETUP=no
 fi
 export SV_BACKEND SV_ROOT # for sv-rc
+# the profile whose OPTIONS.PROFILE overlays the scanner and sv-rc apply
+[ -z "${SV_PROFILE:-}" ] || export SV_PROFILE
 scandir=${SV_ROOT}/run/sv/service
 # the pid of stage 2's 'openrc default' while it runs
 starting=/run/sv-init/openrc-default.pid

@@ -303,19 +303,24 @@ func dash(s string) string {
 
 func genShowCmd(g genFactory) *cobra.Command {
 	var all, asJSON bool
+	var profile string
 	cmd := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Show a service's effective options and where each comes from",
 		Long: `show prints the options a service runs with after layering (built-in
 defaults, .opt/SVC_OPTIONS, the catalog entry, OPTIONS, OPTIONS.<profile>,
-OPTIONS.<instance>), each with the file and line that set it. Keys left
-empty at their default are left out unless --all.`,
+OPTIONS.@<host>, OPTIONS.<instance>), each with the file and line that
+set it. Keys left empty at their default are left out unless --all.
+--profile shows what a profile gives, as SV_PROFILE would.`,
 		Args:              exactArgs(1, "one service NAME"),
 		ValidArgsFunction: serviceNames(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			gg, err := g()
 			if err != nil {
 				return err
+			}
+			if profile != "" {
+				gg.Profile = profile
 			}
 			_, settings, err := gg.Show(args[0], all)
 			if err != nil {
@@ -326,6 +331,7 @@ empty at their default are left out unless --all.`,
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "also show keys left empty at their default")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&profile, "profile", "", "apply OPTIONS.`PROFILE` (default $SV_PROFILE)")
 	return cmd
 }
 

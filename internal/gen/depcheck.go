@@ -120,7 +120,8 @@ func depList(cfg *options.Config, key string) []string {
 }
 
 // Apps lists the application of each service of the tree that names one
-// (SVC_GROUP_NAME), and whether it is required there (SVC_REQUIRED).
+// (SVC_GROUP_NAME) and is in the run (SVC_ENABLE), and whether it is
+// required there (SVC_REQUIRED).
 func (g *Generator) Apps() (map[string]app.Membership, error) {
 	names, err := g.services(nil)
 	if err != nil {
@@ -132,8 +133,8 @@ func (g *Generator) Apps() (map[string]app.Membership, error) {
 			continue
 		}
 		svc, err := g.Loader().Load(n)
-		if err != nil || svc.Config.GroupName == "" {
-			continue
+		if err != nil || svc.Config.GroupName == "" || !svc.Config.Enable {
+			continue // (SVC_ENABLE=no: not in the run, not in its application)
 		}
 		out[n] = app.Membership{App: svc.Config.GroupName, Required: svc.Config.Required}
 	}

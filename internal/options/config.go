@@ -42,6 +42,7 @@ type Config struct {
 
 	Restart   Restart
 	Type      ServiceType // SVC_TYPE
+	Enable    bool        // SVC_ENABLE: no leaves it out of the run
 	GroupName string      // SVC_GROUP_NAME: the application it belongs to
 	Required  bool        // SVC_REQUIRED
 

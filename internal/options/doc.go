@@ -81,7 +81,11 @@ Each service's options are read in this order; a later assignment wins, and
 4. ` + "`/etc/sv/NAME/OPTIONS`" + `;
 5. ` + "`/etc/sv/NAME/OPTIONS.<profile>`" + `, when ` + "`SV_PROFILE=<profile>`" + ` (from the
    environment, or set in a lower layer);
-6. ` + "`/etc/sv/NAME/OPTIONS.<instance>`" + ` for an instance.
+6. ` + "`/etc/sv/NAME/OPTIONS.@<host>`" + `, on the machine of that name (its hostname);
+7. ` + "`/etc/sv/NAME/OPTIONS.<instance>`" + ` for an instance.
+
+A profile's or a host's file is an overlay: it changes keys that exist, and
+a name it does not know is an error (elsewhere, a warning).
 
 An instance ` + "`NAME@INSTANCE`" + ` (` + "`getty@tty2`" + `) has a directory of its own,
 ` + "`/etc/sv/getty@tty2`" + `, but no OPTIONS there: it shares ` + "`/etc/sv/getty/OPTIONS`" + ` and
@@ -123,7 +127,7 @@ const referenceLimits = `
 No file in a tree can hang or exhaust the tools that read it (sv-scan
 among them, which supervises every other service meanwhile):
 
-- Every file read from the tree (OPTIONS, ` + "`OPTIONS.<profile>`" + `,
+- Every file read from the tree (OPTIONS, ` + "`OPTIONS.<profile>`" + `, ` + "`OPTIONS.@<host>`" + `,
   ` + "`OPTIONS.<instance>`" + `, ` + "`.opt/SVC_OPTIONS`" + `, the entries of ` + "`.opt/catalog/`" + `, the
   templates of ` + "`.opt/templates/`" + `, the sync stamps) must be a regular file
   of at most %[1]s; an ` + "`SVC_ENV_FILE`" + `, of at most %[2]s (more than

@@ -14,6 +14,7 @@ const (
 	LayerCatalog  = "catalog"
 	LayerService  = "service"
 	LayerProfile  = "profile"
+	LayerHost     = "host"
 	LayerInstance = "instance"
 )
 
@@ -134,6 +135,11 @@ func (s *Set) assign(a Assign, src Source) *Error {
 			return errAt("%s: %v", a.Name, err)
 		}
 	} else if !a.Export && !hasLower(a.Name) {
+		if src.Layer == LayerProfile || src.Layer == LayerHost {
+			// An overlay changes keys set elsewhere: a name it does not
+			// know is a mistake that would go unseen on that machine.
+			return errAt("%s", strings.Replace(unknownKeyMsg(a.Name), "is ignored", "in an overlay", 1))
+		}
 		s.Warnings = append(s.Warnings, errAt("%s", unknownKeyMsg(a.Name)))
 	}
 	s.put(a.Name, &Value{Text: text, Source: src, Export: a.Export})

@@ -137,6 +137,8 @@ var Keys = []Key{
 
 	{Name: "SVC_TYPE", Group: groupKind, field: kindEnum(Longrun, Oneshot).to(func(c *Config) *ServiceType { return &c.Type }), Default: "longrun",
 		Doc: "`longrun` runs until stopped; `oneshot` runs once per `up` and succeeds by exiting 0: it is then `done`, which satisfies what needs it; a failure is retried as `SVC_RESTART` and `SVC_RESTART_LIMIT` say."},
+	{Name: "SVC_ENABLE", Group: groupKind, field: kindBool.to(func(c *Config) *bool { return &c.Enable }), Default: "yes",
+		Doc: "`no` leaves the service out of the tree's run, in a profile's or a host's overlay (`OPTIONS.dev`: the developers' machines have no NFS mount to wait for): sv-scan does not take it up, and what depends on it does not wait for it."},
 	{Name: "SVC_GROUP_NAME", Group: groupKind, field: kindName.to(func(c *Config) *string { return &c.GroupName }),
 		Doc: "The application this service belongs to, for listing and acting on several services together."},
 	{Name: "SVC_REQUIRED", Group: groupKind, field: kindBool.to(func(c *Config) *bool { return &c.Required }), Default: "no",

@@ -21,9 +21,12 @@ type Catalog interface {
 
 // Loader reads the layered options of services in one service tree.
 type Loader struct {
-	SvDir   string  // the tree of service definitions, /etc/sv
-	Root    string  // the tree's root, "" for /; given to values as $SV_ROOT
-	Profile string  // SV_PROFILE from the environment; wins over the files
+	SvDir   string // the tree of service definitions, /etc/sv
+	Root    string // the tree's root, "" for /; given to values as $SV_ROOT
+	Profile string // SV_PROFILE from the environment; wins over the files
+	// Host names this machine for OPTIONS.@HOST overlays; "" is
+	// os.Hostname's.
+	Host    string
 	Catalog Catalog // may be nil
 	// Overlay holds file contents that stand in for the disk (path ->
 	// text), so a change can be validated before it is written.
@@ -131,6 +134,13 @@ func (l *Loader) Load(name string) (*Service, error) {
 			apply(f, LayerProfile)
 		}
 	}
+	if host := l.hostName(); host != "" {
+		f, err := l.readOptional(filepath.Join(svc.DefDir, "OPTIONS.@"+host))
+		errs = append(errs, err...)
+		if f != nil {
+			apply(f, LayerHost)
+		}
+	}
 	if instFile != nil {
 		apply(instFile, LayerInstance)
 	}
@@ -144,6 +154,15 @@ func (l *Loader) Load(name string) (*Service, error) {
 		return svc, errs.onePerLine().Capped("error")
 	}
 	return svc, nil
+}
+
+// hostName is the machine's name for OPTIONS.@HOST.
+func (l *Loader) hostName() string {
+	if l.Host != "" {
+		return l.Host
+	}
+	h, _ := os.Hostname()
+	return h
 }
 
 // onePerLine keeps the first error of each file line (a line with one

@@ -71,9 +71,10 @@ const (
 
 // options are sv-scan's flags.
 type options struct {
-	root string
-	cfg  supervise.Config
-	help bool
+	root    string
+	profile string
+	cfg     supervise.Config
+	help    bool
 }
 
 // flags declares each flag under its long name, and -v and -h too.
@@ -81,6 +82,7 @@ func flags(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("sv-scan", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are said as every tool says them
 	fs.StringVar(&o.root, "root", "", "the tree's root (default $SV_ROOT, else /): its run/sv/service is the default SCANDIR")
+	fs.StringVar(&o.profile, "profile", "", "read each service's OPTIONS.PROFILE overlay too, as SV_PROFILE=PROFILE does (which the daemons then see)")
 	fs.BoolVar(&o.cfg.Verbose, "verbose", false, "also report services started, adopted and stopped")
 	fs.BoolVar(&o.cfg.Verbose, "v", false, "")
 	fs.BoolVar(&o.cfg.AllToConsole, "console", false, "send the lines of every service logged in-process (LOG=builtin too, not only LOG=console) to standard output, after each service's name")
@@ -160,6 +162,8 @@ func usage(w io.Writer, name string, fs *flag.FlagSet) {
 			fmt.Fprintf(w, "  -v, --%s\n\t%s\n", f.Name, f.Usage)
 		case "root":
 			fmt.Fprintf(w, "      --%s DIR\n\t%s\n", f.Name, f.Usage)
+		case "profile":
+			fmt.Fprintf(w, "      --%s PROFILE\n\t%s\n", f.Name, f.Usage)
 		default:
 			fmt.Fprintf(w, "      --%s\n\t%s\n", f.Name, f.Usage)
 		}
@@ -170,6 +174,11 @@ func usage(w io.Writer, name string, fs *flag.FlagSet) {
 // run supervises the scan dir until a signal or 't' ends it.
 func run(o options, stdout, stderr io.Writer) error {
 	cfg := o.cfg
+	if o.profile != "" {
+		// Where every reader of OPTIONS looks, in this process and in the
+		// run scripts' sv-exec.
+		os.Setenv("SV_PROFILE", o.profile)
+	}
 	if cfg.Dir == "" {
 		l, err := layout.FromEnv(o.root)
 		if err != nil {

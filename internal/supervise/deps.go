@@ -26,6 +26,9 @@ type depRegistry struct {
 	// known are the names in the scan dir not taken up yet: a service
 	// that needs one waits for it rather than being blocked on it.
 	known map[string]bool
+	// disabled are the names in the scan dir left out of the run
+	// (SVC_ENABLE=no): what depends on them does not wait.
+	disabled map[string]bool
 }
 
 func newDepRegistry() depRegistry {
@@ -81,14 +84,16 @@ func (r *depRegistry) rebuild() {
 	r.cycle = r.graph.InCycle()
 }
 
-// setKnown records the names present in the scan dir.
-func (r *depRegistry) setKnown(names []string) {
+// setKnown records the names present in the scan dir, and those of them
+// left out of the run.
+func (r *depRegistry) setKnown(names []string, disabled map[string]bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.known = map[string]bool{}
 	for _, n := range names {
 		r.known[n] = true
 	}
+	r.disabled = disabled
 }
 
 // register makes svc the service of its name, and tells those around it.
@@ -151,16 +156,20 @@ func (r *depRegistry) depsOf(name string) ([]deps.Edge, string) {
 }
 
 // stateOf is the state of the service name, as a dependent whose service
-// dir is in svDir sees it. A name sv-scan does not supervise is looked
+// dir is in svDir sees it. A service left out of the run (SVC_ENABLE=no)
+// is ready: nothing is to wait for it. A name sv-scan does not supervise
+// is looked
 // for on disk: a service of the same tree not in the scan dir is down;
 // a service of OpenRC's own (an init script that is not one of ours) is
 // OpenRC's to order, and does not hold anything here; anything else does
 // not exist.
 func (r *depRegistry) stateOf(name, svDir string) deps.State {
 	r.mu.RLock()
-	svc, known := r.byName[name], r.known[name]
+	svc, known, disabled := r.byName[name], r.known[name], r.disabled[name]
 	r.mu.RUnlock()
 	switch {
+	case disabled:
+		return deps.State{Status: deps.Ready, Why: "SVC_ENABLE=no"}
 	case svc != nil:
 		if st := svc.dep.Load(); st != nil {
 			return *st

@@ -367,9 +367,10 @@ func (s *Scanner) scan() {
 		}
 		present[name] = dir
 	}
+	disabled := s.disabled(present)
 	for name, svc := range s.services {
-		if dir, ok := present[name]; !ok || dir != svc.dir {
-			s.vlogf("%s: out of the scan dir: stopping it", name)
+		if dir, ok := present[name]; !ok || dir != svc.dir || disabled[name] {
+			s.vlogf("%s: out of the scan dir, or SVC_ENABLE=no: stopping it", name)
 			svc.exitAll()
 			delete(s.services, name)
 		}
@@ -378,10 +379,12 @@ func (s *Scanner) scan() {
 	defer s.retryLater(failed)
 	names := make([]string, 0, len(present))
 	for name := range present {
-		names = append(names, name)
+		if !disabled[name] {
+			names = append(names, name)
+		}
 	}
 	sort.Strings(names)
-	s.deps.setKnown(names)
+	s.deps.setKnown(names, disabled)
 	s.learnDeps(names, present)
 	for _, name := range names {
 		if _, ok := s.services[name]; ok {
@@ -396,6 +399,20 @@ func (s *Scanner) scan() {
 		}
 		s.register(name, svc)
 	}
+}
+
+// disabled are the services of the scan dir whose OPTIONS leave them out
+// of the run (SVC_ENABLE=no, in a profile's or a host's overlay): not
+// taken up, and ready for what depends on them. (Their configs are
+// cached for newService.)
+func (s *Scanner) disabled(present map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for name, dir := range present {
+		if o := s.configs.get(dir).svc; o != nil && !o.Config.Enable {
+			out[name] = true
+		}
+	}
+	return out
 }
 
 // learnDeps reads the dependencies of the services about to be taken up,
