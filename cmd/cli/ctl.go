@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -294,8 +296,8 @@ of docs/EVENTS.md.`,
 func ctlStatusCmd(o *ctlOpts) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "status [NAME...|all]",
-		Short: "Show services: state, pid, uptime, readiness, restarts, last exit",
+		Use:   "status [NAME...|@APP...|all]",
+		Short: "Show services: state, pid, uptime, readiness, restarts, last exit, application",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// An unknown name is one line on stderr and exit 4 (unknown),
 			// and the others are still shown.
@@ -313,6 +315,9 @@ func ctlStatusCmd(o *ctlOpts) *cobra.Command {
 					continue
 				}
 				s, err := o.services([]string{a}, false)
+				if name, ok := strings.CutPrefix(a, "@"); ok {
+					s, err = o.appMembers(name)
+				}
 				if err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", cmd.CommandPath(), err)
 					code = worse(code, exitUnknown)
@@ -372,7 +377,15 @@ func writeStatus(w io.Writer, infos []svctl.Info, color bool) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tREADY\tRESTARTS\tLAST EXIT\tNOTE")
+	// The application column, only where some service has one.
+	withApp := slices.ContainsFunc(infos, func(i svctl.Info) bool { return i.App != "" })
+	appCol := func(app string) string {
+		if !withApp {
+			return ""
+		}
+		return cmp.Or(app, "-") + "\t"
+	}
+	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tREADY\tRESTARTS\tLAST EXIT\t"+appCol("APP")+"NOTE")
 	for _, i := range infos {
 		pid, ready, restarts := "-", "-", "-"
 		if i.Pid != 0 {
@@ -400,7 +413,7 @@ func writeStatus(w io.Writer, infos []svctl.Info, color bool) {
 		if color {
 			state = paint(i, state)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i.Name, state, pid, uptime, ready, restarts, svctl.DescribeExit(i.LastExit), note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", i.Name, state, pid, uptime, ready, restarts, svctl.DescribeExit(i.LastExit), appCol(i.App), note)
 	}
 	tw.Flush()
 }

@@ -479,6 +479,9 @@ func (s *service) stateOf(u *unit) svdir.State {
 		st.Waiting = u.waiting
 	}
 	st.Oneshot = u.policy().Oneshot
+	if o := s.cfg.svc; o != nil && !u.isLog {
+		st.App = o.Config.GroupName
+	}
 	switch u.want {
 	case wantExit:
 		st.Want = "exit"

@@ -39,6 +39,7 @@ type Info struct {
 	Error      string          `json:"error,omitempty"`
 	Waiting    string          `json:"waiting,omitempty"` // why it does not start yet (waiting, blocked)
 	Oneshot    bool            `json:"oneshot,omitempty"` // it succeeds by exiting 0 (done)
+	App        string          `json:"app,omitempty"`     // its application (SVC_GROUP_NAME), as sv-scan says
 	Paused     bool            `json:"paused,omitempty"`
 	NormallyUp bool            `json:"normally_up"`
 	Log        *svdir.LogState `json:"log,omitempty"`
@@ -124,7 +125,7 @@ func FromState(svc Service, st svdir.State) Info {
 // fromState takes sv-scan's words on the service into info.
 func fromState(info *Info, st svdir.State) {
 	info.State, info.Fatal, info.Error, info.LastExit, info.Log = st.Phase, st.Fatal, st.Error, st.LastExit, st.Log
-	info.Ready, info.Restarts, info.Waiting, info.Oneshot = &st.Ready, &st.Restarts, st.Waiting, st.Oneshot
+	info.Ready, info.Restarts, info.Waiting, info.Oneshot, info.App = &st.Ready, &st.Restarts, st.Waiting, st.Oneshot, st.App
 	if st.Want != "" {
 		info.Want = st.Want
 	}

@@ -245,6 +245,7 @@ type State struct {
 	Phase         string    `json:"phase"`             // see Phase*
 	Want          string    `json:"want"`              // up, down, exit
 	Oneshot       bool      `json:"oneshot,omitempty"` // SVC_TYPE=oneshot: it succeeds by exiting 0 (done)
+	App           string    `json:"app,omitempty"`     // SVC_GROUP_NAME: its application
 	Pid           int       `json:"pid,omitempty"`
 	PidStart      uint64    `json:"pid_start,omitempty"` // /proc start time, to know the pid again
 	Since         time.Time `json:"since"`               // when the phase began
