@@ -591,6 +591,11 @@ func stopAndTell(ctx context.Context, sup Supervisor, svc Service) (Stopped, err
 	// The supervisor kills at the timeout itself where it can (sv-scan,
 	// s6); a second more lets it, before we do.
 	info, err := waitDown(ctx, link, timeout+time.Second)
+	for err != nil && info.StopHeld() && ctx.Err() == nil {
+		// sv-scan stops what depends on the service first: the stop
+		// timeout runs from the service's own signal.
+		info, err = waitDown(ctx, link, timeout+time.Second)
+	}
 	if err != nil {
 		if info.Pid > 0 {
 			syscall.Kill(-info.Pid, syscall.SIGKILL)

@@ -182,6 +182,12 @@ func (i Info) Up() bool {
 	return i.Pid != 0 && (i.State == svdir.PhaseUp || i.State == svdir.PhaseStarting || i.State == svdir.PhaseStopping)
 }
 
+// StopHeld: sv-scan is to stop the service but has not signalled it yet:
+// it waits until what depends on the service is down.
+func (i Info) StopHeld() bool {
+	return i.Supervisor == "sv-scan" && i.State == svdir.PhaseStopping && !i.status.GotTerm
+}
+
 // IsReady: running, and ready if readiness is known.
 func (i Info) IsReady() bool { return i.Up() && (i.Ready == nil || *i.Ready) }
 
