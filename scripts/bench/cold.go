@@ -57,6 +57,7 @@ const (
 	coldPlain    coldKind = iota // rawService: no readiness
 	coldS6Notify                 // and notification-fd 3: s6-svwait -U
 	coldOptions                  // and OPTIONS with SVC_READY=fd:3 (sv-scan, no sv-exec): sv-ctl wait ready
+	coldLevels                   // coldOptions, in depLevels levels, each needing every service of the one before
 )
 
 func coldNames() []string {
@@ -135,8 +136,11 @@ func (b *bench) coldService(dir, marker string, kind coldKind) error {
 		return err
 	}
 	extra, content := "notification-fd", "3\n"
-	if kind == coldOptions {
+	switch kind {
+	case coldOptions:
 		extra, content = "OPTIONS", "SVC_READY=fd:3\n"
+	case coldLevels:
+		extra, content = "OPTIONS", "SVC_READY=fd:3\n"+levelNeeds(filepath.Base(dir))
 	}
 	if err := os.WriteFile(filepath.Join(dir, extra), []byte(content), 0o644); err != nil {
 		return err
