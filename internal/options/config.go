@@ -45,6 +45,8 @@ type Config struct {
 	Enable    bool        // SVC_ENABLE: no leaves it out of the run
 	GroupName string      // SVC_GROUP_NAME: the application it belongs to
 	Required  bool        // SVC_REQUIRED
+	// AppOnFailure: SVC_APP_ON_FAILURE.
+	AppOnFailure OnFailure
 
 	Log Log
 

@@ -44,7 +44,7 @@ func TestDecodeDefaults(t *testing.T) {
 		Stop:         Stop{Signal: syscall.SIGTERM, Group: true, Timeout: 10 * time.Second},
 		ReloadSignal: syscall.SIGHUP,
 		Restart:      Restart{Mode: RestartAlways, MaxDelay: time.Minute},
-		Type:         Longrun, Enable: true,
+		Type:         Longrun, Enable: true, AppOnFailure: OnFailure{Action: FailContinue},
 		Log: Log{Kind: LogBuiltin, Dir: "/var/log/sv/web", Size: 1 << 20, Files: 10, Timestamp: StampISO},
 	}
 	sameConfig(t, c, &want)
@@ -63,7 +63,7 @@ SVC_WAIT_PATH='/run/a /run/b' SVC_WAIT_MOUNT=/srv SVC_WAIT_TIMEOUT=1m30s PRE_CMD
 SVC_READY=tcp::80 SVC_READY_TIMEOUT=0.5
 SVC_STOP_SIGNAL=QUIT SVC_STOP_GROUP=no SVC_STOP_TIMEOUT=20 SVC_RELOAD_SIGNAL=USR1 FIN_CMD='/bin/cleanup x'
 SVC_RESTART=on-failure SVC_RESTART_DELAY=2 SVC_RESTART_MAX_DELAY=5m SVC_RESTART_LIMIT=5/60
-SVC_TYPE=oneshot SVC_GROUP_NAME=web-app SVC_REQUIRED=yes SVC_ENABLE=no SVC_NEED_RESTART=yes
+SVC_TYPE=oneshot SVC_GROUP_NAME=web-app SVC_REQUIRED=yes SVC_ENABLE=no SVC_NEED_RESTART=yes SVC_APP_ON_FAILURE=shutdown:3
 LOG=custom LOG_DIR=/var/log/web LOG_SIZE=64k LOG_FILES=3 LOG_TIMESTAMP=tai64n LOG_USER=log LOG_CMD='logger -t web'
 SVC_CATALOG=httpd SV_PROFILE=prod
 export TZ=UTC
@@ -92,6 +92,7 @@ export TZ=UTC
 		FinCmd:       []string{"/bin/cleanup", "x"},
 		Restart:      Restart{Mode: RestartOnFailure, Delay: 2 * time.Second, MaxDelay: 5 * time.Minute, Limit: RestartLimit{5, time.Minute}},
 		Type:         Oneshot, GroupName: "web-app", Required: true, Enable: false,
+		AppOnFailure: OnFailure{Action: FailShutdown, Code: 3},
 		Log: Log{Kind: LogCustom, Dir: "/var/log/web", Size: 64 << 10, Files: 3, Timestamp: StampTAI64N,
 			User: "log", Cmd: []string{"logger", "-t", "web"}},
 		Catalog: "httpd", Profile: "prod",

@@ -139,6 +139,8 @@ var Keys = []Key{
 		Doc: "`longrun` runs until stopped; `oneshot` runs once per `up` and succeeds by exiting 0: it is then `done`, which satisfies what needs it; a failure is retried as `SVC_RESTART` and `SVC_RESTART_LIMIT` say."},
 	{Name: "SVC_ENABLE", Group: groupKind, field: kindBool.to(func(c *Config) *bool { return &c.Enable }), Default: "yes",
 		Doc: "`no` leaves the service out of the tree's run, in a profile's or a host's overlay (`OPTIONS.dev`: the developers' machines have no NFS mount to wait for): sv-scan does not take it up, and what depends on it does not wait for it."},
+	{Name: "SVC_APP_ON_FAILURE", Group: groupKind, field: kindOnFailure.to(func(c *Config) *OnFailure { return &c.AppOnFailure }), Default: "continue",
+		Doc: "What this member's failure (given up, or ended on a failure with no restart to come) does to its application: `continue`; `restart-member` (it starts afresh); `stop-app`; `restart-app` (every member stops, in reverse dependency order, then starts); `shutdown` or `shutdown:CODE` (sv-scan stops every service and exits with CODE; in a container, sv-init then exits with it). Set it in the site's SVC_OPTIONS or a member's OPTIONS; two failures at once: the stronger action wins (shutdown, stop-app, restart-app, restart-member, continue)."},
 	{Name: "SVC_GROUP_NAME", Group: groupKind, field: kindName.to(func(c *Config) *string { return &c.GroupName }),
 		Doc: "The application this service belongs to, for listing and acting on several services together."},
 	{Name: "SVC_REQUIRED", Group: groupKind, field: kindBool.to(func(c *Config) *bool { return &c.Required }), Default: "no",

@@ -79,6 +79,7 @@ var (
 	kindNice         = newKind("-20..19", parseOptionalNice)
 	kindCount        = newKind("number", func(s string) (int, error) { return parseIntRange(s, 1, 1<<20) })
 	kindName         = newKind("name", checked(checkOptional(CheckServiceName)))
+	kindOnFailure    = newKind("action", ParseOnFailure)
 )
 
 // kindEnum accepts one of values, decoded as the type that names them.

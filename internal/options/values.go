@@ -164,6 +164,63 @@ type RestartLimit struct {
 	Window time.Duration
 }
 
+// OnFailure is SVC_APP_ON_FAILURE: what a member's failure (given up, or
+// ended on a failure with no restart to come) does to its application.
+type OnFailure struct {
+	Action FailureAction
+	Code   int // shutdown's exit code
+}
+
+// FailureAction is what OnFailure does.
+type FailureAction string
+
+const (
+	FailContinue      FailureAction = "continue"       // nothing more than the member's own policy
+	FailRestartMember FailureAction = "restart-member" // the member starts afresh
+	FailRestartApp    FailureAction = "restart-app"    // every member stops, then starts
+	FailStopApp       FailureAction = "stop-app"       // every member stops
+	FailShutdown      FailureAction = "shutdown"       // sv-scan stops everything and exits with Code
+)
+
+// failureRank orders the actions when two members fail at once: the
+// stronger wins (Supvisors' order, with shutdown above all).
+var failureRank = map[FailureAction]int{FailContinue: 0, FailRestartMember: 1, FailRestartApp: 2, FailStopApp: 3, FailShutdown: 4}
+
+// Rank is the action's strength against another's.
+func (o OnFailure) Rank() int { return failureRank[o.Action] }
+
+func (o OnFailure) String() string {
+	if o.Action == FailShutdown && o.Code != 0 {
+		return fmt.Sprintf("shutdown:%d", o.Code)
+	}
+	return string(o.Action)
+}
+
+// ParseOnFailure accepts continue, restart-member, stop-app, restart-app,
+// shutdown and shutdown:CODE (0 to 255); "" is continue.
+func ParseOnFailure(s string) (OnFailure, error) {
+	if s == "" {
+		return OnFailure{Action: FailContinue}, nil
+	}
+	name, code, hasCode := strings.Cut(s, ":")
+	a := FailureAction(name)
+	if _, ok := failureRank[a]; !ok {
+		return OnFailure{}, fmt.Errorf("%q is not one of: continue, restart-member, stop-app, restart-app, shutdown[:CODE]", s)
+	}
+	o := OnFailure{Action: a}
+	if hasCode {
+		if a != FailShutdown {
+			return OnFailure{}, fmt.Errorf("%q: only shutdown takes an exit code", s)
+		}
+		n, err := parseIntRange(code, 0, 255)
+		if err != nil {
+			return OnFailure{}, fmt.Errorf("%q: the exit code: %v", s, err)
+		}
+		o.Code = n
+	}
+	return o, nil
+}
+
 // ParseRestartLimit accepts "N/SECONDS" (the window may also be a duration
 // like 1m), or "" / "none" for no limit.
 func ParseRestartLimit(s string) (RestartLimit, error) {

@@ -144,7 +144,7 @@ func TestDefaultsAreValid(t *testing.T) {
 // FuzzValueParsers runs every value parser on the same input: none may
 // panic, and what ParseReady accepts must read back the same from String.
 func FuzzValueParsers(f *testing.F) {
-	for _, s := range []string{"5", "500ms", "TERM", "15", "1M", "1024:4096", "unlimited", "5/60", "fd:3", "tcp:[::1]:80", "check:x 'y z'", "path:/a", "022"} {
+	for _, s := range []string{"5", "500ms", "TERM", "15", "1M", "1024:4096", "unlimited", "5/60", "fd:3", "tcp:[::1]:80", "check:x 'y z'", "path:/a", "022", "shutdown:3", "stop-app"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -157,6 +157,11 @@ func FuzzValueParsers(f *testing.F) {
 		_, _ = ParseRestartLimit(s)
 		_, _ = ParseBool(s)
 		_, _ = SplitWords(s)
+		if o, err := ParseOnFailure(s); err == nil {
+			if again, err := ParseOnFailure(o.String()); err != nil || again != o {
+				t.Fatalf("ParseOnFailure(%q).String() = %q does not read back: %v", s, o.String(), err)
+			}
+		}
 		if d, err := ParseDuration(s); err == nil && d < 0 {
 			t.Fatalf("negative duration from %q", s)
 		}
@@ -169,4 +174,26 @@ func FuzzValueParsers(f *testing.F) {
 			t.Fatalf("ParseReady(%q).String() = %q does not read back: %v", s, r.String(), err)
 		}
 	})
+}
+
+func TestParseOnFailure(t *testing.T) {
+	for in, want := range map[string]OnFailure{
+		"": {Action: FailContinue}, "continue": {Action: FailContinue}, "restart-member": {Action: FailRestartMember},
+		"stop-app": {Action: FailStopApp}, "restart-app": {Action: FailRestartApp},
+		"shutdown": {Action: FailShutdown}, "shutdown:3": {Action: FailShutdown, Code: 3}, "shutdown:255": {Action: FailShutdown, Code: 255},
+	} {
+		if got, err := ParseOnFailure(in); err != nil || got != want {
+			t.Errorf("ParseOnFailure(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"stop", "restart-app:3", "shutdown:256", "shutdown:-1", "shutdown:x", "Shutdown"} {
+		if _, err := ParseOnFailure(bad); err == nil {
+			t.Errorf("ParseOnFailure(%q) accepted", bad)
+		}
+	}
+	if (OnFailure{Action: FailShutdown}).Rank() <= (OnFailure{Action: FailStopApp}).Rank() ||
+		(OnFailure{Action: FailStopApp}).Rank() <= (OnFailure{Action: FailRestartApp}).Rank() ||
+		(OnFailure{Action: FailRestartApp}).Rank() <= (OnFailure{Action: FailRestartMember}).Rank() {
+		t.Error("the ranks are not shutdown > stop-app > restart-app > restart-member")
+	}
 }

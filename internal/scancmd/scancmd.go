@@ -114,6 +114,10 @@ func Main(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := run(o, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		var shutdown *supervise.ShutdownError
+		if errors.As(err, &shutdown) { // every service stopped as asked
+			return shutdown.Code
+		}
 		var errno syscall.Errno
 		if errors.As(err, &errno) {
 			return exitTemporary

@@ -226,6 +226,7 @@ func (s *service) publishDeps() {
 	}
 	s.dep.Store(&st)
 	s.sc.deps.notifyAround(s.name, s)
+	s.sc.apps.poke()
 }
 
 // setDeps records the dependencies the service's OPTIONS give, as last
@@ -235,9 +236,11 @@ func (s *service) publishDeps() {
 func (s *service) setDeps() {
 	var edges []deps.Edge
 	var before []string
+	app := ""
 	if o := s.cfg.svc; o != nil {
-		edges, before = deps.Edges(o.Config.Deps), deps.Names(o.Config.Deps.Before)
+		edges, before, app = deps.Edges(o.Config.Deps), deps.Names(o.Config.Deps.Before), o.Config.GroupName
 	}
+	s.sc.apps.setMember(s, app)
 	r := &s.sc.deps
 	old := r.neighbours(s.name, s)
 	if !r.setEdges(s.name, edges, before) {

@@ -75,6 +75,10 @@ type Scanner struct {
 	configs configCache
 	deps    depRegistry
 	mounts  mountWatch
+	apps    *appActions
+	// shutdown takes a member's request to stop everything and exit
+	// (SVC_APP_ON_FAILURE=shutdown).
+	shutdown chan *ShutdownError
 	// stopping: sv-scan stops every service (stopAll), each after what
 	// depends on it.
 	stopping atomic.Bool
@@ -154,7 +158,8 @@ func New(cfg Config) (*Scanner, error) {
 	s := &Scanner{cfg: cfg, dir: dir, key: fmt.Sprintf("%016x", h.Sum64()),
 		services: map[string]*service{}, live: map[*service]bool{}, rescan: make(chan struct{}, 1),
 		calls: make(chan func()), loopDone: make(chan struct{}),
-		console: svlog.NewConsole(cfg.Console), deps: newDepRegistry()}
+		console: svlog.NewConsole(cfg.Console), deps: newDepRegistry(),
+		apps: newAppActions(), shutdown: make(chan *ShutdownError, 1)}
 	ctl := filepath.Join(dir, ".sv-scan")
 	if err := os.MkdirAll(ctl, 0o755); err != nil {
 		return nil, err
@@ -295,6 +300,10 @@ func (s *Scanner) Run(ctx context.Context) error {
 		case <-stop:
 			s.stopAll()
 			return nil
+		case e := <-s.shutdown:
+			s.logf("%s: stopping every service", e.Why)
+			s.stopAll()
+			return e
 		case <-ctx.Done():
 			s.stopAll()
 			return nil
@@ -468,6 +477,7 @@ func (s *Scanner) forget(svc *service) {
 	s.deps.unregister(svc)
 	s.deps.dropEdges(svc.name)
 	s.mounts.wait(svc, false)
+	s.apps.setMember(svc, "")
 }
 
 // stopAll stops every service and waits until each is down.

@@ -210,9 +210,13 @@ func (s *service) beforeStart(u *unit) {
 	}
 }
 
-// changed is told of every change of a unit's phase.
+// changed is told of every change of a unit's phase; a main unit that
+// failed for good sets off its application's SVC_APP_ON_FAILURE.
 func (s *service) changed(u *unit, from phase, reason string) {
 	s.sc.emit(u, from, reason)
+	if u == s.main && u.failedForGood(from) {
+		s.appFailed(fmt.Sprintf("%s (%s)", u.phase, reason))
+	}
 }
 
 // exitOf is how a process ended, as the status files say it.

@@ -1,0 +1,180 @@
+package supervise
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/svdir"
+)
+
+// appActions carries out SVC_APP_ON_FAILURE: when a member of an
+// application fails for good (given up, or ended on a failure that its
+// policy does not restart), the member's action is taken for the whole
+// application. One action per application is under way at a time; a
+// stronger one (shutdown, stop-app, restart-app, restart-member, continue)
+// replaces a weaker one, a weaker one is dropped.
+type appActions struct {
+	mu      sync.Mutex
+	under   map[string]options.OnFailure // the action under way, by application
+	members map[*service]string          // each service's application, as its OPTIONS last said
+	changed *sync.Cond                   // a member's state changed (restart-app waits for all down)
+	waiters int
+}
+
+func newAppActions() *appActions {
+	a := &appActions{under: map[string]options.OnFailure{}, members: map[*service]string{}}
+	a.changed = sync.NewCond(&a.mu)
+	return a
+}
+
+// setMember records svc's application ("" for none, or gone).
+func (a *appActions) setMember(svc *service, app string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if app == "" {
+		delete(a.members, svc)
+		return
+	}
+	a.members[svc] = app
+}
+
+// membersOf are the services of app, by name.
+func (a *appActions) membersOf(app string) []*service {
+	var out []*service
+	for svc, ap := range a.members {
+		if ap == app {
+			out = append(out, svc)
+		}
+	}
+	slices.SortFunc(out, func(x, y *service) int { return cmpString(x.name, y.name) })
+	return out
+}
+
+// poke wakes a restart that waits for its members to be down.
+func (a *appActions) poke() {
+	a.mu.Lock()
+	if a.waiters > 0 {
+		a.changed.Broadcast()
+	}
+	a.mu.Unlock()
+}
+
+// ShutdownError is what Run returns when a member's failure asked for a
+// shutdown (SVC_APP_ON_FAILURE=shutdown[:CODE]): every service is stopped,
+// and the program exits with Code.
+type ShutdownError struct {
+	Code int
+	Why  string
+}
+
+func (e *ShutdownError) Error() string { return e.Why }
+
+// failedForGood: the unit has just failed, and nothing will start it
+// again by itself: given up, or its run ended on a failure that its policy
+// keeps down (a `d` to a unit given up is no new failure).
+func (u *unit) failedForGood(from phase) bool {
+	switch u.phase {
+	case phaseFatal:
+		return from != phaseFatal
+	case phaseDown:
+		return from.runitState() != svdir.StateDown && u.want == wantDown &&
+			u.lastExit != nil && !u.lastExit.Expected && u.ending == endedCrash
+	}
+	return false
+}
+
+// appFailed takes the service's SVC_APP_ON_FAILURE action for its
+// application, its main unit having failed for good.
+func (s *service) appFailed(why string) {
+	o := s.cfg.svc
+	if o == nil || o.Config.GroupName == "" {
+		return
+	}
+	s.sc.appFailure(s, o.Config.GroupName, o.Config.AppOnFailure, why)
+}
+
+// appFailure carries out of for app, whose member svc failed.
+func (sc *Scanner) appFailure(svc *service, app string, of options.OnFailure, why string) {
+	a := sc.apps
+	a.mu.Lock()
+	if cur, busy := a.under[app]; busy && cur.Rank() >= of.Rank() {
+		a.mu.Unlock()
+		sc.logf("%s: %s; %s: %s under way (SVC_APP_ON_FAILURE)", svc.name, why, app, cur)
+		return
+	}
+	members := a.membersOf(app)
+	if of.Action == options.FailRestartApp || of.Action == options.FailStopApp {
+		a.under[app] = of
+	}
+	a.mu.Unlock()
+	sc.logf("%s: %s; %s: %s (SVC_APP_ON_FAILURE)", svc.name, why, app, of)
+	letter := func(to []*service, b byte) {
+		for _, m := range to {
+			m.send(event{kind: evControl, u: m.main, b: b})
+		}
+	}
+	switch of.Action {
+	case options.FailRestartMember:
+		letter([]*service{svc}, 'u') // an explicit up starts a member given up afresh
+	case options.FailStopApp:
+		letter(members, 'd')
+		a.mu.Lock()
+		delete(a.under, app)
+		a.mu.Unlock()
+	case options.FailRestartApp:
+		letter(members, 'd')
+		go sc.restartApp(app, of, members)
+	case options.FailShutdown:
+		select {
+		case sc.shutdown <- &ShutdownError{Code: of.Code, Why: fmt.Sprintf("%s of %s: %s: SVC_APP_ON_FAILURE=%s", svc.name, app, why, of)}:
+		default: // one is under way
+		}
+	}
+}
+
+// restartApp waits until every member of app is down (each stopped after
+// what depends on it), then starts them all again (each once what it
+// depends on is ready), unless a stronger action came meanwhile.
+func (sc *Scanner) restartApp(app string, of options.OnFailure, members []*service) {
+	a := sc.apps
+	a.mu.Lock()
+	a.waiters++
+	for !allDown(members) && a.under[app] == of {
+		a.changed.Wait()
+	}
+	a.waiters--
+	still := a.under[app] == of
+	if still {
+		delete(a.under, app)
+	}
+	a.mu.Unlock()
+	if !still {
+		return
+	}
+	sc.logf("%s: every member down: starting them again (SVC_APP_ON_FAILURE=%s)", app, of)
+	for _, m := range members {
+		m.send(event{kind: evControl, u: m.main, b: 'u'})
+	}
+}
+
+// allDown: no process of any of the services runs.
+func allDown(members []*service) bool {
+	for _, m := range members {
+		if st := m.dep.Load(); st == nil || st.Active {
+			return false
+		}
+	}
+	return true
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
