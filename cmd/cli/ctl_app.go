@@ -178,9 +178,9 @@ func ctlAppStatusCmd(o *ctlOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			of, err := gen.New(l, nil).Apps()
-			if err != nil {
-				return err
+			of := func() map[string]app.Membership {
+				m, _ := gen.New(l, nil).Apps() // a tree without OPTIONS has no application
+				return m
 			}
 			r, err := o.resolver()
 			if err != nil {

@@ -480,7 +480,7 @@ func (s *service) stateOf(u *unit) svdir.State {
 	}
 	st.Oneshot = u.policy().Oneshot
 	if o := s.cfg.svc; o != nil && !u.isLog {
-		st.App = o.Config.GroupName
+		st.App, st.Required = o.Config.GroupName, o.Config.Required
 	}
 	switch u.want {
 	case wantExit:

@@ -25,23 +25,32 @@ func Member(info Info, required bool) app.Member {
 }
 
 // Apps evaluates the applications named (all when none are) from the
-// services of the scan dir, given each one's application (by service
-// name). An application with no service in the scan dir has an empty
+// services of the scan dir. A service sv-scan supervises says its
+// application in its state; for another, of gives it (the tree's
+// OPTIONS, read only then: reading a hundred OPTIONS costs more than the
+// rest). An application with no service in the scan dir has an empty
 // state.
-func Apps(r Resolver, of map[string]app.Membership, names []string) ([]app.Status, error) {
+func Apps(r Resolver, of func() map[string]app.Membership, names []string) ([]app.Status, error) {
 	svcs, err := r.All()
 	if err != nil {
 		return nil, err
 	}
 	byApp := map[string][]app.Member{}
+	var fromOptions map[string]app.Membership
 	for _, svc := range svcs {
-		ms, ok := of[svc.Name]
-		if !ok {
-			continue
-		}
 		info, err := Status(svc)
 		if err != nil {
 			info = Info{Name: svc.Name, State: "unknown", Want: "down"}
+		}
+		ms := app.Membership{App: info.App, Required: info.Required}
+		if info.Supervisor != "sv-scan" {
+			if fromOptions == nil {
+				fromOptions = of()
+			}
+			ms = fromOptions[svc.Name]
+		}
+		if ms.App == "" {
+			continue
 		}
 		byApp[ms.App] = append(byApp[ms.App], Member(info, ms.Required))
 	}

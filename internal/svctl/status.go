@@ -37,9 +37,10 @@ type Info struct {
 	LastExit   *svdir.Exit     `json:"last_exit,omitempty"`
 	Fatal      string          `json:"fatal,omitempty"`
 	Error      string          `json:"error,omitempty"`
-	Waiting    string          `json:"waiting,omitempty"` // why it does not start yet (waiting, blocked)
-	Oneshot    bool            `json:"oneshot,omitempty"` // it succeeds by exiting 0 (done)
-	App        string          `json:"app,omitempty"`     // its application (SVC_GROUP_NAME), as sv-scan says
+	Waiting    string          `json:"waiting,omitempty"`  // why it does not start yet (waiting, blocked)
+	Oneshot    bool            `json:"oneshot,omitempty"`  // it succeeds by exiting 0 (done)
+	App        string          `json:"app,omitempty"`      // its application (SVC_GROUP_NAME), as sv-scan says
+	Required   bool            `json:"required,omitempty"` // SVC_REQUIRED there
 	Paused     bool            `json:"paused,omitempty"`
 	NormallyUp bool            `json:"normally_up"`
 	Log        *svdir.LogState `json:"log,omitempty"`
@@ -125,7 +126,8 @@ func FromState(svc Service, st svdir.State) Info {
 // fromState takes sv-scan's words on the service into info.
 func fromState(info *Info, st svdir.State) {
 	info.State, info.Fatal, info.Error, info.LastExit, info.Log = st.Phase, st.Fatal, st.Error, st.LastExit, st.Log
-	info.Ready, info.Restarts, info.Waiting, info.Oneshot, info.App = &st.Ready, &st.Restarts, st.Waiting, st.Oneshot, st.App
+	info.Ready, info.Restarts, info.Waiting, info.Oneshot = &st.Ready, &st.Restarts, st.Waiting, st.Oneshot
+	info.App, info.Required = st.App, st.Required
 	if st.Want != "" {
 		info.Want = st.Want
 	}

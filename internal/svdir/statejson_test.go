@@ -14,7 +14,7 @@ import (
 func fullState() *State {
 	at := time.Date(2026, 12, 2, 12, 25, 48, 676011651, time.UTC)
 	return &State{
-		Service: "web", Supervisor: "sv-scan", SupervisorPid: 936, Phase: PhaseStarting, Want: "up", Oneshot: true, App: "scen1",
+		Service: "web", Supervisor: "sv-scan", SupervisorPid: 936, Phase: PhaseStarting, Want: "up", Oneshot: true, App: "scen1", Required: true,
 		Pid: 1234, PidStart: 987654321, Since: at, Started: at.Add(-time.Second), Ready: true,
 		ReadyAt: at.Add(time.Millisecond), Restarts: 3,
 		LastExit: &Exit{Code: -1, Signal: "SIGTERM", Unknown: true, At: at.Add(-time.Minute), Uptime: 0.008112708, Expected: true},
@@ -56,6 +56,7 @@ const fullStateJSON = `{
   "want": "up",
   "oneshot": true,
   "app": "scen1",
+  "required": true,
   "pid": 1234,
   "pid_start": 987654321,
   "since": "2026-12-02T12:25:48.676011651Z",

@@ -242,10 +242,11 @@ type State struct {
 	Service       string    `json:"service"`
 	Supervisor    string    `json:"supervisor"`
 	SupervisorPid int       `json:"supervisor_pid"`
-	Phase         string    `json:"phase"`             // see Phase*
-	Want          string    `json:"want"`              // up, down, exit
-	Oneshot       bool      `json:"oneshot,omitempty"` // SVC_TYPE=oneshot: it succeeds by exiting 0 (done)
-	App           string    `json:"app,omitempty"`     // SVC_GROUP_NAME: its application
+	Phase         string    `json:"phase"`              // see Phase*
+	Want          string    `json:"want"`               // up, down, exit
+	Oneshot       bool      `json:"oneshot,omitempty"`  // SVC_TYPE=oneshot: it succeeds by exiting 0 (done)
+	App           string    `json:"app,omitempty"`      // SVC_GROUP_NAME: its application
+	Required      bool      `json:"required,omitempty"` // SVC_REQUIRED: its failure is a major one of the application
 	Pid           int       `json:"pid,omitempty"`
 	PidStart      uint64    `json:"pid_start,omitempty"` // /proc start time, to know the pid again
 	Since         time.Time `json:"since"`               // when the phase began
