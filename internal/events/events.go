@@ -54,6 +54,13 @@ type Event struct {
 	// Dropped, in a record of its own, counts the events a reader missed
 	// between the one it had and the next it gets.
 	Dropped uint64 `json:"dropped,omitempty"`
+	// App, in a record of its own, is an application whose state or
+	// failures changed: From and To are its states (STOPPED, STARTING,
+	// RUNNING, STOPPING), Major and Minor its failures, Reason the member
+	// behind the first.
+	App   string `json:"app,omitempty"`
+	Major bool   `json:"major_failure,omitempty"`
+	Minor bool   `json:"minor_failure,omitempty"`
 }
 
 // wire is an Event as a line of the ring. It differs from Event's own
@@ -63,6 +70,7 @@ type Event struct {
 type wire struct {
 	Seq      uint64    `json:"seq"`
 	Time     time.Time `json:"time"`
+	App      string    `json:"app,omitempty"`
 	Service  string    `json:"service,omitempty"`
 	From     string    `json:"from,omitempty"`
 	To       string    `json:"to,omitempty"`
@@ -74,12 +82,18 @@ type wire struct {
 	Ready    *bool     `json:"ready,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 	Dropped  uint64    `json:"dropped,omitempty"`
+	Major    *bool     `json:"major_failure,omitempty"`
+	Minor    *bool     `json:"minor_failure,omitempty"`
 }
 
 // MarshalJSON writes ev as the ring and sv-ctl events --json do.
 func (ev Event) MarshalJSON() ([]byte, error) {
 	if ev.Dropped > 0 {
 		return json.Marshal(wire{Seq: ev.Seq, Time: ev.Time, Dropped: ev.Dropped})
+	}
+	if ev.App != "" { // both failure flags always, false too
+		return json.Marshal(wire{Seq: ev.Seq, Time: ev.Time, App: ev.App, From: ev.From, To: ev.To,
+			Major: &ev.Major, Minor: &ev.Minor, Reason: ev.Reason})
 	}
 	w := wire{Seq: ev.Seq, Time: ev.Time, Service: ev.Service, From: ev.From, To: ev.To, Pid: ev.Pid,
 		ExitCode: ev.ExitCode, Signal: ev.Signal, Restarts: &ev.Restarts, Ready: &ev.Ready, Reason: ev.Reason}

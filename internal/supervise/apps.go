@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/supervision-suite/supervision/internal/app"
+	"github.com/supervision-suite/supervision/internal/events"
 	"github.com/supervision-suite/supervision/internal/options"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -16,7 +18,9 @@ import (
 // stronger one (shutdown, stop-app, restart-app, restart-member, continue)
 // replaces a weaker one, a weaker one is dropped.
 type appActions struct {
-	mu      sync.Mutex
+	mu sync.Mutex
+	// last is each application's status as last told to the events.
+	last    map[string]app.Status
 	under   map[string]options.OnFailure // the action under way, by application
 	members map[*service]string          // each service's application, as its OPTIONS last said
 	changed *sync.Cond                   // a member's state changed (restart-app waits for all down)
@@ -24,7 +28,7 @@ type appActions struct {
 }
 
 func newAppActions() *appActions {
-	a := &appActions{under: map[string]options.OnFailure{}, members: map[*service]string{}}
+	a := &appActions{under: map[string]options.OnFailure{}, members: map[*service]string{}, last: map[string]app.Status{}}
 	a.changed = sync.NewCond(&a.mu)
 	return a
 }
@@ -177,4 +181,69 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// member is the unit as a member of its application sees it (package app).
+func (u *unit) member(required bool) app.Member {
+	m := app.Member{Name: u.name, Required: required, Phase: u.phase.String(), Want: "down",
+		Ready: u.ready, Oneshot: u.policy().Oneshot}
+	switch u.want {
+	case wantUp:
+		m.Want = "up"
+	case wantExit:
+		m.Want = "exit"
+	}
+	if u.phase == phaseDown && u.lastExit != nil && !u.lastExit.Expected {
+		m.ExitFailed = true
+	}
+	m.Why = u.fatal
+	if m.Why == "" {
+		m.Why = u.waiting
+	}
+	if m.Why == "" {
+		m.Why = u.errMsg
+	}
+	return m
+}
+
+// publishApp records the service as a member of its application after an
+// event, and says a change of the application's status on the events.
+func (s *service) publishApp() {
+	o := s.cfg.svc
+	if o == nil || o.Config.GroupName == "" {
+		return
+	}
+	m := s.main.member(o.Config.Required)
+	s.appMember.Store(&m)
+	s.sc.apps.evaluate(s.sc, o.Config.GroupName)
+}
+
+// evaluate has the application's status from its members' last records,
+// and appends an `app` event when its state or failures changed.
+func (a *appActions) evaluate(sc *Scanner, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var ms []app.Member
+	for _, svc := range a.membersOf(name) {
+		m := svc.appMember.Load()
+		if m == nil {
+			return // a member being taken up: the status is not known yet
+		}
+		ms = append(ms, *m)
+	}
+	st := app.Evaluate(name, ms)
+	last, seen := a.last[name]
+	if seen && last.State == st.State && last.Major == st.Major && last.Minor == st.Minor {
+		return
+	}
+	a.last[name] = st
+	ev := events.Event{App: name, From: string(last.State), To: string(st.State), Major: st.Major, Minor: st.Minor}
+	if len(st.Reasons) > 0 {
+		ev.Reason = st.Reasons[0].Member + ": " + st.Reasons[0].Why
+	}
+	if sc.events != nil {
+		if _, err := sc.events.Append(ev); err != nil {
+			sc.eventsFail.Do(func() { sc.logf("%v: events are being lost", err) })
+		}
+	}
 }

@@ -220,6 +220,7 @@ func (u *unit) depState() deps.State {
 // publishDeps tells the registry of a change of the service's state, as
 // its dependents see it; it runs after each event the service handled.
 func (s *service) publishDeps() {
+	s.publishApp()
 	st := s.main.depState()
 	if old := s.dep.Load(); old != nil && *old == st {
 		return

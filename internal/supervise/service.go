@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/supervision-suite/supervision/internal/app"
 	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/deps"
 	"github.com/supervision-suite/supervision/internal/gctune"
@@ -74,6 +75,9 @@ type service struct {
 	// dep is the service's state as the services that depend on it see
 	// it, as last published (publishDeps); others read it.
 	dep atomic.Pointer[deps.State]
+	// appMember is the service as a member of its application, as last
+	// published (publishApp); the application's evaluation reads it.
+	appMember atomic.Pointer[app.Member]
 
 	mu      sync.Mutex
 	queue   []event

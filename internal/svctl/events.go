@@ -2,6 +2,7 @@ package svctl
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,8 +30,11 @@ type EventsQuery struct {
 }
 
 // CheckEventName checks a name sv-ctl events may filter on: a service's
-// name, or NAME/log for its logger.
+// name, NAME/log for its logger, or @APP for an application.
 func CheckEventName(name string) error {
+	if app, ok := strings.CutPrefix(name, "@"); ok {
+		return options.CheckServiceName(app)
+	}
 	svc, ok := strings.CutSuffix(name, "/log")
 	if err := options.CheckServiceName(svc); err != nil {
 		if ok {
@@ -53,7 +57,11 @@ func Events(ctx context.Context, scanDir string, q EventsQuery, w io.Writer) err
 	}
 	out := bufio.NewWriter(w)
 	show := func(ev events.Event) error {
-		if ev.Dropped == 0 && len(q.Names) > 0 && !slices.Contains(q.Names, ev.Service) {
+		name := ev.Service
+		if ev.App != "" {
+			name = "@" + ev.App
+		}
+		if ev.Dropped == 0 && len(q.Names) > 0 && !slices.Contains(q.Names, name) {
 			return nil
 		}
 		if err := writeEvent(out, ev, q.JSON); err != nil {
@@ -110,6 +118,13 @@ func FormatEvent(ev events.Event) string {
 		return fmt.Sprintf("%s #%d dropped %d %s", at, ev.Seq, ev.Dropped, unit)
 	}
 	var b strings.Builder
+	if ev.App != "" {
+		fmt.Fprintf(&b, "%s #%d @%s: %s -> %s, major=%s minor=%s", at, ev.Seq, ev.App, cmp.Or(ev.From, "-"), ev.To, yesNo(ev.Major), yesNo(ev.Minor))
+		if ev.Reason != "" {
+			fmt.Fprintf(&b, " (%s)", ev.Reason)
+		}
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%s #%d %s: %s -> %s (%s)", at, ev.Seq, ev.Service, ev.From, ev.To, ev.Reason)
 	if ev.Pid != 0 {
 		fmt.Fprintf(&b, ", pid %d", ev.Pid)
@@ -126,4 +141,11 @@ func FormatEvent(ev events.Event) string {
 	}
 	fmt.Fprintf(&b, ", restarts %d", ev.Restarts)
 	return b.String()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
