@@ -23,8 +23,11 @@ type appActions struct {
 	last    map[string]app.Status
 	under   map[string]options.OnFailure // the action under way, by application
 	members map[*service]string          // each service's application, as its OPTIONS last said
-	changed *sync.Cond                   // a member's state changed (restart-app waits for all down)
-	waiters int
+	// expected are the members a scan is about to take up (by name): an
+	// application is not evaluated before they are.
+	expected map[string]string
+	changed  *sync.Cond // a member's state changed (restart-app waits for all down)
+	waiters  int
 }
 
 func newAppActions() *appActions {
@@ -37,11 +40,19 @@ func newAppActions() *appActions {
 func (a *appActions) setMember(svc *service, app string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	delete(a.expected, svc.name)
 	if app == "" {
 		delete(a.members, svc)
 		return
 	}
 	a.members[svc] = app
+}
+
+// expect records the members a scan is about to take up.
+func (a *appActions) expect(members map[string]string) {
+	a.mu.Lock()
+	a.expected = members
+	a.mu.Unlock()
 }
 
 // membersOf are the services of app, by name.
@@ -223,6 +234,11 @@ func (s *service) publishApp() {
 func (a *appActions) evaluate(sc *Scanner, name string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	for _, ap := range a.expected {
+		if ap == name {
+			return // a member is still to be taken up
+		}
+	}
 	var ms []app.Member
 	for _, svc := range a.membersOf(name) {
 		m := svc.appMember.Load()

@@ -426,18 +426,25 @@ func (s *Scanner) disabled(present map[string]string) map[string]bool {
 
 // learnDeps reads the dependencies of the services about to be taken up,
 // all before the first of them starts: a service's SVC_BEFORE holds back
-// one that sorts before it. (Their configs are cached for newService.)
+// one that sorts before it; and their applications, which are not
+// evaluated until all are taken up. (Their configs are cached for
+// newService.)
 func (s *Scanner) learnDeps(names []string, present map[string]string) {
 	edges, before := map[string][]deps.Edge{}, map[string][]string{}
+	apps := map[string]string{}
 	for _, name := range names {
 		if _, ok := s.services[name]; ok {
 			continue
 		}
 		if o := s.configs.get(present[name]).svc; o != nil {
 			edges[name], before[name] = deps.Edges(o.Config.Deps), deps.Names(o.Config.Deps.Before)
+			if o.Config.GroupName != "" {
+				apps[name] = o.Config.GroupName
+			}
 		}
 	}
 	s.deps.setEdgesOf(edges, before)
+	s.apps.expect(apps)
 }
 
 // register adds a service just taken up; s.mu is held.
