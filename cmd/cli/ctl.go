@@ -314,9 +314,12 @@ func ctlStatusCmd(o *ctlOpts) *cobra.Command {
 				if a == "all" {
 					continue
 				}
-				s, err := o.services([]string{a}, false)
+				var s []svctl.Service
+				var err error
 				if name, ok := strings.CutPrefix(a, "@"); ok {
 					s, err = o.appMembers(name)
+				} else {
+					s, err = o.services([]string{a}, false)
 				}
 				if err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", cmd.CommandPath(), err)

@@ -208,7 +208,7 @@ func index(code int) int {
 
 // Line is the status on one line: "web RUNNING major=no minor=yes (cache: fatal: ...)".
 func (s Status) Line() string {
-	line := fmt.Sprintf("%s %s major=%s minor=%s", s.Name, s.State, yesNo(s.Major), yesNo(s.Minor))
+	line := fmt.Sprintf("%s %s major=%s minor=%s", s.Name, s.State, YesNo(s.Major), YesNo(s.Minor))
 	for i, f := range s.Reasons {
 		sep := ", "
 		if i == 0 {
@@ -222,7 +222,8 @@ func (s Status) Line() string {
 	return line
 }
 
-func yesNo(b bool) string {
+// YesNo is a flag as the status line and the events say it.
+func YesNo(b bool) string {
 	if b {
 		return "yes"
 	}

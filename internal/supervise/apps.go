@@ -3,6 +3,7 @@ package supervise
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/supervision-suite/supervision/internal/app"
@@ -63,7 +64,7 @@ func (a *appActions) membersOf(app string) []*service {
 			out = append(out, svc)
 		}
 	}
-	slices.SortFunc(out, func(x, y *service) int { return cmpString(x.name, y.name) })
+	slices.SortFunc(out, func(x, y *service) int { return strings.Compare(x.name, y.name) })
 	return out
 }
 
@@ -182,16 +183,6 @@ func allDown(members []*service) bool {
 		}
 	}
 	return true
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // member is the unit as a member of its application sees it (package app).

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/supervision-suite/supervision/internal/app"
 	"github.com/supervision-suite/supervision/internal/events"
 	"github.com/supervision-suite/supervision/internal/options"
 )
@@ -119,7 +120,7 @@ func FormatEvent(ev events.Event) string {
 	}
 	var b strings.Builder
 	if ev.App != "" {
-		fmt.Fprintf(&b, "%s #%d @%s: %s -> %s, major=%s minor=%s", at, ev.Seq, ev.App, cmp.Or(ev.From, "-"), ev.To, yesNo(ev.Major), yesNo(ev.Minor))
+		fmt.Fprintf(&b, "%s #%d @%s: %s -> %s, major=%s minor=%s", at, ev.Seq, ev.App, cmp.Or(ev.From, "-"), ev.To, app.YesNo(ev.Major), app.YesNo(ev.Minor))
 		if ev.Reason != "" {
 			fmt.Fprintf(&b, " (%s)", ev.Reason)
 		}
@@ -141,11 +142,4 @@ func FormatEvent(ev events.Event) string {
 	}
 	fmt.Fprintf(&b, ", restarts %d", ev.Restarts)
 	return b.String()
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
