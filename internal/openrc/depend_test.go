@@ -22,7 +22,7 @@ func newDependRunner(t *testing.T) *Runner {
 	g.Profile = ""
 	for _, req := range []gen.AddRequest{
 		{Name: "db", Command: []string{"/bin/sleep", "1"}},
-		{Name: "web", Command: []string{"/bin/sleep", "1"}, Set: []string{"SVC_NEED=db syslog", "SVC_AFTER=db"}},
+		{Name: "web", Command: []string{"/bin/sleep", "1"}, Set: []string{"SVC_NEED=db syslog", "SVC_AFTER=db", "SVC_WANT=cache"}},
 		{Name: "broken", Command: []string{"/bin/sleep", "1"}},
 	} {
 		if _, err := g.Add(req); err != nil {
@@ -61,7 +61,7 @@ func TestDependAll(t *testing.T) {
 	}
 	for name, want := range map[string][]string{
 		"db":  {"need supervision"},
-		"web": {"need supervision", "need sv.db syslog", "after sv.db"},
+		"web": {"need supervision", "need sv.db syslog", "want cache", "after sv.db"},
 	} {
 		got, err := os.ReadFile(filepath.Join(dir, "77-12345", name))
 		if err != nil {

@@ -266,7 +266,7 @@ func (r *Runner) Status(name string) (int, string) {
 }
 
 // Depend is the service's depend() for OpenRC: it needs the scanner, and
-// its SVC_NEED, SVC_USE, SVC_AFTER and SVC_BEFORE, where a name that is a
+// its SVC_NEED, SVC_WANT, SVC_USE, SVC_AFTER and SVC_BEFORE, where a name that is a
 // service of this tree becomes sv.NAME and any other is an OpenRC service.
 // Its OPTIONS files are its `config`: OpenRC caches every depend() and
 // runs them again only when init.d, conf.d or a config file changed, and
@@ -282,7 +282,7 @@ func (r *Runner) Depend(name string) ([]string, error) {
 		word  string
 		names *[]string
 	}{
-		{"need", &deps.Need}, {"use", &deps.Use}, {"after", &deps.After}, {"before", &deps.Before},
+		{"need", &deps.Need}, {"want", &deps.Want}, {"use", &deps.Use}, {"after", &deps.After}, {"before", &deps.Before},
 	} {
 		names := *kw.names
 		if len(names) == 0 {
