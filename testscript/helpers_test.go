@@ -49,6 +49,8 @@ import (
 //	                 exits (NAME from -name), for tests of start and stop
 //	                 order across services
 //	-term-delay D    with -stay: wait D between TERM and the exit
+//	-term-wait FILE  with -stay: after TERM, exit only once FILE exists
+//	                 (looked for every 20ms, for a minute at most)
 func probeMain() {
 	fs := flag.NewFlagSet("sv-probe", flag.ExitOnError)
 	out := fs.String("o", "", "")
@@ -65,6 +67,7 @@ func probeMain() {
 	trace := fs.String("trace", "", "")
 	name := fs.String("name", "probe", "")
 	termDelay := fs.Duration("term-delay", 0, "")
+	termWait := fs.String("term-wait", "", "")
 	fs.Parse(os.Args[1:])
 	traceLine := func(what string) {
 		if *trace == "" {
@@ -159,6 +162,11 @@ func probeMain() {
 			if s == syscall.SIGTERM || s == syscall.SIGINT {
 				traceLine("term")
 				time.Sleep(*termDelay)
+				for end := time.Now().Add(time.Minute); *termWait != "" && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+					if _, err := os.Stat(*termWait); err == nil {
+						break
+					}
+				}
 				traceLine("exit")
 				os.Exit(0)
 			}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/supervision-suite/supervision/internal/app"
 	"github.com/supervision-suite/supervision/internal/events"
@@ -29,10 +30,25 @@ type appActions struct {
 	expected map[string]string
 	changed  *sync.Cond // a member's state changed (restart-app waits for all down)
 	waiters  int
+
+	// restarting: each application whose restart-app is under way, and
+	// how far it is (restartStopping, restartStarting).
+	restarting map[string]string
+	// retriedMember and retriedApp: when each member was last restarted
+	// by restart-member, by name, and each application by restart-app. A
+	// member that fails again with no sound run since (unit.soundAt) is
+	// left as it is: its restart failed, which is no reason to restart
+	// again (as Supvisors tells a failure while starting from one while
+	// running), so that a lasting failure costs one restart, not a loop.
+	retriedMember map[string]time.Time
+	retriedApp    map[string]time.Time
+	file          string // where they are kept across sv-scan's restarts (appState)
+	saveFail      sync.Once
 }
 
 func newAppActions() *appActions {
-	a := &appActions{under: map[string]options.OnFailure{}, members: map[*service]string{}, last: map[string]app.Status{}}
+	a := &appActions{under: map[string]options.OnFailure{}, members: map[*service]string{}, last: map[string]app.Status{},
+		restarting: map[string]string{}, retriedMember: map[string]time.Time{}, retriedApp: map[string]time.Time{}}
 	a.changed = sync.NewCond(&a.mu)
 	return a
 }
@@ -120,33 +136,71 @@ func (sc *Scanner) appFailure(svc *service, app string, of options.OnFailure, wh
 		sc.logf("%s: %s; %s: %s under way (SVC_APP_ON_FAILURE)", svc.name, why, app, cur)
 		return
 	}
-	members := a.membersOf(app)
-	if of.Action == options.FailRestartApp || of.Action == options.FailStopApp {
-		a.under[app] = of
+	if a.again(svc.name, app, of, svc.main.soundAt) {
+		a.mu.Unlock()
+		sc.logf("%s: %s; %s: no sound run since its last %s: left as it is (SVC_APP_ON_FAILURE)", svc.name, why, app, of)
+		return
 	}
+	members := a.membersOf(app)
+	now := time.Now()
+	switch of.Action {
+	case options.FailRestartApp:
+		a.under[app] = of
+		a.restarting[app] = restartStopping
+		a.retriedApp[app] = now
+	case options.FailRestartMember:
+		a.retriedMember[svc.name] = now
+	case options.FailStopApp, options.FailShutdown: // a restart under way ends
+		delete(a.under, app)
+		delete(a.restarting, app)
+		a.changed.Broadcast()
+	}
+	a.saveOrSay(sc)
 	a.mu.Unlock()
 	sc.logf("%s: %s; %s: %s (SVC_APP_ON_FAILURE)", svc.name, why, app, of)
-	letter := func(to []*service, b byte) {
-		for _, m := range to {
-			m.send(event{kind: evControl, u: m.main, b: b})
-		}
-	}
 	switch of.Action {
 	case options.FailRestartMember:
-		letter([]*service{svc}, 'u') // an explicit up starts a member given up afresh
+		sendLetter([]*service{svc}, 'u') // an explicit up starts a member given up afresh
 	case options.FailStopApp:
-		letter(members, 'd')
-		a.mu.Lock()
-		delete(a.under, app)
-		a.mu.Unlock()
+		sendLetter(members, 'd')
 	case options.FailRestartApp:
-		letter(members, 'd')
+		sendLetter(members, 'd')
 		go sc.restartApp(app, of, members)
 	case options.FailShutdown:
 		select {
 		case sc.shutdown <- &ShutdownError{Code: of.Code, Why: fmt.Sprintf("%s of %s: %s: SVC_APP_ON_FAILURE=%s", svc.name, app, why, of)}:
 		default: // one is under way
 		}
+	}
+}
+
+// again: of would restart the member, or its application, again, though
+// the member had no sound run (at soundAt) since of last did; a.mu is held.
+func (a *appActions) again(member, app string, of options.OnFailure, soundAt time.Time) bool {
+	var last time.Time
+	switch of.Action {
+	case options.FailRestartMember:
+		last = a.retriedMember[member]
+	case options.FailRestartApp:
+		last = a.retriedApp[app]
+	default:
+		return false
+	}
+	return !last.IsZero() && !soundAt.After(last)
+}
+
+// saveOrSay keeps the actions' state on disk; a failure to is logged, once
+// per sv-scan: the actions go on, and only a restart of sv-scan would
+// miss it. a.mu is held.
+func (a *appActions) saveOrSay(sc *Scanner) {
+	if err := a.save(); err != nil {
+		a.saveFail.Do(func() { sc.logf("%v: the applications' restarts would not survive sv-scan's", err) })
+	}
+}
+
+func sendLetter(to []*service, b byte) {
+	for _, m := range to {
+		m.send(event{kind: evControl, u: m.main, b: b})
 	}
 }
 
@@ -163,15 +217,47 @@ func (sc *Scanner) restartApp(app string, of options.OnFailure, members []*servi
 	a.waiters--
 	still := a.under[app] == of
 	if still {
-		delete(a.under, app)
+		a.restarting[app] = restartStarting
+		a.saveOrSay(sc)
 	}
 	a.mu.Unlock()
 	if !still {
 		return
 	}
 	sc.logf("%s: every member down: starting them again (SVC_APP_ON_FAILURE=%s)", app, of)
-	for _, m := range members {
-		m.send(event{kind: evControl, u: m.main, b: 'u'})
+	sendLetter(members, 'u')
+	a.mu.Lock()
+	if a.under[app] == of {
+		delete(a.under, app)
+		delete(a.restarting, app)
+		a.saveOrSay(sc)
+	}
+	a.mu.Unlock()
+}
+
+// resumeApps goes on with the restarts a previous sv-scan left under way,
+// once the scan took up their members: those still being stopped are
+// stopped and awaited, then started; those sent up already are sent up
+// again (an up to a member that runs does nothing).
+func (sc *Scanner) resumeApps() {
+	a := sc.apps
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	of := options.OnFailure{Action: options.FailRestartApp}
+	for app, phase := range a.restarting {
+		members := a.membersOf(app)
+		sc.logf("%s: taking up its restart left %s by the previous sv-scan (SVC_APP_ON_FAILURE=%s)", app, phase, of)
+		if phase == restartStarting {
+			sendLetter(members, 'u')
+			delete(a.restarting, app)
+			a.saveOrSay(sc)
+			continue
+		}
+		// Down again to all: one sent just before the previous sv-scan
+		// died may not have been recorded (a down member takes it as a no-op).
+		sendLetter(members, 'd')
+		a.under[app] = of
+		go sc.restartApp(app, of, members)
 	}
 }
 

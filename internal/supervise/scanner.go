@@ -182,6 +182,9 @@ func New(cfg Config) (*Scanner, error) {
 			return nil, err
 		}
 	}
+	if err := s.apps.load(appStateFile(dir)); err != nil {
+		s.logf("%v: the applications' restarts under way are forgotten", err)
+	}
 	if s.events, err = events.Create(events.Dir(dir)); err != nil {
 		s.logf("%v: no events are kept", err)
 	}
@@ -291,6 +294,7 @@ func (s *Scanner) Run(ctx context.Context) error {
 
 	defer close(s.loopDone)
 	s.scan()
+	s.resumeApps()
 	for {
 		select {
 		case <-s.rescan:

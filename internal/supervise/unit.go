@@ -237,8 +237,15 @@ type unit struct {
 	// that one does, so what needs it stops first.
 	needStop bool
 	waiting  string // why it does not start yet (phaseWaiting, phaseBlocked)
-	killed   bool   // the stop of this run needed KILL
-	ending   ending // why the last run ended (while it ends, and after)
+	// restoring: the phase is the one a previous sv-scan left (begin), no
+	// new failure of the unit.
+	restoring bool
+	// soundAt: when a run last proved sound (it ran policy.StableAfter,
+	// or a oneshot exited 0). SVC_APP_ON_FAILURE restarts a member again
+	// only if it was sound since the last restart it made.
+	soundAt time.Time
+	killed  bool   // the stop of this run needed KILL
+	ending  ending // why the last run ended (while it ends, and after)
 
 	restarts  int
 	lastExit  *svdir.Exit
@@ -458,6 +465,12 @@ func (u *unit) adopt(c child, st *svdir.State) {
 		}
 	}
 	u.since = st.Started
+	if st.Phase == svdir.PhaseStopping && u.want != wantUp {
+		// Asked down, and not gone when the previous sv-scan went: the
+		// stop goes on, as a second `d` does with runsv (the stop signal
+		// again, and the stop timeout from now).
+		u.stopFor(endedRequested, "requested")
+	}
 }
 
 // becameReady: the daemon said or showed it is ready.
@@ -656,6 +669,9 @@ func (u *unit) down() {
 		e := *u.lastExit
 		e.Expected = u.endExpected()
 		u.lastExit = &e
+		if e.Uptime >= policy.StableAfter.Seconds() {
+			u.soundAt = u.w.now()
+		}
 	}
 	if u.want != wantUp {
 		u.setPhase(phaseDown, reason)
@@ -679,6 +695,7 @@ func (u *unit) down() {
 	if pol.StayDown(code) != "" && u.ending != endedReadyLate && u.lastExit != nil && !u.lastExit.Unknown {
 		u.want = wantDown
 		if pol.Oneshot && code == 0 {
+			u.soundAt = u.w.now()
 			u.setPhase(phaseDone, reason)
 			return
 		}
