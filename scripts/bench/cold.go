@@ -58,6 +58,7 @@ const (
 	coldS6Notify                 // and notification-fd 3: s6-svwait -U
 	coldOptions                  // and OPTIONS with SVC_READY=fd:3 (sv-scan, no sv-exec): sv-ctl wait ready
 	coldLevels                   // coldOptions, in depLevels levels, each needing every service of the one before
+	coldApp                      // coldOptions, all members of one application (SVC_GROUP_NAME=bench)
 )
 
 func coldNames() []string {
@@ -141,6 +142,8 @@ func (b *bench) coldService(dir, marker string, kind coldKind) error {
 		extra, content = "OPTIONS", "SVC_READY=fd:3\n"
 	case coldLevels:
 		extra, content = "OPTIONS", "SVC_READY=fd:3\n"+levelNeeds(filepath.Base(dir))
+	case coldApp:
+		extra, content = "OPTIONS", "SVC_READY=fd:3\nSVC_GROUP_NAME="+benchApp+"\n"
 	}
 	if err := os.WriteFile(filepath.Join(dir, extra), []byte(content), 0o644); err != nil {
 		return err
@@ -382,21 +385,53 @@ type coldRC struct {
 	err          string
 }
 
-// coldOpenRCScript runs in the OpenRC sandbox: "sh -c SCRIPT sh BIN TREE N
-// REPS". It puts N services in the default runlevel, in turn sv.sN (ours,
-// the builtin backend; the scanner runs first), peerN (supervisor=
-// supervise-daemon) and noopN (start() { :; }), each set alone; times
-// `openrc default` from a runlevel in which none of them runs, then
-// `openrc empty` back, REPS times, with rc_parallel=YES (sv.sN after a
-// boot: each started and stopped once before, then the run dir emptied
-// and the scanner started again); and prints
+// coldOpenRCScript runs in the OpenRC sandbox (see openrcSandbox). It puts
+// N services in the default runlevel, in turn sv.sN (ours, the builtin
+// backend; the scanner runs first), peerN (supervisor= supervise-daemon)
+// and noopN (start() { :; }), each set alone; times `openrc default` from
+// a runlevel in which none of them runs, then `openrc empty` back, REPS
+// times, with rc_parallel=YES (sv.sN after a boot: each started and
+// stopped once before, then the run dir emptied and the scanner started
+// again).
+const coldOpenRCScript = openrcPrelude + `
+# --- ours: sv.sN through /etc/init.d/supervision, the builtin backend ----
+add() { sv-gen add s$1 -- /bin/sh -c "echo \$\$ >$root/mark/s$1; exec sleep 100000" >/dev/null 2>&1 || echo "error builtin sv-gen add s$1 failed"; }
+ours builtin $(i=1; while [ $i -le "$N" ]; do echo s$i; i=$((i+1)); done)
+
+# --- OpenRC's own: supervisor=supervise-daemon --------------------------
+peer() {
+	mkdir -p "$peers/svc/$1"
+	printf '#!/bin/sh\necho $$ >%s\nexec sleep 100000\n' "$peers/mark/$1" >"$peers/svc/$1/run"
+	chmod 755 "$peers/svc/$1/run"
+	printf '#!/sbin/openrc-run\nsupervisor=supervise-daemon\ncommand=%s\n' "$peers/svc/$1/run" >/etc/init.d/peer$1
+	chmod 755 /etc/init.d/peer$1
+	default peer$1
+}
+each peer
+deptree supervise-daemon
+measure supervise-daemon "$peers/mark"
+rm -f /etc/runlevels/default/* /etc/init.d/peer*
+
+# --- OpenRC's floor: start() { :; } -------------------------------------
+noop() {
+	printf '#!/sbin/openrc-run\nstart() { :; }\nstop() { :; }\n' >/etc/init.d/noop$1
+	chmod 755 /etc/init.d/noop$1
+	default noop$1
+}
+each noop
+deptree noop
+measure noop /run/cold-none last
+`
+
+// openrcPrelude is the start of every script run in the OpenRC sandbox:
+// "sh -c SCRIPT sh BIN TREE N REPS [MORE...]". Its functions print
 //
 //	deptree WHO MICROSECONDS   (rc-update -u: OpenRC reading every depend())
 //	time WHO MICROSECONDS OPENRC-EXIT-CODE
 //	stop WHO MICROSECONDS
 //	running WHO AT-RETURN ONE-SECOND-LATER
 //	error WHO TEXT
-const coldOpenRCScript = `
+const openrcPrelude = `
 BIN=$1 TREE=$2 N=$3 REPS=$4
 export PATH="$BIN:$PATH"
 now() { date +%s%N; }
@@ -452,70 +487,52 @@ each() { # each CMD: CMD 1 .. CMD N, four at a time
 default() { # default NAME...: the default runlevel holds these
 	for s in "$@"; do ln -s "/etc/init.d/$s" "/etc/runlevels/default/$s"; done
 }
-
-# --- ours: sv.sN through /etc/init.d/supervision, the builtin backend ----
 root=/run/cold-sv
-export SV_ROOT=$root
-mkdir -p "$root/run/sv/service" "$root/mark"
-cp "$TREE/rc/supervision" /etc/init.d/supervision
-chmod 755 /etc/init.d/supervision
-printf 'SV_BACKEND=builtin\nSV_ROOT=%s\nSV_RC=%s\n' "$root" "$BIN/sv-rc" >/etc/conf.d/supervision
-add() { sv-gen add s$1 -- /bin/sh -c "echo \$\$ >$root/mark/s$1; exec sleep 100000" >/dev/null 2>&1 || echo "error builtin sv-gen add s$1 failed"; }
-sv-gen init >/dev/null 2>&1
-each add
-names=$(i=1; while [ $i -le "$N" ]; do echo s$i; i=$((i+1)); done)
-sv-gen enable --openrc $names >/dev/null || echo "error builtin sv-gen enable --openrc failed"
-ln -s /etc/init.d/supervision /etc/runlevels/empty/supervision
-default supervision $(for n in $names; do echo sv.$n; done)
-deptree builtin
-timeout 120 openrc empty >/dev/null 2>&1 # the scanner, and nothing else
-rc-service supervision status >/dev/null 2>&1 || echo "error builtin the scanner did not start"
-# The boot before: every service started once (synced, so stamped) and
-# stopped; then a boot empties /run: the run dir goes, the scanner starts
-# again. What is timed is the first start since that boot.
-timeout 120 openrc default >/dev/null 2>&1
-timeout 120 openrc empty >/dev/null 2>&1
-rc-service supervision stop >/dev/null 2>&1
-rm -rf "$root/run"
-mkdir -p "$root/run/sv/service"
-rc-service supervision start >/dev/null 2>&1 || echo "error builtin the scanner did not start again"
-measure builtin "$root/mark"
-rm -f /etc/runlevels/default/* /etc/runlevels/empty/*
-timeout 120 openrc empty >/dev/null 2>&1 # stops the scanner
-rm -f /etc/init.d/sv.* /etc/init.d/supervision
-unset SV_ROOT
-
-# --- OpenRC's own: supervisor=supervise-daemon --------------------------
 peers=/run/cold-peers
-mkdir -p "$peers/mark"
-peer() {
-	mkdir -p "$peers/svc/$1"
-	printf '#!/bin/sh\necho $$ >%s\nexec sleep 100000\n' "$peers/mark/$1" >"$peers/svc/$1/run"
-	chmod 755 "$peers/svc/$1/run"
-	printf '#!/sbin/openrc-run\nsupervisor=supervise-daemon\ncommand=%s\n' "$peers/svc/$1/run" >/etc/init.d/peer$1
-	chmod 755 /etc/init.d/peer$1
-	default peer$1
+mkdir -p "$root/run/sv/service" "$root/mark" "$peers/mark"
+ours() { # ours WHO NAME...: sv.NAME through /etc/init.d/supervision, the
+	# builtin backend, each NAME made by "add NUMBER" (1..N)
+	who=$1; shift
+	export SV_ROOT=$root
+	cp "$TREE/rc/supervision" /etc/init.d/supervision
+	chmod 755 /etc/init.d/supervision
+	printf 'SV_BACKEND=builtin\nSV_ROOT=%s\nSV_RC=%s\n' "$root" "$BIN/sv-rc" >/etc/conf.d/supervision
+	sv-gen init >/dev/null 2>&1
+	each add
+	sv-gen enable --openrc "$@" >/dev/null || echo "error $who sv-gen enable --openrc failed"
+	ln -s /etc/init.d/supervision /etc/runlevels/empty/supervision
+	default supervision $(for n in "$@"; do echo sv.$n; done)
+	deptree $who
+	timeout 120 openrc empty >/dev/null 2>&1 # the scanner, and nothing else
+	rc-service supervision status >/dev/null 2>&1 || echo "error $who the scanner did not start"
+	# The boot before: every service started once (synced, so stamped)
+	# and stopped; then a boot empties /run: the run dir goes, the
+	# scanner starts again. What is timed is the first start since that
+	# boot.
+	timeout 120 openrc default >/dev/null 2>&1
+	timeout 120 openrc empty >/dev/null 2>&1
+	rc-service supervision stop >/dev/null 2>&1
+	rm -rf "$root/run"
+	mkdir -p "$root/run/sv/service"
+	rc-service supervision start >/dev/null 2>&1 || echo "error $who the scanner did not start again"
+	measure $who "$root/mark"
+	rm -f /etc/runlevels/default/* /etc/runlevels/empty/*
+	timeout 120 openrc empty >/dev/null 2>&1 # stops the scanner
+	rm -f /etc/init.d/sv.* /etc/init.d/supervision
+	unset SV_ROOT
 }
-each peer
-deptree supervise-daemon
-measure supervise-daemon "$peers/mark"
-rm -f /etc/runlevels/default/* /etc/init.d/peer*
-
-# --- OpenRC's floor: start() { :; } -------------------------------------
-noop() {
-	printf '#!/sbin/openrc-run\nstart() { :; }\nstop() { :; }\n' >/etc/init.d/noop$1
-	chmod 755 /etc/init.d/noop$1
-	default noop$1
-}
-each noop
-deptree noop
-measure noop /run/cold-none last
 `
 
-// coldOpenRC runs coldOpenRCScript in the sandbox (a private mount
-// namespace; nothing of the machine's OpenRC is touched), bounded: past
-// coldRCLimit every process of the sandbox is killed by pid.
+// coldOpenRC runs coldOpenRCScript in the sandbox.
 func (b *bench) coldOpenRC(reps int) (map[string]*coldRC, error) {
+	return b.openrcSandbox(coldOpenRCScript, []string{"builtin", "supervise-daemon", "noop"}, reps)
+}
+
+// openrcSandbox runs script (openrcPrelude and what uses it) in the
+// OpenRC sandbox, a private mount namespace: nothing of the machine's
+// OpenRC is touched. It is bounded: past coldRCLimit every process of the
+// sandbox is killed by pid. whos are the rows the script measures.
+func (b *bench) openrcSandbox(script string, whos []string, reps int, more ...string) (map[string]*coldRC, error) {
 	if !b.root {
 		return nil, errors.New("needs root (a mount namespace)")
 	}
@@ -528,8 +545,9 @@ func (b *bench) coldOpenRC(reps int) (map[string]*coldRC, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("unshare", "-m", "--propagation", "private", self, openrcInner,
-		filepath.Join(b.work, "cold-ns"), "/bin/sh", "-c", coldOpenRCScript, "sh", b.bin, filepath.Dir(b.bin), strconv.Itoa(coldN), strconv.Itoa(reps))
+	args := append([]string{"-m", "--propagation", "private", self, openrcInner,
+		filepath.Join(b.work, "cold-ns"), "/bin/sh", "-c", script, "sh", b.bin, filepath.Dir(b.bin), strconv.Itoa(coldN), strconv.Itoa(reps)}, more...)
+	cmd := exec.Command("unshare", args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -545,6 +563,24 @@ func (b *bench) coldOpenRC(reps int) (map[string]*coldRC, error) {
 		endMountNamespaceOf(cmd.Process.Pid)
 		err = <-done
 	}
+	rows := parseOpenRCSandbox(out.String())
+	if timedOut {
+		for _, who := range whos {
+			if rows[who] == nil {
+				rows[who] = &coldRC{}
+			}
+			if r := rows[who]; len(r.times) < reps && r.err == "" {
+				r.err = fmt.Sprintf("the sandbox was ended after %s", coldRCLimit)
+			}
+		}
+	} else if err != nil && len(rows) == 0 {
+		return nil, fmt.Errorf("the OpenRC run: %v", err)
+	}
+	return rows, nil
+}
+
+// parseOpenRCSandbox reads the lines openrcPrelude's functions print.
+func parseOpenRCSandbox(out string) map[string]*coldRC {
 	rows := map[string]*coldRC{}
 	row := func(who string) *coldRC {
 		if rows[who] == nil {
@@ -553,7 +589,7 @@ func (b *bench) coldOpenRC(reps int) (map[string]*coldRC, error) {
 		return rows[who]
 	}
 	us := func(s string) time.Duration { n, _ := strconv.Atoi(s); return time.Duration(n) * time.Microsecond }
-	for _, line := range strings.Split(out.String(), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		switch {
 		case len(f) == 3 && f[0] == "deptree":
@@ -573,16 +609,7 @@ func (b *bench) coldOpenRC(reps int) (map[string]*coldRC, error) {
 			}
 		}
 	}
-	if timedOut {
-		for _, who := range []string{"builtin", "supervise-daemon", "noop"} {
-			if r := row(who); len(r.times) < reps && r.err == "" {
-				r.err = fmt.Sprintf("the sandbox was ended after %s", coldRCLimit)
-			}
-		}
-	} else if err != nil && len(rows) == 0 {
-		return nil, fmt.Errorf("the OpenRC run: %v", err)
-	}
-	return rows, nil
+	return rows
 }
 
 // endMountNamespaceOf kills, by pid, every process in pid's mount
