@@ -80,7 +80,9 @@ func (s *Scanner) takeUp(name, dir string, vet Vet) (*Taken, string) {
 	if err != nil {
 		return nil, err.Error()
 	}
-	cfg := s.configs.get(resolved)
+	s.configs.beginPass()
+	defer s.configs.endPass()
+	cfg := s.configs.inPass(resolved)
 	switch {
 	case cfg.err != "":
 		return nil, "OPTIONS: " + cfg.err

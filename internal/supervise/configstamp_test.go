@@ -121,3 +121,23 @@ func TestConfigCache(t *testing.T) {
 		t.Errorf("SVC_CMD = %q", got)
 	}
 }
+
+// Within a pass of the scan loop a config is read once, even one just
+// written (whose stamp is not trusted yet); outside one, and for get, it
+// is read again.
+func TestConfigCachePass(t *testing.T) {
+	dir := configTree(t)
+	var c configCache
+	c.beginPass()
+	first := c.inPass(dir)
+	if again := c.inPass(dir); again.svc != first.svc {
+		t.Error("a config got in the pass was read again in it")
+	}
+	if fresh := c.get(dir); fresh.svc == first.svc {
+		t.Error("get trusted a stamp taken within its racy window")
+	}
+	c.endPass()
+	if after := c.inPass(dir); after.svc == first.svc {
+		t.Error("a config of an ended pass was trusted")
+	}
+}

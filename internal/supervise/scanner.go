@@ -91,20 +91,39 @@ type Scanner struct {
 type configCache struct {
 	mu    sync.Mutex
 	byDir map[string]config
+	// pass holds the configs got during one scan, which reads a new
+	// service's config three times (SVC_ENABLE, its dependencies, its
+	// take-up): read once, and trusted for the scan's length. (A service
+	// dir made a moment ago would fail its stamp's check each time, and
+	// be read again.)
+	pass map[string]config
 }
 
 // get is dir's config: the one kept, while nothing it was read from has
 // changed, else read now (and kept).
 func (c *configCache) get(dir string) config {
 	c.mu.Lock()
-	cfg, ok := c.byDir[dir]
+	kept, ok := c.byDir[dir]
 	c.mu.Unlock()
-	if ok && configCurrent(cfg.stamp) {
-		return cfg
+	cfg := kept
+	if !ok || !configCurrent(kept.stamp) {
+		cfg = loadConfig(dir)
 	}
-	cfg = loadConfig(dir)
 	c.put(dir, cfg)
 	return cfg
+}
+
+// inPass is get for the scan loop: within a pass, a config got once is
+// not checked again. (Services' own goroutines use get: one that reloads
+// its OPTIONS before a start reads what is on disk now.)
+func (c *configCache) inPass(dir string) config {
+	c.mu.Lock()
+	cfg, ok := c.pass[dir]
+	c.mu.Unlock()
+	if ok {
+		return cfg
+	}
+	return c.get(dir)
 }
 
 func (c *configCache) put(dir string, cfg config) {
@@ -114,6 +133,22 @@ func (c *configCache) put(dir string, cfg config) {
 		c.byDir = map[string]config{}
 	}
 	c.byDir[dir] = cfg
+	if c.pass != nil {
+		c.pass[dir] = cfg
+	}
+}
+
+// beginPass and endPass bound a pass of the scan loop (a scan, a take-up).
+func (c *configCache) beginPass() {
+	c.mu.Lock()
+	c.pass = map[string]config{}
+	c.mu.Unlock()
+}
+
+func (c *configCache) endPass() {
+	c.mu.Lock()
+	c.pass = nil
+	c.mu.Unlock()
 }
 
 // retry has the scan loop look again at entries it could not supervise (a
@@ -349,6 +384,8 @@ func (s *Scanner) readControl(stop chan struct{}) {
 // scan starts supervising new entries and stops those that left. An entry
 // whose service dir changed (a link pointed elsewhere) is a new service.
 func (s *Scanner) scan() {
+	s.configs.beginPass()
+	defer s.configs.endPass()
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		s.logf("cannot read %s: %v", s.dir, err)
@@ -421,7 +458,7 @@ func (s *Scanner) scan() {
 func (s *Scanner) disabled(present map[string]string) map[string]bool {
 	out := map[string]bool{}
 	for name, dir := range present {
-		if o := s.configs.get(dir).svc; o != nil && !o.Config.Enable {
+		if o := s.configs.inPass(dir).svc; o != nil && !o.Config.Enable {
 			out[name] = true
 		}
 	}
@@ -440,7 +477,7 @@ func (s *Scanner) learnDeps(names []string, present map[string]string) {
 		if _, ok := s.services[name]; ok {
 			continue
 		}
-		if o := s.configs.get(present[name]).svc; o != nil {
+		if o := s.configs.inPass(present[name]).svc; o != nil {
 			edges[name], before[name] = deps.Edges(o.Config.Deps), deps.Names(o.Config.Deps.Before)
 			if o.Config.GroupName != "" {
 				apps[name] = o.Config.GroupName

@@ -119,7 +119,7 @@ func newService(sc *Scanner, name, link, dir string, up *upNow) (*service, error
 	if s.main.sup, err = svdir.Acquire(filepath.Join(dir, "supervise")); err != nil {
 		return nil, err
 	}
-	s.cfg = sc.configs.get(dir)
+	s.cfg = sc.configs.inPass(dir)
 	s.setDeps()
 	s.taking = true
 	if s.cfg.log != logNone {
