@@ -328,14 +328,12 @@ func ctlStatusCmd(o *ctlOpts) *cobra.Command {
 				}
 				svcs = append(svcs, s...)
 			}
-			var infos []svctl.Info
-			for _, svc := range svcs {
-				info, err := svctl.Status(svc)
-				if err != nil {
-					info = svctl.Info{Name: svc.Name, Dir: svc.Dir, State: "unknown", Error: err.Error()}
+			infos, errs := svctl.Statuses(svcs)
+			for i, svc := range svcs {
+				if errs[i] != nil {
+					infos[i] = svctl.Info{Name: svc.Name, Dir: svc.Dir, State: "unknown", Error: errs[i].Error()}
 				}
-				infos = append(infos, info)
-				code = worse(code, statusCode(info))
+				code = worse(code, statusCode(infos[i]))
 			}
 			if asJSON {
 				if err := writeJSON(cmd.OutOrStdout(), infos); err != nil {

@@ -37,8 +37,9 @@ func Apps(r Resolver, of func() map[string]app.Membership, names []string) ([]ap
 	}
 	byApp := map[string][]app.Member{}
 	var fromOptions map[string]app.Membership
-	for _, svc := range svcs {
-		info, err := Status(svc)
+	infos, errs := Statuses(svcs)
+	for i, svc := range svcs {
+		info, err := infos[i], errs[i]
 		if err != nil {
 			info = Info{Name: svc.Name, State: "unknown", Want: "down"}
 		}

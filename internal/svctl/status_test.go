@@ -3,6 +3,7 @@ package svctl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -116,5 +117,42 @@ func TestLogFIFO(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("reading a FIFO log did not return within 10s")
+	}
+}
+
+// Statuses reads each service, several at once, and gives each its own
+// result in the order asked: a dir that does not exist is an error of its
+// own, an unsupervised one is no error.
+func TestStatusesInOrder(t *testing.T) {
+	base := t.TempDir()
+	var svcs []Service
+	for i := range 20 {
+		name := fmt.Sprintf("s%02d", i)
+		dir := filepath.Join(base, name)
+		if i%7 != 3 { // s03, s10, s17 are missing
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svcs = append(svcs, Service{Name: name, Dir: dir})
+	}
+	infos, errs := Statuses(svcs)
+	if len(infos) != len(svcs) || len(errs) != len(svcs) {
+		t.Fatalf("%d infos, %d errors for %d services", len(infos), len(errs), len(svcs))
+	}
+	for i, svc := range svcs {
+		missing := i%7 == 3
+		if (errs[i] != nil) != missing {
+			t.Errorf("%s: error %v, missing %v", svc.Name, errs[i], missing)
+		}
+		if infos[i].Name != svc.Name {
+			t.Errorf("result %d is %q's, want %q's", i, infos[i].Name, svc.Name)
+		}
+		if !missing && infos[i].State != StateUnsupervised {
+			t.Errorf("%s: state %q", svc.Name, infos[i].State)
+		}
+	}
+	if infos, errs := Statuses(nil); len(infos)+len(errs) != 0 {
+		t.Error("results for no service")
 	}
 }
