@@ -3,6 +3,7 @@ package supervise
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"path/filepath"
@@ -46,7 +47,7 @@ func readAppState(path string) (appState, error) {
 		return st, err
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
-		return appState{}, err
+		return appState{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return st, nil
 }
