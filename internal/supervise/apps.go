@@ -105,8 +105,13 @@ func (e *ShutdownError) Error() string { return e.Why }
 
 // failedForGood: the unit has just failed, and nothing will start it
 // again by itself: given up, or its run ended on a failure that its policy
-// keeps down (a `d` to a unit given up is no new failure).
+// keeps down (a `d` to a unit given up is no new failure). A unit that
+// has not run under this sv-scan (gen 0: given up before, its phase read
+// back from the previous sv-scan's state) has not just failed.
 func (u *unit) failedForGood(from phase) bool {
+	if u.gen == 0 {
+		return false
+	}
 	switch u.phase {
 	case phaseFatal:
 		return from != phaseFatal

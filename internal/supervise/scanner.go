@@ -126,6 +126,14 @@ func (c *configCache) inPass(dir string) config {
 	return c.get(dir)
 }
 
+// kept is dir's config as last read, unchecked.
+func (c *configCache) kept(dir string) (config, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cfg, ok := c.byDir[dir]
+	return cfg, ok
+}
+
 func (c *configCache) put(dir string, cfg config) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -453,12 +461,22 @@ func (s *Scanner) scan() {
 
 // disabled are the services of the scan dir whose OPTIONS leave them out
 // of the run (SVC_ENABLE=no, in a profile's or a host's overlay): not
-// taken up, and ready for what depends on them. (Their configs are
-// cached for newService.)
+// taken up, and ready for what depends on them. A service supervised
+// already is judged by its config as it last read it (before its last
+// start), not read again: a scan, which every link made in the scan dir
+// sets off, costs what is new in it, not the whole tree. (The configs
+// read are cached for newService.)
 func (s *Scanner) disabled(present map[string]string) map[string]bool {
 	out := map[string]bool{}
 	for name, dir := range present {
-		if o := s.configs.inPass(dir).svc; o != nil && !o.Config.Enable {
+		cfg, ok := config{}, false
+		if svc := s.services[name]; svc != nil && svc.dir == dir {
+			cfg, ok = s.configs.kept(dir)
+		}
+		if !ok {
+			cfg = s.configs.inPass(dir)
+		}
+		if o := cfg.svc; o != nil && !o.Config.Enable {
 			out[name] = true
 		}
 	}

@@ -212,9 +212,7 @@ func (s *service) begin(u *unit) {
 		switch {
 		case st.Fatal != "":
 			u.want, u.fatal, u.restarts, u.lastExit = wantDown, st.Fatal, st.Restarts, st.LastExit
-			u.restoring = true
 			u.setPhase(phaseFatal, "gave-up")
-			u.restoring = false
 		case st.Want == "down":
 			u.want, u.restarts, u.lastExit = wantDown, st.Restarts, st.LastExit
 		}

@@ -237,9 +237,6 @@ type unit struct {
 	// that one does, so what needs it stops first.
 	needStop bool
 	waiting  string // why it does not start yet (phaseWaiting, phaseBlocked)
-	// restoring: the phase is the one a previous sv-scan left (begin), no
-	// new failure of the unit.
-	restoring bool
 	// soundAt: when a run last proved sound (it ran policy.StableAfter,
 	// or a oneshot exited 0). SVC_APP_ON_FAILURE restarts a member again
 	// only if it was sound since the last restart it made.

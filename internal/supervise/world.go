@@ -214,7 +214,7 @@ func (s *service) beforeStart(u *unit) {
 // failed for good sets off its application's SVC_APP_ON_FAILURE.
 func (s *service) changed(u *unit, from phase, reason string) {
 	s.sc.emit(u, from, reason)
-	if u == s.main && !u.restoring && u.failedForGood(from) {
+	if u == s.main && u.failedForGood(from) {
 		s.appFailed(fmt.Sprintf("%s (%s)", u.phase, reason))
 	}
 }
