@@ -376,6 +376,17 @@ func (b *bench) coldGenerate(root string) error {
 	return <-errs // nil when none
 }
 
+// missing says why a row has no time ("" when it has).
+func (row *coldRC) missing() string {
+	switch {
+	case row != nil && len(row.times) > 0:
+		return ""
+	case row != nil && row.err != "":
+		return row.err
+	}
+	return "no result"
+}
+
 // coldRC is what `openrc default` did for one backend in the sandbox.
 type coldRC struct {
 	times, stops []time.Duration
@@ -828,11 +839,7 @@ func (b *bench) coldOpenRCSection(r *strings.Builder) {
 	names := map[string]string{"builtin": "sv.sN, builtin", "supervise-daemon": "OpenRC supervisor=supervise-daemon", "noop": "OpenRC, start() { :; } (floor)"}
 	for _, who := range []string{"builtin", "supervise-daemon", "noop"} {
 		row := rows[who]
-		if row == nil || len(row.times) == 0 {
-			why := "no result"
-			if row != nil && row.err != "" {
-				why = row.err
-			}
+		if why := row.missing(); why != "" {
 			if coldRCReps == 1 {
 				fmt.Fprintf(r, "| %s | not measured: %s | | | | | |\n", names[who], why)
 			} else {

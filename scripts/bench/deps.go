@@ -251,11 +251,7 @@ func (b *bench) depsOpenRC(r *strings.Builder, graph coldRun) {
 	names := map[string]string{"builtin": "OpenRC, sv.sNNN (builtin backend)", "supervise-daemon": "OpenRC, supervise-daemon", "noop": "OpenRC, start() { :; } (floor)"}
 	for _, who := range []string{"builtin", "supervise-daemon", "noop"} {
 		row := rows[who]
-		if row == nil || len(row.times) == 0 {
-			why := "no result"
-			if row != nil && row.err != "" {
-				why = row.err
-			}
+		if why := row.missing(); why != "" {
 			fmt.Fprintf(r, "| %s | | not measured: %s | | | |\n", names[who], why)
 			continue
 		}
