@@ -1,6 +1,7 @@
 package options
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"syscall"
@@ -45,7 +46,8 @@ func TestDecodeDefaults(t *testing.T) {
 		ReloadSignal: syscall.SIGHUP,
 		Restart:      Restart{Mode: RestartAlways, MaxDelay: time.Minute},
 		Type:         Longrun, Enable: true, AppOnFailure: OnFailure{Action: FailContinue},
-		Log: Log{Kind: LogBuiltin, Dir: "/var/log/sv/web", Size: 1 << 20, Files: 10, Timestamp: StampISO},
+		Log:   Log{Kind: LogBuiltin, Dir: "/var/log/sv/web", Size: 1 << 20, Files: 10, Timestamp: StampISO},
+		Hooks: Hooks{Timeout: time.Minute},
 	}
 	sameConfig(t, c, &want)
 }
@@ -66,6 +68,8 @@ SVC_RESTART=on-failure SVC_RESTART_DELAY=2 SVC_RESTART_MAX_DELAY=5m SVC_RESTART_
 SVC_TYPE=oneshot SVC_GROUP_NAME=web-app SVC_REQUIRED=yes SVC_ENABLE=no SVC_NEED_RESTART=yes SVC_APP_ON_FAILURE=shutdown:3
 LOG=custom LOG_DIR=/var/log/web LOG_SIZE=64k LOG_FILES=3 LOG_TIMESTAMP=tai64n LOG_USER=log LOG_CMD='logger -t web'
 SVC_CATALOG=httpd SV_PROFILE=prod
+ON_START='logger started' ON_READY=start:db ON_EXIT='exec:echo "$SV_SERVICE" >x' ON_CRASH=mail:root@example.com
+ON_RESTART=restart:cache ON_FATAL=shutdown:4 ON_STOP=webhook:https://h.example/x HOOK_TIMEOUT=5 HOOK_RATE=3/1m HOOK_USER=hooks
 export TZ=UTC
 `)
 	nice := -5
@@ -96,6 +100,12 @@ export TZ=UTC
 		Log: Log{Kind: LogCustom, Dir: "/var/log/web", Size: 64 << 10, Files: 3, Timestamp: StampTAI64N,
 			User: "log", Cmd: []string{"logger", "-t", "web"}},
 		Catalog: "httpd", Profile: "prod",
+		Hooks: Hooks{On: [NumHookEvents]Action{
+			HookStart: {Verb: ActExec, Arg: "logger started"}, HookReady: {Verb: ActStart, Arg: "db"},
+			HookExit: {Verb: ActExec, Arg: `echo "$SV_SERVICE" >x`}, HookCrash: {Verb: ActMail, Arg: "root@example.com"},
+			HookRestart: {Verb: ActRestart, Arg: "cache"}, HookFatal: {Verb: ActShutdown, Code: 4},
+			HookStop: {Verb: ActWebhook, Arg: "https://h.example/x"},
+		}, Timeout: 5 * time.Second, Rate: Rate{3, time.Minute}, User: "hooks"},
 	}
 	sameConfig(t, c, &want)
 	if got := c.ResourceLimits(); len(got) != 9 || got[0] != (ResourceLimit{"SVC_LIMIT_NOFILE", unix.RLIMIT_NOFILE, Limit{1024, 4096}}) ||
@@ -116,6 +126,7 @@ func TestDecodeErrors(t *testing.T) {
 		"SVC_STOP_SIGNAL": "NOPE", "SVC_STOP_GROUP": "maybe", "SVC_RESTART": "sometimes",
 		"SVC_RESTART_LIMIT": "5", "SVC_TYPE": "forking", "SVC_REQUIRED": "2", "LOG": "file",
 		"LOG_SIZE": "big", "LOG_FILES": "0", "LOG_TIMESTAMP": "unix", "SVC_CATALOG": "a b",
+		"ON_EXIT": "stpo:web", "ON_FATAL": "webhook:ftp://x", "ON_CRASH": "mail:a b", "HOOK_RATE": "3", "HOOK_TIMEOUT": "-1",
 	}
 	for key, text := range bad {
 		s := NewSet(nil)
@@ -196,8 +207,12 @@ func leafFields(v reflect.Value, prefix string) []leaf {
 		}
 		f := v.Field(i)
 		switch f.Addr().Interface().(type) {
-		case *Env, *Limits, *Deps, *Wait, *Stop, *Restart, *Log:
+		case *Env, *Limits, *Deps, *Wait, *Stop, *Restart, *Log, *Hooks:
 			out = append(out, leafFields(f, prefix+sf.Name+".")...)
+		case *[NumHookEvents]Action:
+			for j := range f.Len() {
+				out = append(out, leaf{fmt.Sprintf("%s%s[%d]", prefix, sf.Name, j), f.Index(j).Addr().Interface()})
+			}
 		default:
 			out = append(out, leaf{prefix + sf.Name, f.Addr().Interface()})
 		}

@@ -43,6 +43,7 @@ const (
 	groupRestart = "Restarts"
 	groupKind    = "Kind and grouping"
 	groupLog     = "Logging"
+	groupHooks   = "Hooks"
 	groupMeta    = "Definition"
 )
 
@@ -160,6 +161,27 @@ var Keys = []Key{
 		Doc: "The logger runs as this user, which owns `LOG_DIR`. Empty: the supervisor's user."},
 	{Name: "LOG_CMD", Group: groupLog, field: kindOptCommand.to(func(c *Config) *[]string { return &c.Log.Cmd }),
 		Doc: "The logger for `LOG=custom`: it reads the daemon's output on standard input."},
+
+	{Name: "ON_START", Group: groupHooks, field: kindAction.to(func(c *Config) *Action { return &c.Hooks.On[HookStart] }),
+		Doc: "When sv-scan starts the daemon (not a restart: `ON_RESTART`). The value of each `ON_*` key is an action: a command (run directly, or with `sh -c` when it holds anything of the shell's), or one of `exec:COMMAND`, `stop:NAME`, `start:NAME`, `restart:NAME`, `app-stop`, `app-restart`, `shutdown[:CODE]`, `webhook:URL`, `mail:ADDRESS` (see docs/HOOKS.md). A command gets the event in its environment (`SV_SERVICE`, `SV_EVENT`, `SV_EXIT_CODE`, `SV_LOG_TAIL`...). Quote it with single quotes so that `$SV_...` is left for it."},
+	{Name: "ON_READY", Group: groupHooks, field: kindAction.to(func(c *Config) *Action { return &c.Hooks.On[HookReady] }),
+		Doc: "When the daemon becomes ready (`SVC_READY`; at once when it asks none)."},
+	{Name: "ON_EXIT", Group: groupHooks, field: kindAction.to(func(c *Config) *Action { return &c.Hooks.On[HookExit] }),
+		Doc: "When a run ends, however it ended: `SV_EXIT_CODE`, `SV_SIGNAL` and `SV_EXPECTED` say how."},
+	{Name: "ON_CRASH", Group: groupHooks, field: kindAction.to(func(c *Config) *Action { return &c.Hooks.On[HookCrash] }),
+		Doc: "When a run ends by itself on a failure (a non-zero exit, a signal nobody asked for, a start that was not ready in time): supervisord's crashmail."},
+	{Name: "ON_RESTART", Group: groupHooks, field: kindAction.to(func(c *Config) *Action { return &c.Hooks.On[HookRestart] }),
+		Doc: "When sv-scan starts the daemon again after a run ended: a crash (`SV_REASON` says why), or a restart asked for."},
+	{Name: "ON_FATAL", Group: groupHooks, field: kindAction.to(func(c *Config) *Action { return &c.Hooks.On[HookFatal] }),
+		Doc: "When the service is given up (`SVC_RESTART_LIMIT`)."},
+	{Name: "ON_STOP", Group: groupHooks, field: kindAction.to(func(c *Config) *Action { return &c.Hooks.On[HookStop] }),
+		Doc: "When the daemon stopped as asked and stays down (`sv-ctl down`, sv-scan stopping)."},
+	{Name: "HOOK_TIMEOUT", Group: groupHooks, field: kindDuration.to(func(c *Config) *time.Duration { return &c.Hooks.Timeout }), Default: "60s",
+		Doc: "How long a hook's command may run: past it, its process group is killed with KILL, and that is logged and recorded in the events. A hook never delays the service: the next event still runs its hook."},
+	{Name: "HOOK_RATE", Group: groupHooks, field: kindRate.to(func(c *Config) *Rate { return &c.Hooks.Rate }),
+		Doc: "`N/SECONDS`: at most N runs of each hook (a command, a webhook, a mail; also the site's hooks.d and rules) within SECONDS. Past it, the events are coalesced: one run, when the window allows it, with the latest event and `SV_COALESCED` saying how many events it stands for. Empty: no limit (a hook falling 100 runs behind is coalesced the same way). Actions on services (`stop:NAME`...) are never coalesced."},
+	{Name: "HOOK_USER", Group: groupHooks, field: kindUser.to(func(c *Config) *string { return &c.Hooks.User }),
+		Doc: "Hook commands run as this user. Empty: the supervisor's user (root for the system's sv-scan), which the actions on other services need. `HOOK_USER=$SVC_USER` runs them as the service's."},
 
 	{Name: "SVC_CATALOG", Group: groupMeta, field: kindName.to(func(c *Config) *string { return &c.Catalog }),
 		Doc: "The catalog entry this service builds on (written by `sv-gen add`). Its settings come below this file's. Must be a plain word."},

@@ -80,6 +80,8 @@ var (
 	kindCount        = newKind("number", func(s string) (int, error) { return parseIntRange(s, 1, 1<<20) })
 	kindName         = newKind("name", checked(checkOptional(CheckServiceName)))
 	kindOnFailure    = newKind("action", ParseOnFailure)
+	kindAction       = newKind("action", ParseAction)
+	kindRate         = newKind("N/SECONDS", ParseRate)
 )
 
 // kindEnum accepts one of values, decoded as the type that names them.
