@@ -17,6 +17,9 @@ BIN := bin/supervision
 # as long as the machine does, and the pages of code it touches are memory
 # it holds. Every other tool is a link to the multi-call binary.
 SCAN := bin/sv-scan
+# sv-webhook sends webhooks (HTTP, TLS) for sv-scan: a binary of its own,
+# so that neither sv-scan nor PID 1 carries an HTTP client.
+WEBHOOK := bin/sv-webhook
 
 .PHONY: all build run test deps vet unit testscript fuzz docs bench install clean FORCE
 
@@ -27,6 +30,7 @@ $(BIN): FORCE
 	$(GO) build -trimpath -o $@ ./cmd/supervision
 	rm -f $(SCAN)
 	$(GO) build -trimpath -o $(SCAN) ./cmd/sv-scan
+	$(GO) build -trimpath -o $(WEBHOOK) ./cmd/sv-webhook
 	@for t in $$($@ tools); do [ "$$t" = sv-scan ] || ln -sf supervision bin/$$t; done
 
 run: build
@@ -72,6 +76,7 @@ install: build
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/supervision
 	rm -f $(DESTDIR)$(BINDIR)/sv-scan
 	install -m 0755 $(SCAN) $(DESTDIR)$(BINDIR)/sv-scan
+	install -m 0755 $(WEBHOOK) $(DESTDIR)$(BINDIR)/sv-webhook
 	@for t in $$($(BIN) tools); do [ "$$t" = sv-scan ] || { ln -sf supervision $(DESTDIR)$(BINDIR)/$$t; echo "link $(DESTDIR)$(BINDIR)/$$t"; }; done
 	for f in templates/*; do [ -f "$$f" ] && case "$$f" in *.go) ;; *) install -m 0644 "$$f" $(DESTDIR)$(SHAREDIR)/templates/ ;; esac; done
 	install -m 0644 templates/catalog/* $(DESTDIR)$(SHAREDIR)/templates/catalog/

@@ -20,18 +20,20 @@ import (
 	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/svdir"
+	"github.com/supervision-suite/supervision/internal/webhook"
 )
 
 func TestMain(m *testing.M) {
 	cmds := map[string]func(){
-		"sv-probe":  probeMain,
-		"pidns":     pidnsMain,
-		"openrcns":  openrcnsMain,
-		"ptyexpect": ptyexpectMain,
-		"svwait":    svwaitMain,
-		"waitpaths": waitpathsMain,
-		"agestamp":  agestampMain,
-		"bootroot":  bootrootMain,
+		"sv-probe":   probeMain,
+		"pidns":      pidnsMain,
+		"openrcns":   openrcnsMain,
+		"ptyexpect":  ptyexpectMain,
+		"svwait":     svwaitMain,
+		"waitpaths":  waitpathsMain,
+		"agestamp":   agestampMain,
+		"bootroot":   bootrootMain,
+		"sv-webhook": func() { os.Exit(webhook.Main(os.Args[1:], os.Stderr)) },
 	}
 	// poweroff, reboot and halt as link names, as they may be installed;
 	// init as PID 1's name, or as telinit

@@ -61,6 +61,11 @@ type Event struct {
 	App   string `json:"app,omitempty"`
 	Major bool   `json:"major_failure,omitempty"`
 	Minor bool   `json:"minor_failure,omitempty"`
+	// Hook, in a record of its own, is a hook of Service that failed: the
+	// event it ran for (exit, crash...), the Action, and in Reason how it
+	// failed (killed past HOOK_TIMEOUT, its exit, a delivery dropped).
+	Hook   string `json:"hook,omitempty"`
+	Action string `json:"action,omitempty"`
 }
 
 // wire is an Event as a line of the ring. It differs from Event's own
@@ -84,12 +89,17 @@ type wire struct {
 	Dropped  uint64    `json:"dropped,omitempty"`
 	Major    *bool     `json:"major_failure,omitempty"`
 	Minor    *bool     `json:"minor_failure,omitempty"`
+	Hook     string    `json:"hook,omitempty"`
+	Action   string    `json:"action,omitempty"`
 }
 
 // MarshalJSON writes ev as the ring and sv-ctl events --json do.
 func (ev Event) MarshalJSON() ([]byte, error) {
 	if ev.Dropped > 0 {
 		return json.Marshal(wire{Seq: ev.Seq, Time: ev.Time, Dropped: ev.Dropped})
+	}
+	if ev.Hook != "" {
+		return json.Marshal(wire{Seq: ev.Seq, Time: ev.Time, Service: ev.Service, Hook: ev.Hook, Action: ev.Action, Reason: ev.Reason})
 	}
 	if ev.App != "" { // both failure flags always, false too
 		return json.Marshal(wire{Seq: ev.Seq, Time: ev.Time, App: ev.App, From: ev.From, To: ev.To,

@@ -135,6 +135,17 @@ func (o *output) pump(onStatus func(svlog.Status)) {
 	}
 }
 
+// catchUp has the logger write what the FIFO holds now: a hook that reads
+// the log's tail after a daemon's end finds its last lines in it.
+func (o *output) catchUp() {
+	o.pumping.Lock()
+	defer o.pumping.Unlock()
+	if o.stopped || o.feed == nil {
+		return
+	}
+	o.feed.Readable()
+}
+
 // stopLogger ends the copying and closes the logger; what is still in the
 // FIFO stays there for the next reader. With final, the service is gone:
 // what remains is written, and an unfinished last line ended.

@@ -20,6 +20,7 @@ import (
 	"github.com/supervision-suite/supervision/internal/cgroup"
 	"github.com/supervision-suite/supervision/internal/deps"
 	"github.com/supervision-suite/supervision/internal/events"
+	"github.com/supervision-suite/supervision/internal/hooks"
 	"github.com/supervision-suite/supervision/internal/poller"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/svlog"
@@ -57,6 +58,7 @@ type Scanner struct {
 	control    *os.File
 	events     *events.Writer // nil: none kept (the ring could not be made)
 	eventsFail sync.Once      // a failure to write one is said once
+	hooks      *hooks.Runner  // what the events call for (ON_EXIT, hooks.d, rules)
 
 	mu       sync.Mutex
 	services map[string]*service
@@ -256,16 +258,15 @@ func New(cfg Config) (*Scanner, error) {
 	// sv-exec's finish reads this: under sv-scan, which applies the
 	// restart policy itself, it only runs FIN_CMD.
 	s.environ = append(s.environ, "SV_SUPERVISOR=sv-scan")
+	s.hooks = newHooks(s)
 	return s, nil
 }
 
-// emit adds the change of u's phase from from to the events.
+// emit adds the change of u's phase from from to the events, and hands
+// it to the hooks.
 func (s *Scanner) emit(u *unit, from phase, reason string) {
-	if s.events == nil {
-		return
-	}
 	ev := events.Event{
-		Service: u.name, From: from.String(), To: u.phase.String(), Reason: reason,
+		Time: time.Now(), Service: u.name, From: from.String(), To: u.phase.String(), Reason: reason,
 		Pid: u.pgid, Restarts: u.restarts, Ready: u.ready,
 	}
 	if u.run != nil {
@@ -278,9 +279,14 @@ func (s *Scanner) emit(u *unit, from phase, reason string) {
 			ev.ExitCode, ev.Signal = &code, u.lastExit.Signal
 		}
 	}
-	if _, err := s.events.Append(ev); err != nil {
-		s.eventsFail.Do(func() { s.logf("%v: events are being lost", err) })
+	if s.events != nil {
+		seq, err := s.events.Append(ev)
+		if err != nil {
+			s.eventsFail.Do(func() { s.logf("%v: events are being lost", err) })
+		}
+		ev.Seq = seq
 	}
+	s.hookChange(u, from, ev)
 }
 
 // runEnded: the change from from is the end of a run, which the unit has
@@ -338,6 +344,7 @@ func (s *Scanner) Run(ctx context.Context) error {
 	defer close(s.loopDone)
 	s.scan()
 	s.resumeApps()
+	s.hooks.Resume()
 	for {
 		select {
 		case <-s.rescan:
@@ -563,6 +570,7 @@ func (s *Scanner) stopAll() {
 	for _, svc := range all {
 		<-svc.done
 	}
+	s.hooks.Close(hookWait) // the hooks of the last events run, or are killed
 	if s.cgroups != nil {
 		s.cgroups.Remove() // fails, harmlessly, if a cgroup is left
 	}

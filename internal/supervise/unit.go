@@ -241,7 +241,10 @@ type unit struct {
 	// or a oneshot exited 0). SVC_APP_ON_FAILURE restarts a member again
 	// only if it was sound since the last restart it made.
 	soundAt time.Time
-	killed  bool   // the stop of this run needed KILL
+	killed  bool // the stop of this run needed KILL
+	// restart: the next start starts it again after a run ended (a crash,
+	// a restart asked for): its event is a restart for the hooks.
+	restart bool
 	ending  ending // why the last run ended (while it ends, and after)
 
 	restarts  int
@@ -389,6 +392,7 @@ func (u *unit) startNow() {
 	u.started = u.w.now()
 	u.gotTerm, u.paused, u.stopping, u.killed, u.ending = false, false, false, false, endedCrash
 	u.setPhase(phaseStarting, "started")
+	u.restart = false
 	if u.isLog || !u.cfg.readyWanted() {
 		u.becameReady() // a logger has no readiness of its own
 		return
@@ -651,6 +655,7 @@ func (u *unit) finishTimedOut() {
 // settleDown: down it stays (`d`, `x` while it waits or has given up).
 func (u *unit) settleDown() {
 	u.w.disarm(u, tRestart)
+	u.restart = false
 	u.setPhase(phaseDown, "down")
 }
 
@@ -680,6 +685,7 @@ func (u *unit) down() {
 		// backoff nor the restart limit counts it.
 		u.setPhase(phaseDown, reason) // its event still says how the run ended
 		u.ending = endedCrash
+		u.restart = true
 		u.startNow()
 		return
 	}
@@ -715,6 +721,7 @@ func (u *unit) down() {
 		u.w.logf("%s: %s; retrying in %s", u.name, u.errMsg, delay)
 	}
 	u.restarts++ // only restarts of the supervisor's own count
+	u.restart = true
 	if delay <= 0 {
 		u.setPhase(phaseDown, reason)
 		u.startNow()

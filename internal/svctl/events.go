@@ -109,6 +109,7 @@ func writeEvent(w *bufio.Writer, ev events.Event, asJSON bool) error {
 //
 //	2026-12-06 04:55:30.123 #12 web: up -> backoff (crashed), pid 4242, exit 1, restarts 3
 //	2026-12-06 04:55:31.002 #2047 dropped 2046 events
+//	2026-12-06 04:55:31.050 #2048 web: hook crash exec:/usr/local/bin/page: killed after HOOK_TIMEOUT=1m0s
 func FormatEvent(ev events.Event) string {
 	at := ev.Time.Local().Format("2006-01-02 15:04:05.000")
 	if ev.Dropped > 0 {
@@ -119,6 +120,9 @@ func FormatEvent(ev events.Event) string {
 		return fmt.Sprintf("%s #%d dropped %d %s", at, ev.Seq, ev.Dropped, unit)
 	}
 	var b strings.Builder
+	if ev.Hook != "" {
+		return fmt.Sprintf("%s #%d %s: hook %s %s: %s", at, ev.Seq, ev.Service, ev.Hook, ev.Action, ev.Reason)
+	}
 	if ev.App != "" {
 		fmt.Fprintf(&b, "%s #%d @%s: %s -> %s, major=%s minor=%s", at, ev.Seq, ev.App, cmp.Or(ev.From, "-"), ev.To, app.YesNo(ev.Major), app.YesNo(ev.Minor))
 		if ev.Reason != "" {

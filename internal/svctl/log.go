@@ -1,12 +1,10 @@
 package svctl
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 
@@ -55,35 +53,12 @@ func LogDir(svc Service) (string, error) {
 // logger's user's: a FIFO or a device there is refused, not waited on
 // (the logger bounds the size of what it writes, LOG_SIZE).
 func Tail(dir string, n int, w io.Writer) error {
-	files, err := svlog.Rotated(dir)
+	data, err := svlog.Tail(dir, n)
 	if err != nil {
 		return err
 	}
-	files = append(files, filepath.Join(dir, "current"))
-	var lines [][]byte
-	for i := len(files) - 1; i >= 0 && len(lines) < n; i-- {
-		data, err := safefile.ReadFile(files[i], math.MaxInt)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		got := bytes.SplitAfter(data, []byte("\n"))
-		if len(got) > 0 && len(got[len(got)-1]) == 0 {
-			got = got[:len(got)-1]
-		}
-		lines = append(got, lines...)
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	for _, l := range lines {
-		if _, err := w.Write(l); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err = w.Write(data)
+	return err
 }
 
 // Follow writes what is appended to the log from now on, across rotations,

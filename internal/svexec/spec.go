@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/supervision-suite/supervision/internal/options"
@@ -334,4 +335,21 @@ func limitText(v uint64) string {
 		return "unlimited"
 	}
 	return strconv.FormatUint(v, 10)
+}
+
+// UserCred is the credential that runs a program as the user name (or
+// uid) with its own groups, for what sv-scan starts that is no daemon
+// (HOOK_USER): nil when that is this process's user.
+func UserCred(name string) (*syscall.Credential, error) {
+	c, err := resolveCred(name, "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: no such user", name)
+	}
+	if c == nil || int(c.Uid) == os.Geteuid() {
+		return nil, nil
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("cannot become %s: not root", name)
+	}
+	return &syscall.Credential{Uid: c.Uid, Gid: c.Gid, Groups: c.Groups}, nil
 }
