@@ -133,8 +133,20 @@ func (r *Runner) loop() {
 		r.inbox[0] = nil
 		r.inbox = r.inbox[1:]
 		r.mu.Unlock()
-		f()
+		r.do(f)
 	}
+}
+
+// do runs one piece of work. A bug in it is said and the work dropped:
+// hooks are optional, and must not take sv-scan, which supervises every
+// service, down with them.
+func (r *Runner) do(f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.w.Logf("hooks: internal error, an action was dropped: %v", p)
+		}
+	}()
+	f()
 }
 
 // dispatch finds what each kind of the change calls for, and does it.

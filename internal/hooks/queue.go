@@ -79,17 +79,17 @@ func (r *Runner) admit(c Change, kind options.HookEvent, t todo) {
 	}
 	s.admitted(rate, time.Now())
 	r.enqueue(q, rn)
+	r.pump(q)
 }
 
 // enqueue has an admitted run done: a webhook is queued on disk now, a
-// command waits its turn.
+// command waits its turn (pump starts it).
 func (r *Runner) enqueue(q *queue, rn *run) {
 	if rn.todo.action.Verb == options.ActWebhook {
 		r.webhook(rn)
 		return
 	}
 	q.pending = append(q.pending, rn)
-	r.pump(q)
 }
 
 func rateOf(c Change) options.Rate {
@@ -158,18 +158,16 @@ func (r *Runner) pump(q *queue) {
 		r.enqueue(q, rn)
 	}
 	q.held = keep
-	if q.cur != nil || len(q.pending) == 0 {
-		return
-	}
-	rn := q.pending[0]
-	q.pending[0] = nil
-	q.pending = q.pending[1:]
-	q.cur = rn
-	if err := r.start(q, rn); err != nil {
-		q.cur = nil
-		r.removeFiles(rn)
-		r.fail(rn.c, rn.kind, rn.todo, "cannot start: "+err.Error())
-		r.pump(q)
+	for q.cur == nil && len(q.pending) > 0 {
+		rn := q.pending[0]
+		q.pending[0] = nil
+		q.pending = q.pending[1:]
+		q.cur = rn
+		if err := r.start(q, rn); err != nil {
+			q.cur = nil
+			r.removeFiles(rn)
+			r.fail(rn.c, rn.kind, rn.todo, "cannot start: "+err.Error())
+		}
 	}
 }
 
