@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 		"waitpaths":  waitpathsMain,
 		"agestamp":   agestampMain,
 		"bootroot":   bootrootMain,
+		"httprecv":   httprecvMain,
 		"sv-webhook": func() { os.Exit(webhook.Main(os.Args[1:], os.Stderr)) },
 	}
 	// poweroff, reboot and halt as link names, as they may be installed;

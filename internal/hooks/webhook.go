@@ -2,8 +2,8 @@ package hooks
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -61,7 +61,11 @@ func (r *Runner) webhook(rn *run) {
 		var added bool
 		added, err = hookq.Add(dir, url, hookq.EntryName(rn.c.Event.Seq, int(rn.kind)), body)
 		if err == nil && !added {
-			r.fail(rn.c, rn.kind, rn.todo, "dropped: its queue holds "+strconv.Itoa(hookq.Bound)+" deliveries (the next delivery says how many were dropped)")
+			// Said at the first drop and at each hundredth: a flood of
+			// drops is no flood of messages.
+			if n := hookq.Dropped(dir); n%100 == 1 {
+				r.fail(rn.c, rn.kind, rn.todo, fmt.Sprintf("dropped: its queue holds %d deliveries (%d dropped so far; the next delivery says how many)", hookq.Bound, n))
+			}
 		}
 	}
 	if err != nil {

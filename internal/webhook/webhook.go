@@ -108,7 +108,7 @@ func (d *Deliverer) send(ctx context.Context, name string) bool {
 	switch {
 	case err == nil && status/100 == 2:
 		if d.failures > 0 {
-			d.logf("delivered again, after %d tries that failed", d.failures)
+			d.logf("delivered again, after %s that failed", tries(d.failures))
 		}
 		d.failures = 0
 		if dropped > 0 {
@@ -192,4 +192,11 @@ func Main(args []string, stderr io.Writer) int {
 		return 111
 	}
 	return 0
+}
+
+func tries(n int) string {
+	if n == 1 {
+		return "1 try"
+	}
+	return strconv.Itoa(n) + " tries"
 }
