@@ -34,6 +34,7 @@ func TestMain(m *testing.M) {
 		"agestamp":   agestampMain,
 		"bootroot":   bootrootMain,
 		"httprecv":   httprecvMain,
+		"smtprecv":   smtprecvMain,
 		"sv-webhook": func() { os.Exit(webhook.Main(os.Args[1:], os.Stderr)) },
 	}
 	// poweroff, reboot and halt as link names, as they may be installed;
