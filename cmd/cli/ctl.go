@@ -260,6 +260,8 @@ func ctlLogCmd(o *ctlOpts) *cobra.Command {
 
 func ctlEventsCmd(o *ctlOpts) *cobra.Command {
 	var q svctl.EventsQuery
+	var lq svctl.ListenerQuery
+	var subscribe string
 	cmd := &cobra.Command{
 		Use:   "events [NAME...]",
 		Short: "Print what happened to services under sv-scan, or follow it",
@@ -270,8 +272,29 @@ logger is NAME/log. --since SEQ prints those after event SEQ; when some
 of them are no longer kept, a line says how many are missing (whatever
 the NAMEs). --follow then prints the new ones as they come, until
 interrupted (exit 0). --json prints each as a line of JSON, the format
-of docs/EVENTS.md.`,
+of docs/EVENTS.md.
+
+--supervisor-listener COMMAND runs COMMAND (with sh -c), a program
+written for supervisord's event listener protocol (superlance's
+crashmail, a listener using supervisor.childutils), and tells it the
+events to come (or those after --since) as supervisord's
+PROCESS_STATE_* events, those --supervisor-events subscribes to; it is
+started again if it exits, and goes on from the first event it had not
+answered OK. Run it as a service of its own.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if lq.Command != "" {
+				if len(args) > 0 || q.Follow || q.JSON {
+					return &usageError{errors.New("--supervisor-listener takes no NAME, --follow or --json")}
+				}
+				r, err := o.resolver()
+				if err != nil {
+					return err
+				}
+				lq.Events, lq.Since, lq.Log = strings.Split(subscribe, ","), q.Since, cmd.ErrOrStderr()
+				ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+				defer stop()
+				return svctl.Listen(ctx, r.ScanDir, lq)
+			}
 			for _, a := range args {
 				if err := svctl.CheckEventName(a); err != nil {
 					return &usageError{err}
@@ -290,6 +313,9 @@ of docs/EVENTS.md.`,
 	cmd.Flags().BoolVarP(&q.Follow, "follow", "f", false, "then print the new events as they come")
 	cmd.Flags().Uint64Var(&q.Since, "since", 0, "only the events after number `SEQ`")
 	cmd.Flags().BoolVar(&q.JSON, "json", false, "print JSON Lines")
+	cmd.Flags().StringVar(&lq.Command, "supervisor-listener", "", "run `COMMAND`, a supervisord event listener, and tell it the events")
+	cmd.Flags().StringVar(&subscribe, "supervisor-events", "PROCESS_STATE", "the events the listener takes, as supervisord's `events=` (PROCESS_STATE, PROCESS_STATE_FATAL, TICK_60...)")
+	cmd.Flags().StringVar(&lq.Pool, "supervisor-pool", "listener", "the pool name in the events' headers")
 	return cmd
 }
 
