@@ -429,7 +429,7 @@ func writeStatus(w io.Writer, infos []svctl.Info, color bool) {
 			uptime = humanDuration(i.Uptime)
 		}
 		note := i.Describe()
-		for _, s := range []string{i.Waiting, i.Fatal, i.Error, logNote(i.Log)} {
+		for _, s := range []string{i.Waiting, i.Fatal, i.Error, healthNote(i), logNote(i.Log)} {
 			if s != "" {
 				note = strings.TrimPrefix(note+"; "+s, "; ")
 			}
@@ -443,6 +443,15 @@ func writeStatus(w io.Writer, infos []svctl.Info, color bool) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", i.Name, state, pid, uptime, ready, restarts, svctl.DescribeExit(i.LastExit), appCol(i.App), note)
 	}
 	tw.Flush()
+}
+
+// healthNote says an unhealthy daemon that runs on (SVC_HEALTH_RESTART=no):
+// one restarted for it says so in its error.
+func healthNote(i svctl.Info) string {
+	if i.Health != "unhealthy" || strings.HasPrefix(i.Error, "unhealthy") {
+		return ""
+	}
+	return "unhealthy: " + i.HealthOut
 }
 
 func logNote(l *svdir.LogState) string {

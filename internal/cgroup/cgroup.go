@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -259,3 +260,43 @@ func (g *Group) Remove() error {
 
 // Close releases the descriptor and keeps the cgroup.
 func (g *Group) Close() { unix.Close(g.fd) }
+
+// EnableMemory turns the memory controller on for the tree's cgroups
+// (its own subtree_control, and its parent's, which must have it first),
+// where cgroup v2 has it and lets this process: it reports whether the
+// services' cgroups now have memory.max. (A parent that holds processes,
+// as sv-scan's own cgroup does unless it is the root, cannot give its
+// children a controller: the kernel's rule of no internal processes.)
+func (t *Tree) EnableMemory() bool {
+	for _, dir := range []string{filepath.Dir(t.Path), t.Path} {
+		os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+memory"), 0)
+	}
+	data, err := os.ReadFile(filepath.Join(t.Path, "cgroup.subtree_control"))
+	return err == nil && slices.Contains(strings.Fields(string(data)), "memory")
+}
+
+// SetMemoryMax sets the group's memory.max: past it, the kernel reclaims,
+// then kills with the OOM killer.
+func (g *Group) SetMemoryMax(bytes int64) error {
+	return os.WriteFile(filepath.Join(g.Path, "memory.max"), []byte(strconv.FormatInt(bytes, 10)), 0)
+}
+
+// OOMKills is how many processes of the group the OOM killer killed so
+// far (memory.events' oom_kill).
+func (g *Group) OOMKills() (uint64, error) {
+	data, err := os.ReadFile(filepath.Join(g.Path, "memory.events"))
+	if err != nil {
+		return 0, err
+	}
+	return oomKills(string(data)), nil
+}
+
+func oomKills(events string) uint64 {
+	for _, line := range strings.Split(events, "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}

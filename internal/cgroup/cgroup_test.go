@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -130,5 +131,25 @@ func TestTreePathIsOpens(t *testing.T) {
 	}
 	if other, _ := TreePath("test:other"); other == tree.Path {
 		t.Errorf("two keys, one tree: %s", other)
+	}
+}
+
+// memory.max and memory.events, as the kernel has them.
+func TestMemoryFiles(t *testing.T) {
+	dir := t.TempDir()
+	g := &Group{Path: dir}
+	os.WriteFile(filepath.Join(dir, "memory.max"), []byte("max\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "memory.events"), []byte("low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n"), 0o644)
+	if err := g.SetMemoryMax(64 << 20); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "memory.max")); string(data) != "67108864" {
+		t.Errorf("memory.max = %q", data)
+	}
+	if n, err := g.OOMKills(); err != nil || n != 2 {
+		t.Errorf("OOMKills = %d, %v", n, err)
+	}
+	if _, err := (&Group{Path: filepath.Join(dir, "none")}).OOMKills(); err == nil {
+		t.Error("no memory.events: no error")
 	}
 }

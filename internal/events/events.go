@@ -51,6 +51,9 @@ type Event struct {
 	Restarts int    `json:"restarts"`
 	Ready    bool   `json:"ready"`
 	Reason   string `json:"reason,omitempty"` // why: see docs/EVENTS.md
+	// Detail says more where the reason alone does not: the last health
+	// check's output, for unhealthy.
+	Detail string `json:"detail,omitempty"`
 	// Dropped, in a record of its own, counts the events a reader missed
 	// between the one it had and the next it gets.
 	Dropped uint64 `json:"dropped,omitempty"`
@@ -86,6 +89,7 @@ type wire struct {
 	Restarts *int      `json:"restarts,omitempty"`
 	Ready    *bool     `json:"ready,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
 	Dropped  uint64    `json:"dropped,omitempty"`
 	Major    *bool     `json:"major_failure,omitempty"`
 	Minor    *bool     `json:"minor_failure,omitempty"`
@@ -106,7 +110,7 @@ func (ev Event) MarshalJSON() ([]byte, error) {
 			Major: &ev.Major, Minor: &ev.Minor, Reason: ev.Reason})
 	}
 	w := wire{Seq: ev.Seq, Time: ev.Time, Service: ev.Service, From: ev.From, To: ev.To, Pid: ev.Pid,
-		ExitCode: ev.ExitCode, Signal: ev.Signal, Restarts: &ev.Restarts, Ready: &ev.Ready, Reason: ev.Reason}
+		ExitCode: ev.ExitCode, Signal: ev.Signal, Restarts: &ev.Restarts, Ready: &ev.Ready, Reason: ev.Reason, Detail: ev.Detail}
 	if ev.EndsRun() || ev.Expected {
 		w.Expected = &ev.Expected
 	}

@@ -39,6 +39,9 @@ func Classify(t Transition) []options.HookEvent {
 	if ev.To == "fatal" && ev.From != "fatal" {
 		kinds = append(kinds, options.HookFatal)
 	}
+	if ev.Reason == "unhealthy" && ev.From == ev.To {
+		kinds = append(kinds, options.HookUnhealthy)
+	}
 	if t.Stopped && ev.To == "down" {
 		kinds = append(kinds, options.HookStop)
 	}

@@ -30,6 +30,9 @@ func TestClassify(t *testing.T) {
 		{"up", "stopping", "requested", false, false, false, "[]"},
 		{"up", "done", "exited", true, false, false, "[exit]"},
 		{"waiting", "blocked", "blocked", false, false, false, "[]"},
+		{"up", "up", "unhealthy", false, false, false, "[unhealthy]"},
+		{"up", "up", "healthy", false, false, false, "[]"},
+		{"up", "stopping", "unhealthy", false, false, false, "[]"},
 	} {
 		ev := events.Event{From: c.from, To: c.to, Reason: c.reason, Expected: c.expected}
 		got := fmt.Sprint(Classify(Transition{Event: ev, Restart: c.restart, Stopped: c.stopped}))

@@ -173,6 +173,7 @@ func (r *Runner) env(rn *run) ([]string, error) {
 	set("SV_EXPECTED", expectedOf(ev))
 	set("SV_RESTARTS", strconv.Itoa(ev.Restarts))
 	set("SV_REASON", ev.Reason)
+	set("SV_DETAIL", ev.Detail)
 	set("SV_SEQ", strconv.FormatUint(ev.Seq, 10))
 	set("SV_TIME", ev.Time.Format(time.RFC3339Nano)) // as the event's JSON has it
 	set("SV_COALESCED", strconv.Itoa(rn.count))

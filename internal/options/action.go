@@ -13,19 +13,20 @@ import (
 type HookEvent int
 
 const (
-	HookStart   HookEvent = iota // sv-scan started the daemon (not a restart)
-	HookReady                    // the daemon became ready
-	HookExit                     // a run ended, however
-	HookCrash                    // a run ended by itself on a failure
-	HookRestart                  // sv-scan started it again after a run ended (a crash, or a restart asked for)
-	HookFatal                    // it was given up (SVC_RESTART_LIMIT)
-	HookStop                     // it stopped as asked, and stays down
+	HookStart     HookEvent = iota // sv-scan started the daemon (not a restart)
+	HookReady                      // the daemon became ready
+	HookExit                       // a run ended, however
+	HookCrash                      // a run ended by itself on a failure
+	HookRestart                    // sv-scan started it again after a run ended (a crash, or a restart asked for)
+	HookFatal                      // it was given up (SVC_RESTART_LIMIT)
+	HookStop                       // it stopped as asked, and stays down
+	HookUnhealthy                  // its health check failed SVC_HEALTH_RETRIES times in a row
 	NumHookEvents
 )
 
 var hookEventNames = [NumHookEvents]string{
 	HookStart: "start", HookReady: "ready", HookExit: "exit", HookCrash: "crash",
-	HookRestart: "restart", HookFatal: "fatal", HookStop: "stop",
+	HookRestart: "restart", HookFatal: "fatal", HookStop: "stop", HookUnhealthy: "unhealthy",
 }
 
 func (e HookEvent) String() string { return hookEventNames[e] }
@@ -223,4 +224,82 @@ func checkMailAddress(s string) error {
 		return fmt.Errorf("%q is not one mail address (user@domain, or a local user)", snippet(s))
 	}
 	return nil
+}
+
+// Health is what SVC_HEALTH and SVC_MEMORY_MAX ask: a check of the
+// running daemon, every Interval; Retries failures in a row make it
+// unhealthy.
+type Health struct {
+	Check     HealthCheck   // SVC_HEALTH
+	Interval  time.Duration // SVC_HEALTH_INTERVAL
+	Timeout   time.Duration // SVC_HEALTH_TIMEOUT
+	Retries   int           // SVC_HEALTH_RETRIES
+	Restart   bool          // SVC_HEALTH_RESTART: an unhealthy daemon is restarted
+	MemoryMax int64         // SVC_MEMORY_MAX in bytes; 0: none
+}
+
+// Wanted: there is something to check.
+func (h Health) Wanted() bool { return h.Check.Kind != "" || h.MemoryMax > 0 }
+
+// HealthCheck is SVC_HEALTH: tcp:HOST:PORT, http:URL[=STATUS] or
+// check:COMMAND; a zero Kind: none.
+type HealthCheck struct {
+	Kind   string   // "", tcp, http, check
+	Addr   string   // tcp: HOST:PORT
+	URL    string   // http: the URL (http:// only)
+	Status int      // http: the status that is healthy; 0: any 2xx or 3xx
+	Cmd    []string // check: the command
+}
+
+func (h HealthCheck) String() string {
+	switch h.Kind {
+	case "tcp":
+		return "tcp:" + h.Addr
+	case "http":
+		if h.Status != 0 {
+			return fmt.Sprintf("%s=%d", h.URL, h.Status)
+		}
+		return h.URL
+	case "check":
+		return "check:" + JoinWords(h.Cmd)
+	}
+	return ""
+}
+
+// ParseHealthCheck reads SVC_HEALTH.
+func ParseHealthCheck(s string) (HealthCheck, error) {
+	if s == "" || s == "none" {
+		return HealthCheck{}, nil
+	}
+	kind, arg, _ := strings.Cut(s, ":")
+	switch kind {
+	case "tcp":
+		r, err := ParseReady(s)
+		if err != nil {
+			return HealthCheck{}, err
+		}
+		return HealthCheck{Kind: "tcp", Addr: r.Addr}, nil
+	case "check":
+		r, err := ParseReady(s)
+		if err != nil {
+			return HealthCheck{}, err
+		}
+		return HealthCheck{Kind: "check", Cmd: r.Cmd}, nil
+	case "http":
+		if strings.HasPrefix(arg, "//") { // http://HOST/...: the URL itself
+			arg = "http:" + arg
+		}
+		h := HealthCheck{Kind: "http", URL: arg}
+		if i := strings.LastIndexByte(arg, '='); i > 0 && !strings.Contains(arg[i:], "/") {
+			if n, err := parseIntRange(arg[i+1:], 100, 599); err == nil {
+				h.URL, h.Status = arg[:i], n
+			}
+		}
+		u, err := url.Parse(h.URL)
+		if err != nil || u.Scheme != "http" || u.Host == "" {
+			return HealthCheck{}, fmt.Errorf("%q: http: needs an http:// URL with a host, and =STATUS if a status other than 2xx or 3xx is healthy (for https, check:curl -fsS URL)", snippet(s))
+		}
+		return h, nil
+	}
+	return HealthCheck{}, fmt.Errorf("%q is not one of: tcp:HOST:PORT, http:URL[=STATUS], check:COMMAND", snippet(s))
 }

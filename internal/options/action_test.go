@@ -64,12 +64,20 @@ func TestHookEventNames(t *testing.T) {
 	}
 }
 
-// FuzzParseAction: what ParseAction accepts reads back the same from String.
+// FuzzParseAction: what ParseAction (and ParseHealthCheck) accepts reads
+// back the same from String.
 func FuzzParseAction(f *testing.F) {
 	for _, s := range []string{"logger x", "exec:a b", "stop:web", "shutdown:3", "app-restart", "webhook:http://h/x", "mail:a@b", "x:y"} {
 		f.Add(s)
 	}
+	f.Add("http://h:80/x=204")
+	f.Add("tcp::80")
 	f.Fuzz(func(t *testing.T, s string) {
+		if h, err := ParseHealthCheck(s); err == nil && h.Kind != "" {
+			if again, err := ParseHealthCheck(h.String()); err != nil || again.String() != h.String() {
+				t.Fatalf("ParseHealthCheck(%q).String() = %q reads back as %q, %v", s, h, again, err)
+			}
+		}
 		a, err := ParseAction(s)
 		if err != nil || a.IsZero() {
 			return
@@ -79,4 +87,22 @@ func FuzzParseAction(f *testing.F) {
 			t.Fatalf("ParseAction(%q).String() = %q reads back as %+v, %v", s, a.String(), again, err)
 		}
 	})
+}
+
+func TestParseHealthCheck(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "none": "", "tcp::8080": "tcp:127.0.0.1:8080", "tcp:[::1]:80": "tcp:[::1]:80",
+		"http://127.0.0.1:8080/ok": "http://127.0.0.1:8080/ok", "http:http://h/x=204": "http://h/x=204",
+		"http://h/a=b": "http://h/a=b", "check:pg_isready -q": "check:pg_isready -q",
+	} {
+		h, err := ParseHealthCheck(in)
+		if err != nil || h.String() != want {
+			t.Errorf("ParseHealthCheck(%q) = %q, %v; want %q", in, h, err, want)
+		}
+	}
+	for _, bad := range []string{"udp:1", "tcp:x", "http://", "https://h/x", "http:ftp://h/", "check:"} {
+		if _, err := ParseHealthCheck(bad); err == nil {
+			t.Errorf("ParseHealthCheck(%q): no error", bad)
+		}
+	}
 }

@@ -50,7 +50,8 @@ type Config struct {
 
 	Log Log
 
-	Hooks Hooks
+	Hooks  Hooks
+	Health Health
 
 	Catalog string // SVC_CATALOG
 	Profile string // SV_PROFILE as the files set it (Service.Profile is the one applied)

@@ -46,8 +46,9 @@ func TestDecodeDefaults(t *testing.T) {
 		ReloadSignal: syscall.SIGHUP,
 		Restart:      Restart{Mode: RestartAlways, MaxDelay: time.Minute},
 		Type:         Longrun, Enable: true, AppOnFailure: OnFailure{Action: FailContinue},
-		Log:   Log{Kind: LogBuiltin, Dir: "/var/log/sv/web", Size: 1 << 20, Files: 10, Timestamp: StampISO},
-		Hooks: Hooks{Timeout: time.Minute},
+		Log:    Log{Kind: LogBuiltin, Dir: "/var/log/sv/web", Size: 1 << 20, Files: 10, Timestamp: StampISO},
+		Hooks:  Hooks{Timeout: time.Minute},
+		Health: Health{Interval: 30 * time.Second, Timeout: 5 * time.Second, Retries: 3, Restart: true},
 	}
 	sameConfig(t, c, &want)
 }
@@ -69,7 +70,8 @@ SVC_TYPE=oneshot SVC_GROUP_NAME=web-app SVC_REQUIRED=yes SVC_ENABLE=no SVC_NEED_
 LOG=custom LOG_DIR=/var/log/web LOG_SIZE=64k LOG_FILES=3 LOG_TIMESTAMP=tai64n LOG_USER=log LOG_CMD='logger -t web'
 SVC_CATALOG=httpd SV_PROFILE=prod
 ON_START='logger started' ON_READY=start:db ON_EXIT='exec:echo "$SV_SERVICE" >x' ON_CRASH=mail:root@example.com
-ON_RESTART=restart:cache ON_FATAL=shutdown:4 ON_STOP=webhook:https://h.example/x HOOK_TIMEOUT=5 HOOK_RATE=3/1m HOOK_USER=hooks
+ON_RESTART=restart:cache ON_FATAL=shutdown:4 ON_STOP=webhook:https://h.example/x HOOK_TIMEOUT=5 HOOK_RATE=3/1m HOOK_USER=hooks ON_UNHEALTHY=app-restart
+SVC_HEALTH=http://127.0.0.1:8080/ok=204 SVC_HEALTH_INTERVAL=10 SVC_HEALTH_TIMEOUT=2 SVC_HEALTH_RETRIES=5 SVC_HEALTH_RESTART=no SVC_MEMORY_MAX=512M
 export TZ=UTC
 `)
 	nice := -5
@@ -104,8 +106,10 @@ export TZ=UTC
 			HookStart: {Verb: ActExec, Arg: "logger started"}, HookReady: {Verb: ActStart, Arg: "db"},
 			HookExit: {Verb: ActExec, Arg: `echo "$SV_SERVICE" >x`}, HookCrash: {Verb: ActMail, Arg: "root@example.com"},
 			HookRestart: {Verb: ActRestart, Arg: "cache"}, HookFatal: {Verb: ActShutdown, Code: 4},
-			HookStop: {Verb: ActWebhook, Arg: "https://h.example/x"},
+			HookStop: {Verb: ActWebhook, Arg: "https://h.example/x"}, HookUnhealthy: {Verb: ActAppRestart},
 		}, Timeout: 5 * time.Second, Rate: Rate{3, time.Minute}, User: "hooks"},
+		Health: Health{Check: HealthCheck{Kind: "http", URL: "http://127.0.0.1:8080/ok", Status: 204}, Interval: 10 * time.Second,
+			Timeout: 2 * time.Second, Retries: 5, Restart: false, MemoryMax: 512 << 20},
 	}
 	sameConfig(t, c, &want)
 	if got := c.ResourceLimits(); len(got) != 9 || got[0] != (ResourceLimit{"SVC_LIMIT_NOFILE", unix.RLIMIT_NOFILE, Limit{1024, 4096}}) ||
@@ -127,6 +131,7 @@ func TestDecodeErrors(t *testing.T) {
 		"SVC_RESTART_LIMIT": "5", "SVC_TYPE": "forking", "SVC_REQUIRED": "2", "LOG": "file",
 		"LOG_SIZE": "big", "LOG_FILES": "0", "LOG_TIMESTAMP": "unix", "SVC_CATALOG": "a b",
 		"ON_EXIT": "stpo:web", "ON_FATAL": "webhook:ftp://x", "ON_CRASH": "mail:a b", "HOOK_RATE": "3", "HOOK_TIMEOUT": "-1",
+		"SVC_HEALTH": "udp:1", "SVC_HEALTH_RETRIES": "0", "SVC_MEMORY_MAX": "lots",
 	}
 	for key, text := range bad {
 		s := NewSet(nil)
@@ -207,7 +212,7 @@ func leafFields(v reflect.Value, prefix string) []leaf {
 		}
 		f := v.Field(i)
 		switch f.Addr().Interface().(type) {
-		case *Env, *Limits, *Deps, *Wait, *Stop, *Restart, *Log, *Hooks:
+		case *Env, *Limits, *Deps, *Wait, *Stop, *Restart, *Log, *Hooks, *Health:
 			out = append(out, leafFields(f, prefix+sf.Name+".")...)
 		case *[NumHookEvents]Action:
 			for j := range f.Len() {

@@ -44,6 +44,7 @@ const (
 	groupKind    = "Kind and grouping"
 	groupLog     = "Logging"
 	groupHooks   = "Hooks"
+	groupHealth  = "Health"
 	groupMeta    = "Definition"
 )
 
@@ -176,12 +177,27 @@ var Keys = []Key{
 		Doc: "When the service is given up (`SVC_RESTART_LIMIT`)."},
 	{Name: "ON_STOP", Group: groupHooks, field: kindAction.to(func(c *Config) *Action { return &c.Hooks.On[HookStop] }),
 		Doc: "When the daemon stopped as asked and stays down (`sv-ctl down`, sv-scan stopping)."},
+	{Name: "ON_UNHEALTHY", Group: groupHooks, field: kindAction.to(func(c *Config) *Action { return &c.Hooks.On[HookUnhealthy] }),
+		Doc: "When the health check (`SVC_HEALTH`, `SVC_MEMORY_MAX`) failed `SVC_HEALTH_RETRIES` times in a row: `SV_DETAIL` holds the last check's output."},
 	{Name: "HOOK_TIMEOUT", Group: groupHooks, field: kindDuration.to(func(c *Config) *time.Duration { return &c.Hooks.Timeout }), Default: "60s",
 		Doc: "How long a hook's command may run: past it, its process group is killed with KILL, and that is logged and recorded in the events. A hook never delays the service: the next event still runs its hook."},
 	{Name: "HOOK_RATE", Group: groupHooks, field: kindRate.to(func(c *Config) *Rate { return &c.Hooks.Rate }),
 		Doc: "`N/SECONDS`: at most N runs of each hook (a command, a webhook, a mail; also the site's hooks.d and rules) within SECONDS. Past it, the events are coalesced: one run, when the window allows it, with the latest event and `SV_COALESCED` saying how many events it stands for. Empty: no limit (a hook falling 100 runs behind is coalesced the same way). Actions on services (`stop:NAME`...) are never coalesced."},
 	{Name: "HOOK_USER", Group: groupHooks, field: kindUser.to(func(c *Config) *string { return &c.Hooks.User }),
 		Doc: "Hook commands run as this user. Empty: the supervisor's user (root for the system's sv-scan), which the actions on other services need. `HOOK_USER=$SVC_USER` runs them as the service's."},
+
+	{Name: "SVC_HEALTH", Group: groupHealth, field: kindHealth.to(func(c *Config) *HealthCheck { return &c.Health.Check }),
+		Doc: "A check of the running daemon, every `SVC_HEALTH_INTERVAL` once it is ready: `tcp:HOST:PORT` (it accepts a connection), `http://HOST[:PORT]/PATH` (a GET answers 2xx or 3xx; `URL=STATUS` for that status; http only: for https, `check:curl -fsS URL`), `check:COMMAND` (it exits 0). After `SVC_HEALTH_RETRIES` failures in a row the service is unhealthy: an event says so with the last check's output, `ON_UNHEALTHY` runs, and it is restarted as after a crash (`SVC_HEALTH_RESTART`). superlance's httpok, built in. A service without a check has no timer."},
+	{Name: "SVC_HEALTH_INTERVAL", Group: groupHealth, field: kindDuration.to(func(c *Config) *time.Duration { return &c.Health.Interval }), Default: "30s",
+		Doc: "How often the check runs, counted from the end of the one before."},
+	{Name: "SVC_HEALTH_TIMEOUT", Group: groupHealth, field: kindDuration.to(func(c *Config) *time.Duration { return &c.Health.Timeout }), Default: "5s",
+		Doc: "How long one check may take: past it, it failed (a check: command is killed)."},
+	{Name: "SVC_HEALTH_RETRIES", Group: groupHealth, field: kindCount.to(func(c *Config) *int { return &c.Health.Retries }), Default: "3",
+		Doc: "How many checks in a row must fail for the service to be unhealthy."},
+	{Name: "SVC_HEALTH_RESTART", Group: groupHealth, field: kindBool.to(func(c *Config) *bool { return &c.Health.Restart }), Default: "yes",
+		Doc: "Restart an unhealthy service (as after a crash: the backoff and `SVC_RESTART_LIMIT` count it). `no`: only say it, and run `ON_UNHEALTHY`."},
+	{Name: "SVC_MEMORY_MAX", Group: groupHealth, field: kindOptSize.to(func(c *Config) *int64 { return &c.Health.MemoryMax }),
+		Doc: "The most memory the service may use (K, M, G suffixes). Where its cgroup has the memory controller, it is the kernel's limit (`memory.max`): the kernel kills it past it, and its end says `oom`. Elsewhere sv-scan measures the resident memory of its processes at each `SVC_HEALTH_INTERVAL`, and a measure above it is a failed check (superlance's memmon, built in)."},
 
 	{Name: "SVC_CATALOG", Group: groupMeta, field: kindName.to(func(c *Config) *string { return &c.Catalog }),
 		Doc: "The catalog entry this service builds on (written by `sv-gen add`). Its settings come below this file's. Must be a plain word."},

@@ -82,6 +82,8 @@ var (
 	kindOnFailure    = newKind("action", ParseOnFailure)
 	kindAction       = newKind("action", ParseAction)
 	kindRate         = newKind("N/SECONDS", ParseRate)
+	kindHealth       = newKind("health check", ParseHealthCheck)
+	kindOptSize      = newKind("size", parseOptionalSize)
 )
 
 // kindEnum accepts one of values, decoded as the type that names them.
@@ -271,3 +273,11 @@ func isNameCharRune(r rune) bool  { return r < 128 && isNameChar(byte(r)) }
 
 func isServiceChar(r rune) bool  { return isNameCharRune(r) || r == '.' || r == '+' || r == '-' }
 func isInstanceChar(r rune) bool { return isServiceChar(r) || r == ':' }
+
+// parseOptionalSize is a size, or "" for none (0).
+func parseOptionalSize(s string) (int64, error) {
+	if s == "" || s == "none" {
+		return 0, nil
+	}
+	return ParseSize(s)
+}

@@ -84,6 +84,10 @@ type Scanner struct {
 	// stopping: sv-scan stops every service (stopAll), each after what
 	// depends on it.
 	stopping atomic.Bool
+	// memLimits: whether the services' cgroups have the memory controller
+	// (SVC_MEMORY_MAX as memory.max), tried once, at the first that asks.
+	memOnce sync.Once
+	memOK   bool
 }
 
 // configCache keeps each service dir's config as last read, so that one
@@ -262,6 +266,17 @@ func New(cfg Config) (*Scanner, error) {
 	return s, nil
 }
 
+// memoryLimits: the kernel can limit the services' memory here.
+func (s *Scanner) memoryLimits() bool {
+	s.memOnce.Do(func() {
+		s.memOK = s.cgroups != nil && s.cgroups.EnableMemory()
+		if !s.memOK {
+			s.vlogf("SVC_MEMORY_MAX is measured by sv-scan: no memory controller for the services' cgroups")
+		}
+	})
+	return s.memOK
+}
+
 // emit adds the change of u's phase from from to the events, and hands
 // it to the hooks.
 func (s *Scanner) emit(u *unit, from phase, reason string) {
@@ -271,6 +286,9 @@ func (s *Scanner) emit(u *unit, from phase, reason string) {
 	}
 	if u.run != nil {
 		ev.Pid = u.run.pid()
+	}
+	if reason == unhealthy {
+		ev.Detail = u.healthOut
 	}
 	if runEnded(from, u) && u.lastExit != nil {
 		ev.Expected = u.endExpected()

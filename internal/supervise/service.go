@@ -35,6 +35,7 @@ const (
 	evExitAll               // out of the scan dir, or sv-scan stops
 	evLog                   // the builtin logger's health changed
 	evDeps                  // a service it depends on, or that depends on it, changed
+	evHealth                // a health check of the unit's run ended
 )
 
 type event struct {
@@ -43,8 +44,9 @@ type event struct {
 	b     byte
 	ex    proc.Exit
 	timer timerKind
-	gen   int // a timer's arming; a readiness watch's run
+	gen   int // a timer's arming; a readiness watch's run; a health check's run
 	log   svlog.Status
+	fail  string // a health check's failure ("" healthy)
 }
 
 // service is one entry of the scan dir: the service unit, its log unit,
@@ -308,6 +310,10 @@ func (s *service) handle(ev event) {
 		s.logStatus = ev.log
 	case evDeps: // for the service, whose main unit it concerns
 		s.main.handle(inDeps)
+	case evHealth:
+		if ev.gen == u.gen && u.phase == phaseUp && u.run != nil {
+			u.healthResult(ev.fail)
+		}
 	}
 }
 
@@ -316,6 +322,10 @@ func (s *service) exited(u *unit, ex proc.Exit) {
 	switch {
 	case u.run != nil && u.run.pid() == ex.Pid:
 		u.run.release()
+		if u.memLimit && s.cg != nil {
+			n, err := s.cg.OOMKills()
+			u.oom = err == nil && n > u.oomBase
+		}
 		u.recordExit(exitOf(ex))
 		u.handle(inRunExited)
 	case u.fin != nil && u.fin.pid() == ex.Pid:
@@ -482,6 +492,7 @@ func (s *service) stateOf(u *unit) svdir.State {
 	if u.phase == phaseWaiting || u.phase == phaseBlocked {
 		st.Waiting = u.waiting
 	}
+	st.Health, st.HealthOutput = u.health, u.healthOut
 	st.Oneshot = u.policy().Oneshot
 	if o := s.cfg.svc; o != nil && !u.isLog {
 		st.App, st.Required = o.Config.GroupName, o.Config.Required

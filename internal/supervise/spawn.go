@@ -79,6 +79,7 @@ func (s *service) startRun(u *unit) (*proc.Process, *os.File, error) {
 }
 
 func (s *service) cgroupFD(u *unit) int {
+	u.memLimit, u.oom = false, false
 	cg := s.cgroupOf(u)
 	if cg == nil {
 		return -1
@@ -86,7 +87,23 @@ func (s *service) cgroupFD(u *unit) int {
 	if err := cg.Fresh(); err != nil {
 		s.logf("%s: cgroup %s: %v", u.name, cg.Path, err)
 	}
+	s.limitMemory(u)
 	return cg.FD()
+}
+
+// limitMemory has the kernel hold the run to SVC_MEMORY_MAX where the
+// service's cgroup can (memory.max), and notes its OOM kills so far; else
+// the health checks measure it.
+func (s *service) limitMemory(u *unit) {
+	max := u.cfg.health.MemoryMax
+	if u.isLog || max <= 0 || !s.sc.memoryLimits() {
+		return
+	}
+	if err := s.cg.SetMemoryMax(max); err != nil {
+		return
+	}
+	n, err := s.cg.OOMKills()
+	u.memLimit, u.oomBase = err == nil, n
 }
 
 // startFinish starts ./finish with runit's arguments: the exit code (-1

@@ -74,6 +74,7 @@ const (
 	endedRequested               // someone asked (t, k, d, a restart): not a crash
 	endedReadyLate               // not ready within SVC_READY_TIMEOUT: a failed start
 	endedPermanent               // it cannot start (exit 100 at once, or no ./run): retried slowly
+	endedUnhealthy               // its health check failed (SVC_HEALTH_RETRIES): a failure, as a crash
 )
 
 // input is what happens to a unit: a letter of runit's control protocol,
@@ -97,6 +98,7 @@ const (
 	inReadyDue                 // tReady fired: SVC_READY_TIMEOUT passed
 	inEOFDue                   // tEOF fired: a log program did not end with its input
 	inDeps                     // a service it depends on, or that depends on it, changed
+	inHealthDue                // tHealth fired: time for a health check
 	numInputs
 )
 
@@ -133,7 +135,7 @@ var transitions = [numPhases][numInputs]func(*unit){
 	},
 	phaseUp: {
 		inDown: (*unit).stop, inExit: (*unit).leave, inTerm: (*unit).stop, inKill: (*unit).killRequested,
-		inRunExited: (*unit).runEnded, inDeps: (*unit).needGone,
+		inRunExited: (*unit).runEnded, inDeps: (*unit).needGone, inHealthDue: (*unit).checkHealth,
 	},
 	phaseStopping: {
 		inDown: (*unit).stop, inTerm: (*unit).stop, inKill: (*unit).killRequested,
@@ -157,11 +159,13 @@ const (
 	tFinish                   // ./finish's time is up
 	tReady                    // SVC_READY_TIMEOUT
 	tEOF                      // a log program's time to read to the end
+	tHealth                   // the next health check (SVC_HEALTH_INTERVAL)
 	numTimers
 )
 
 // timerInputs is the input each timer delivers when it fires.
-var timerInputs = [numTimers]input{tRestart: inRestartDue, tKill: inKillDue, tFinish: inFinishDue, tReady: inReadyDue, tEOF: inEOFDue}
+var timerInputs = [numTimers]input{tRestart: inRestartDue, tKill: inKillDue, tFinish: inFinishDue, tReady: inReadyDue, tEOF: inEOFDue,
+	tHealth: inHealthDue}
 
 // child is a process of the unit: ./run (or an adopted daemon), ./finish.
 type child interface {
@@ -200,6 +204,9 @@ type world interface {
 	gate(u *unit) deps.Verdict
 	needGone(u *unit) (string, bool)
 	dependentsRun(u *unit) bool
+	// checkHealth runs one health check of the run; its result comes to
+	// healthResult.
+	checkHealth(u *unit)
 }
 
 // unit is one supervised process with its supervise directory: the service
@@ -246,6 +253,18 @@ type unit struct {
 	// a restart asked for): its event is a restart for the hooks.
 	restart bool
 	ending  ending // why the last run ended (while it ends, and after)
+
+	// Health (SVC_HEALTH, SVC_MEMORY_MAX) of the run: "" until checked,
+	// then healthy or unhealthy; the failures in a row, the last one's output.
+	health      string
+	healthFails int
+	healthOut   string
+	// memLimit: the kernel holds the run to SVC_MEMORY_MAX (its cgroup's
+	// memory.max), so sv-scan does not measure it; oomBase is the cgroup's
+	// OOM kills when it started, and oom says the OOM killer ended it.
+	memLimit bool
+	oomBase  uint64
+	oom      bool
 
 	restarts  int
 	lastExit  *svdir.Exit
@@ -483,6 +502,50 @@ func (u *unit) becameReady() {
 	u.errMsg = ""
 	u.w.disarm(u, tReady)
 	u.setPhase(phaseUp, "ready")
+	if h := u.cfg.health; !u.isLog && (h.Check.Kind != "" || h.MemoryMax > 0 && !u.memLimit) {
+		u.w.arm(u, tHealth, h.Interval)
+	}
+}
+
+// Health states of a run.
+const (
+	healthy   = "healthy"
+	unhealthy = "unhealthy"
+)
+
+// checkHealth: a health check is due.
+func (u *unit) checkHealth() { u.w.checkHealth(u) }
+
+// healthResult takes a check's outcome (fail: what failed, "" for none):
+// SVC_HEALTH_RETRIES failures in a row make the run unhealthy, which is
+// an event (the phase stays: from and to are the same), and, with
+// SVC_HEALTH_RESTART, a failed run: it is stopped and restarted as after
+// a crash. The next check is armed from the end of this one.
+func (u *unit) healthResult(fail string) {
+	h := u.cfg.health
+	if fail == "" {
+		u.healthFails = 0
+		was := u.health
+		u.health, u.healthOut = healthy, ""
+		if was == unhealthy {
+			u.w.logf("%s: healthy again", u.name)
+			u.w.changed(u, u.phase, "healthy")
+		}
+	} else {
+		u.healthFails++
+		u.healthOut = fail
+		if u.healthFails >= max(h.Retries, 1) && u.health != unhealthy {
+			u.health = unhealthy
+			u.w.logf("%s: unhealthy after %d checks that failed: %s", u.name, u.healthFails, fail)
+			u.w.changed(u, u.phase, "unhealthy")
+			if h.Restart {
+				u.errMsg = "unhealthy: " + fail
+				u.stopFor(endedUnhealthy, "unhealthy")
+				return
+			}
+		}
+	}
+	u.w.arm(u, tHealth, h.Interval)
 }
 
 // readyLate: not ready within SVC_READY_TIMEOUT. The start failed: the
@@ -573,6 +636,8 @@ func (u *unit) stopTimeout() time.Duration {
 // killed) before anything else happens.
 func (u *unit) runEnded() {
 	u.run = nil
+	u.w.disarm(u, tHealth)
+	u.health, u.healthFails, u.healthOut = "", 0, ""
 	u.held, u.needStop = false, false // (held: it went by itself meanwhile)
 	u.gotTerm, u.ready, u.readyAt = false, false, time.Time{}
 	u.w.stopWatchingReady(u)
@@ -694,8 +759,9 @@ func (u *unit) down() {
 	if u.lastExit != nil {
 		code = u.lastExit.Code
 	}
-	// A daemon that never became ready failed, whatever its exit code.
-	if pol.StayDown(code) != "" && u.ending != endedReadyLate && u.lastExit != nil && !u.lastExit.Unknown {
+	// A daemon that never became ready, or that was unhealthy, failed,
+	// whatever its exit code.
+	if pol.StayDown(code) != "" && u.ending != endedReadyLate && u.ending != endedUnhealthy && u.lastExit != nil && !u.lastExit.Unknown {
 		u.want = wantDown
 		if pol.Oneshot && code == 0 {
 			u.soundAt = u.w.now()
@@ -762,6 +828,10 @@ func (u *unit) exitReason() string {
 		return "requested"
 	case u.ending == endedReadyLate:
 		return "ready-timeout"
+	case u.ending == endedUnhealthy:
+		return "unhealthy"
+	case u.oom:
+		return "oom"
 	case u.ending == endedPermanent:
 		return "cannot-start"
 	case u.lastExit != nil && !u.lastExit.Unknown && u.lastExit.Code == 0:

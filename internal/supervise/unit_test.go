@@ -52,6 +52,7 @@ type fakeWorld struct {
 	gateSays  *deps.Verdict // nil: it may start
 	needGoes  string        // a service it needs goes: why
 	depsRun   bool          // services that depend on it run, and stop first
+	checks    int           // health checks run
 }
 
 func newWorld(t *testing.T) *fakeWorld {
@@ -100,6 +101,7 @@ func (w *fakeWorld) gate(u *unit) deps.Verdict {
 }
 func (w *fakeWorld) needGone(u *unit) (string, bool) { return w.needGoes, w.needGoes != "" }
 func (w *fakeWorld) dependentsRun(u *unit) bool      { return w.depsRun }
+func (w *fakeWorld) checkHealth(u *unit)             { w.checks++ }
 func (w *fakeWorld) changed(u *unit, from phase, reason string) {
 	w.changes = append(w.changes, from.String()+">"+u.phase.String()+":"+reason)
 }
@@ -600,5 +602,52 @@ func TestDepState(t *testing.T) {
 		if st.Status != c.status || st.Leaving != c.leaving {
 			t.Errorf("%v want %v oneshot %v needStop %v: status %v leaving %v, want %v %v", c.phase, c.want, c.oneshot, c.needStop, st.Status, st.Leaving, c.status, c.leaving)
 		}
+	}
+}
+
+// A service without a check arms no health timer; with one, checks come
+// every interval once ready, SVC_HEALTH_RETRIES failures in a row make it
+// unhealthy (an event that keeps the phase), and it is stopped and
+// restarted as after a failure, its exit 0 notwithstanding.
+func TestHealth(t *testing.T) {
+	w := newWorld(t)
+	u := newTestUnit(w, testConfig())
+	u.startNow()
+	if u.phase != phaseUp || w.timers[tHealth].armed {
+		t.Fatalf("no check: %v, health timer armed %v", u.phase, w.timers[tHealth].armed)
+	}
+
+	w = newWorld(t)
+	cfg := testConfig()
+	cfg.policy.Restart = "on-failure"
+	cfg.health = options.Health{Check: options.HealthCheck{Kind: "tcp", Addr: "127.0.0.1:1"}, Interval: 10 * time.Second, Retries: 2, Restart: true}
+	u = newTestUnit(w, cfg)
+	u.startNow()
+	if !w.timers[tHealth].armed || w.timers[tHealth].at != w.clock.Add(10*time.Second) {
+		t.Fatalf("ready: health timer %+v", w.timers[tHealth])
+	}
+	w.advance(u, 10*time.Second)
+	if w.checks != 1 {
+		t.Fatalf("%d checks", w.checks)
+	}
+	u.healthResult("refused")
+	if u.health != "" || u.phase != phaseUp || !w.timers[tHealth].armed {
+		t.Fatalf("one failure: %q %v", u.health, u.phase)
+	}
+	u.healthResult("")
+	u.healthResult("refused") // the failures in a row begin again
+	if u.health != healthy {
+		t.Fatalf("a pass between: %q", u.health)
+	}
+	u.healthResult("refused")
+	if u.health != unhealthy || u.phase != phaseStopping || w.changes[len(w.changes)-2] != "up>up:unhealthy" || w.lastChange() != "up>stopping:unhealthy" {
+		t.Fatalf("unhealthy: %q %v %v", u.health, u.phase, w.changes)
+	}
+	w.exit(u, 0, 0)
+	if u.phase != phaseStarting && u.phase != phaseUp || u.restarts != 1 || w.timers[tHealth].armed && u.health != "" {
+		t.Fatalf("after an unhealthy run, exit 0 with on-failure: %v, %d restarts; want restarted", u.phase, u.restarts)
+	}
+	if !strings.Contains(strings.Join(w.changes, " "), "stopping>down:unhealthy") {
+		t.Errorf("its end says unhealthy: %v", w.changes)
 	}
 }

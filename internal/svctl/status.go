@@ -38,7 +38,9 @@ type Info struct {
 	LastExit   *svdir.Exit     `json:"last_exit,omitempty"`
 	Fatal      string          `json:"fatal,omitempty"`
 	Error      string          `json:"error,omitempty"`
-	Waiting    string          `json:"waiting,omitempty"`  // why it does not start yet (waiting, blocked)
+	Waiting    string          `json:"waiting,omitempty"` // why it does not start yet (waiting, blocked)
+	Health     string          `json:"health,omitempty"`  // healthy or unhealthy (SVC_HEALTH), once checked
+	HealthOut  string          `json:"health_output,omitempty"`
 	Oneshot    bool            `json:"oneshot,omitempty"`  // it succeeds by exiting 0 (done)
 	App        string          `json:"app,omitempty"`      // its application (SVC_GROUP_NAME), as sv-scan says
 	Required   bool            `json:"required,omitempty"` // SVC_REQUIRED there
@@ -129,6 +131,7 @@ func fromState(info *Info, st svdir.State) {
 	info.State, info.Fatal, info.Error, info.LastExit, info.Log = st.Phase, st.Fatal, st.Error, st.LastExit, st.Log
 	info.Ready, info.Restarts, info.Waiting, info.Oneshot = &st.Ready, &st.Restarts, st.Waiting, st.Oneshot
 	info.App, info.Required = st.App, st.Required
+	info.Health, info.HealthOut = st.Health, st.HealthOutput
 	if st.Want != "" {
 		info.Want = st.Want
 	}

@@ -19,6 +19,7 @@ func fullState() *State {
 		ReadyAt: at.Add(time.Millisecond), Restarts: 3,
 		LastExit: &Exit{Code: -1, Signal: "SIGTERM", Unknown: true, At: at.Add(-time.Minute), Uptime: 0.008112708, Expected: true},
 		Fatal:    "gave up after 5 restarts", Error: "readiness: timed out", Waiting: "needs db (down)",
+		Health: "unhealthy", HealthOutput: "tcp 127.0.0.1:80: connect: connection refused",
 		NextStart: at.Add(time.Hour),
 		Cgroup:    "/sys/fs/cgroup/unified/supervision-51e1b94cf88742ac/sv.web",
 		Log: &LogState{Kind: "builtin", Dir: "/var/log/sv/web", Error: "disk full", Since: at.In(time.FixedZone("", 3600)),
@@ -75,6 +76,8 @@ const fullStateJSON = `{
   "fatal": "gave up after 5 restarts",
   "error": "readiness: timed out",
   "waiting": "needs db (down)",
+  "health": "unhealthy",
+  "health_output": "tcp 127.0.0.1:80: connect: connection refused",
   "next_start": "2026-12-02T13:25:48.676011651Z",
   "cgroup": "/sys/fs/cgroup/unified/supervision-51e1b94cf88742ac/sv.web",
   "log": {

@@ -255,9 +255,11 @@ type State struct {
 	ReadyAt       time.Time `json:"ready_at,omitzero"`
 	Restarts      int       `json:"restarts"`
 	LastExit      *Exit     `json:"last_exit,omitempty"`
-	Fatal         string    `json:"fatal,omitempty"`   // why it was given up
-	Error         string    `json:"error,omitempty"`   // the last start or readiness failure
-	Waiting       string    `json:"waiting,omitempty"` // why it does not start yet (waiting, blocked)
+	Fatal         string    `json:"fatal,omitempty"`         // why it was given up
+	Error         string    `json:"error,omitempty"`         // the last start or readiness failure
+	Waiting       string    `json:"waiting,omitempty"`       // why it does not start yet (waiting, blocked)
+	Health        string    `json:"health,omitempty"`        // healthy or unhealthy (SVC_HEALTH), once checked
+	HealthOutput  string    `json:"health_output,omitempty"` // the last check's failure
 	NextStart     time.Time `json:"next_start,omitzero"`
 	Cgroup        string    `json:"cgroup,omitempty"`
 	Log           *LogState `json:"log,omitempty"`
