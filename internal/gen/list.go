@@ -1,7 +1,11 @@
 package gen
 
 import (
+	"errors"
+	"os"
+
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/rules"
 )
 
 // ListEntry is one line of `sv-gen list`.
@@ -110,5 +114,25 @@ func (g *Generator) Check(names []string) ([]CheckResult, error) {
 	if err := g.checkDeps(out); err != nil {
 		return nil, err
 	}
+	if r := g.checkRules(); r != nil {
+		out = append(out, *r)
+	}
 	return out, nil
+}
+
+// checkRules checks the site's rules file (.opt/rules), when there is one.
+func (g *Generator) checkRules() *CheckResult {
+	path := rules.File(g.Layout.SvDir)
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	r := &CheckResult{Name: ".opt/rules"}
+	if _, err := rules.Load(path); err != nil {
+		var es options.Errors
+		if !errors.As(err, &es) {
+			es = options.Errors{{Path: path, Msg: err.Error()}}
+		}
+		r.Errors = es
+	}
+	return r
 }

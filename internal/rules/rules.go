@@ -50,7 +50,7 @@ const maxFile = 1 << 20
 
 // Load reads the rules file at path; none there is no rules, and no error.
 // The rules of the lines that parse are returned with the errors of those
-// that do not (errors.Join, one line each: path:line: why).
+// that do not (options.Errors, one line each: path:line: why).
 func Load(path string) (*Rules, error) {
 	data, err := safefile.ReadFile(path, maxFile)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -62,14 +62,15 @@ func Load(path string) (*Rules, error) {
 	return Parse(path, string(data))
 }
 
-// Parse reads the rules in text, from the file path (for messages).
+// Parse reads the rules in text, from the file path (for messages). Its
+// error, when some lines do not parse, is an options.Errors: one for each.
 func Parse(path, text string) (*Rules, error) {
 	r := &Rules{Path: path}
-	var errs []error
+	var errs options.Errors
 	for i, line := range strings.Split(text, "\n") {
 		rule, ok, err := parseLine(line)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %v", path, i+1, err))
+			errs = append(errs, &options.Error{Path: path, Line: i + 1, Msg: err.Error()})
 			continue
 		}
 		if ok {
@@ -77,7 +78,10 @@ func Parse(path, text string) (*Rules, error) {
 			r.List = append(r.List, rule)
 		}
 	}
-	return r, errors.Join(errs...)
+	if len(errs) > 0 {
+		return r, errs
+	}
+	return r, nil
 }
 
 // parseLine reads one line: ok is false for a blank line or a comment.
