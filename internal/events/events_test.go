@@ -514,3 +514,21 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A hook record carries the service, the hook, its action and how it
+// failed, and nothing of a unit's; detail goes with the event that has it.
+func TestHookRecordAndDetail(t *testing.T) {
+	at := time.Date(2026, 12, 6, 16, 0, 0, 0, time.UTC)
+	line, err := json.Marshal(Event{Seq: 7, Time: at, Service: "web", Hook: "crash", Action: "mail:ops@example.com", Reason: "exit 75"})
+	if err != nil || string(line) != `{"seq":7,"time":"2026-12-06T16:00:00Z","service":"web","reason":"exit 75","hook":"crash","action":"mail:ops@example.com"}` {
+		t.Errorf("hook record: %s, %v", line, err)
+	}
+	line, _ = json.Marshal(Event{Seq: 8, Time: at, Service: "web", From: "up", To: "up", Pid: 42, Ready: true, Reason: "unhealthy", Detail: "tcp 127.0.0.1:80: connect: connection refused"})
+	if string(line) != `{"seq":8,"time":"2026-12-06T16:00:00Z","service":"web","from":"up","to":"up","pid":42,"restarts":0,"ready":true,"reason":"unhealthy","detail":"tcp 127.0.0.1:80: connect: connection refused"}` {
+		t.Errorf("detail: %s", line)
+	}
+	back, err := Decode(line)
+	if err != nil || back.Detail != "tcp 127.0.0.1:80: connect: connection refused" {
+		t.Errorf("decoded: %+v, %v", back, err)
+	}
+}
