@@ -24,10 +24,7 @@ func (r *Runner) filesDir() string { return filepath.Join(r.cfg.ScanDir, ".sv-sc
 
 // spec is the process of a run: its command, environment and files.
 func (r *Runner) spec(rn *run) (proc.Spec, error) {
-	env, err := r.env(rn)
-	if err != nil {
-		return proc.Spec{}, err
-	}
+	env := r.env(rn)
 	sp := proc.Spec{Env: env, Dir: rn.c.Dir, CgroupFD: -1}
 	if sp.Dir == "" {
 		sp.Dir = "/"
@@ -156,7 +153,7 @@ func (r *Runner) sendmail() (string, []string, error) {
 }
 
 // env is the run's environment: the supervisor's, and the event.
-func (r *Runner) env(rn *run) ([]string, error) {
+func (r *Runner) env(rn *run) []string {
 	ev := rn.c.Event
 	env := append([]string(nil), r.cfg.Environ...)
 	set := func(k, v string) { env = append(env, k+"="+v) }
@@ -183,7 +180,7 @@ func (r *Runner) env(rn *run) ([]string, error) {
 		r.w.Logf("%s: hook %s: no log tail: %v", ev.Service, rn.kind, err)
 	}
 	set("SV_LOG_TAIL", tail)
-	return env, nil
+	return env
 }
 
 func intOrEmpty(n int) string {
