@@ -470,13 +470,21 @@ func waitpathsMain() {
 // waitmatch FILE REGEXP waits (inotify, at most 30 s) until FILE exists
 // and a line of it matches REGEXP.
 func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
+	// -t D: a longer bound, for what takes long on a loaded machine (a
+	// flood of a thousand crashes while other tests run).
+	limit := 30 * time.Second
+	if len(args) == 4 && args[0] == "-t" {
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		limit, args = d, args[2:]
+	}
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: waitmatch FILE REGEXP")
+		ts.Fatalf("usage: waitmatch [-t DURATION] FILE REGEXP")
 	}
 	path := ts.MkAbs(args[0])
 	re, err := regexp.Compile("(?m)" + args[1])
 	ts.Check(err)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(limit)
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
 	ts.Check(err)
 	defer unix.Close(fd)
@@ -494,7 +502,7 @@ func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			ts.Fatalf("waitmatch: no line of %s matches %q after 30s; it holds:\n%s", args[0], args[1], tail(data))
+			ts.Fatalf("waitmatch: no line of %s matches %q after %s; it holds:\n%s", args[0], args[1], limit, tail(data))
 		}
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		if n, _ := unix.Poll(pfd, int(left.Milliseconds())+1); n > 0 {
