@@ -77,9 +77,6 @@ type Change struct {
 // and the webhook hold.
 const TailLines = 20
 
-// DefaultTimeout is HOOK_TIMEOUT's default, for a service without OPTIONS.
-const DefaultTimeout = time.Minute
-
 // Runner carries out the hooks of a scan dir's services.
 type Runner struct {
 	w   World

@@ -184,11 +184,7 @@ func (r *Runner) start(q *queue, rn *run) error {
 		return err
 	}
 	rn.proc = p
-	timeout := DefaultTimeout
-	if rn.c.Hooks != nil && rn.c.Hooks.Timeout > 0 {
-		timeout = rn.c.Hooks.Timeout
-	}
-	rn.timer = time.AfterFunc(timeout, func() {
+	rn.timer = time.AfterFunc(rn.c.Hooks.TimeoutOr(), func() {
 		r.post(func() {
 			if q.cur == rn && !rn.killed {
 				rn.killed = true
@@ -206,11 +202,7 @@ func (r *Runner) ended(q *queue, rn *run, ex proc.Exit) {
 	r.removeFiles(rn)
 	switch {
 	case rn.killed:
-		timeout := DefaultTimeout
-		if rn.c.Hooks != nil && rn.c.Hooks.Timeout > 0 {
-			timeout = rn.c.Hooks.Timeout
-		}
-		r.fail(rn.c, rn.kind, rn.todo, fmt.Sprintf("killed after HOOK_TIMEOUT=%s", timeout))
+		r.fail(rn.c, rn.kind, rn.todo, fmt.Sprintf("killed after HOOK_TIMEOUT=%s", rn.c.Hooks.TimeoutOr()))
 	case ex.Signal() != 0:
 		r.fail(rn.c, rn.kind, rn.todo, "killed by SIG"+options.SignalName(ex.Signal()))
 	case ex.Code() != 0:

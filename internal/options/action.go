@@ -48,9 +48,20 @@ func ParseHookEvent(s string) (HookEvent, error) {
 // they run.
 type Hooks struct {
 	On      [NumHookEvents]Action // ON_START ... ON_STOP; a zero Action: none
-	Timeout time.Duration         // HOOK_TIMEOUT: a run is killed past it
+	Timeout time.Duration         // HOOK_TIMEOUT: a run is killed past it; 0: DefaultHookTimeout
 	Rate    Rate                  // HOOK_RATE: past it, runs are coalesced
 	User    string                // HOOK_USER: "" is the supervisor's user
+}
+
+// DefaultHookTimeout is HOOK_TIMEOUT when it is not set.
+const DefaultHookTimeout = time.Minute
+
+// TimeoutOr is h's HOOK_TIMEOUT, or the default for none (h may be nil).
+func (h *Hooks) TimeoutOr() time.Duration {
+	if h == nil || h.Timeout <= 0 {
+		return DefaultHookTimeout
+	}
+	return h.Timeout
 }
 
 // Rate is N events within a window (HOOK_RATE); Count 0: no limit.
@@ -228,14 +239,41 @@ func checkMailAddress(s string) error {
 
 // Health is what SVC_HEALTH and SVC_MEMORY_MAX ask: a check of the
 // running daemon, every Interval; Retries failures in a row make it
-// unhealthy.
+// unhealthy. As decoded, a zero field is its key left empty: Effective
+// gives the values that apply.
 type Health struct {
-	Check     HealthCheck   // SVC_HEALTH
-	Interval  time.Duration // SVC_HEALTH_INTERVAL
-	Timeout   time.Duration // SVC_HEALTH_TIMEOUT
-	Retries   int           // SVC_HEALTH_RETRIES
-	Restart   bool          // SVC_HEALTH_RESTART: an unhealthy daemon is restarted
-	MemoryMax int64         // SVC_MEMORY_MAX in bytes; 0: none
+	Check       HealthCheck   // SVC_HEALTH
+	Interval    time.Duration // SVC_HEALTH_INTERVAL
+	Timeout     time.Duration // SVC_HEALTH_TIMEOUT
+	Retries     int           // SVC_HEALTH_RETRIES
+	KeepRunning bool          // SVC_HEALTH_RESTART=no: an unhealthy daemon is not restarted
+	MemoryMax   int64         // SVC_MEMORY_MAX in bytes; 0: none
+}
+
+// The health keys' values when they are empty.
+const (
+	DefaultHealthInterval = 30 * time.Second
+	DefaultHealthTimeout  = 5 * time.Second
+	DefaultHealthRetries  = 3
+)
+
+// Effective is h with the defaults of the keys left empty (none asked
+// for: the zero Health, nothing to check).
+func (h *Health) Effective() Health {
+	if h == nil {
+		return Health{}
+	}
+	e := *h
+	if e.Interval <= 0 {
+		e.Interval = DefaultHealthInterval
+	}
+	if e.Timeout <= 0 {
+		e.Timeout = DefaultHealthTimeout
+	}
+	if e.Retries <= 0 {
+		e.Retries = DefaultHealthRetries
+	}
+	return e
 }
 
 // Wanted: there is something to check.

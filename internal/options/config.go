@@ -50,8 +50,10 @@ type Config struct {
 
 	Log Log
 
-	Hooks  Hooks
-	Health Health
+	// Hooks and Health are allocated only when one of their keys is set:
+	// most services have none, and sv-scan keeps every service's Config.
+	Hooks  *Hooks
+	Health *Health
 
 	Catalog string // SVC_CATALOG
 	Profile string // SV_PROFILE as the files set it (Service.Profile is the one applied)

@@ -46,9 +46,7 @@ func TestDecodeDefaults(t *testing.T) {
 		ReloadSignal: syscall.SIGHUP,
 		Restart:      Restart{Mode: RestartAlways, MaxDelay: time.Minute},
 		Type:         Longrun, Enable: true, AppOnFailure: OnFailure{Action: FailContinue},
-		Log:    Log{Kind: LogBuiltin, Dir: "/var/log/sv/web", Size: 1 << 20, Files: 10, Timestamp: StampISO},
-		Hooks:  Hooks{Timeout: time.Minute},
-		Health: Health{Interval: 30 * time.Second, Timeout: 5 * time.Second, Retries: 3, Restart: true},
+		Log: Log{Kind: LogBuiltin, Dir: "/var/log/sv/web", Size: 1 << 20, Files: 10, Timestamp: StampISO},
 	}
 	sameConfig(t, c, &want)
 }
@@ -102,14 +100,14 @@ export TZ=UTC
 		Log: Log{Kind: LogCustom, Dir: "/var/log/web", Size: 64 << 10, Files: 3, Timestamp: StampTAI64N,
 			User: "log", Cmd: []string{"logger", "-t", "web"}},
 		Catalog: "httpd", Profile: "prod",
-		Hooks: Hooks{On: [NumHookEvents]Action{
+		Hooks: &Hooks{On: [NumHookEvents]Action{
 			HookStart: {Verb: ActExec, Arg: "logger started"}, HookReady: {Verb: ActStart, Arg: "db"},
 			HookExit: {Verb: ActExec, Arg: `echo "$SV_SERVICE" >x`}, HookCrash: {Verb: ActMail, Arg: "root@example.com"},
 			HookRestart: {Verb: ActRestart, Arg: "cache"}, HookFatal: {Verb: ActShutdown, Code: 4},
 			HookStop: {Verb: ActWebhook, Arg: "https://h.example/x"}, HookUnhealthy: {Verb: ActAppRestart},
 		}, Timeout: 5 * time.Second, Rate: Rate{3, time.Minute}, User: "hooks"},
-		Health: Health{Check: HealthCheck{Kind: "http", URL: "http://127.0.0.1:8080/ok", Status: 204}, Interval: 10 * time.Second,
-			Timeout: 2 * time.Second, Retries: 5, Restart: false, MemoryMax: 512 << 20},
+		Health: &Health{Check: HealthCheck{Kind: "http", URL: "http://127.0.0.1:8080/ok", Status: 204}, Interval: 10 * time.Second,
+			Timeout: 2 * time.Second, Retries: 5, KeepRunning: true, MemoryMax: 512 << 20},
 	}
 	sameConfig(t, c, &want)
 	if got := c.ResourceLimits(); len(got) != 9 || got[0] != (ResourceLimit{"SVC_LIMIT_NOFILE", unix.RLIMIT_NOFILE, Limit{1024, 4096}}) ||
@@ -212,8 +210,13 @@ func leafFields(v reflect.Value, prefix string) []leaf {
 		}
 		f := v.Field(i)
 		switch f.Addr().Interface().(type) {
-		case *Env, *Limits, *Deps, *Wait, *Stop, *Restart, *Log, *Hooks, *Health:
+		case *Env, *Limits, *Deps, *Wait, *Stop, *Restart, *Log:
 			out = append(out, leafFields(f, prefix+sf.Name+".")...)
+		case **Hooks, **Health: // lazy parts: their fields, made if need be
+			if f.IsNil() {
+				f.Set(reflect.New(f.Type().Elem()))
+			}
+			out = append(out, leafFields(f.Elem(), prefix+sf.Name+".")...)
 		case *[NumHookEvents]Action:
 			for j := range f.Len() {
 				out = append(out, leaf{fmt.Sprintf("%s%s[%d]", prefix, sf.Name, j), f.Index(j).Addr().Interface()})

@@ -47,6 +47,42 @@ func (k kind[T]) to(field func(*Config) *T) binding {
 	}
 }
 
+// toLazy is to for a field of a part of Config made only when one of its
+// keys is set (Hooks, Health): an empty value leaves it unmade, so such a
+// key has no default in the table; its users take one for the zero value.
+func (k kind[T]) toLazy(field func(*Config) *T) binding {
+	b := k.to(field)
+	decode, check := b.decode, b.kind.Check
+	b.decode = func(c *Config, text string) error {
+		if text == "" {
+			return nil
+		}
+		return decode(c, text)
+	}
+	b.kind.Check = func(text string) error {
+		if text == "" {
+			return nil
+		}
+		return check(text)
+	}
+	return b
+}
+
+// hooksOf and healthOf make the lazy parts of c on first use.
+func hooksOf(c *Config) *Hooks {
+	if c.Hooks == nil {
+		c.Hooks = &Hooks{}
+	}
+	return c.Hooks
+}
+
+func healthOf(c *Config) *Health {
+	if c.Health == nil {
+		c.Health = &Health{}
+	}
+	return c.Health
+}
+
 // binding is how a key reaches its Config field: the key's kind, its
 // decoder, and the field's address (to find a field's key and source).
 type binding struct {
@@ -84,6 +120,9 @@ var (
 	kindRate         = newKind("N/SECONDS", ParseRate)
 	kindHealth       = newKind("health check", ParseHealthCheck)
 	kindOptSize      = newKind("size", parseOptionalSize)
+	// kindNoBool is a yes/no stored as its opposite: SVC_HEALTH_RESTART,
+	// whose default (yes) must be the zero value of a lazy field.
+	kindNoBool = newKind("yes/no", func(s string) (bool, error) { b, err := ParseBool(s); return !b, err })
 )
 
 // kindEnum accepts one of values, decoded as the type that names them.

@@ -41,7 +41,7 @@ type config struct {
 	logCfg       svlog.Config
 	console      bool             // LOG=console: logBuiltin's lines go to sv-scan's stdout
 	finCmd       bool             // FIN_CMD is set: our shared finish must run
-	health       options.Health   // SVC_HEALTH, SVC_MEMORY_MAX
+	health       *options.Health  // SVC_HEALTH, SVC_MEMORY_MAX, defaults applied; nil: nothing to check
 	svc          *options.Service // the loaded OPTIONS; nil without
 	stamp        *syncstamp.Stamp // what it was read from (stampConfig); nil: read again
 }
@@ -98,7 +98,9 @@ func (c *config) fill(o *options.Config, dir string) {
 	c.reloadSignal = o.ReloadSignal
 	c.policy = policy.FromConfig(o)
 	c.finCmd = len(o.FinCmd) > 0
-	c.health = o.Health
+	if h := o.Health.Effective(); h.Wanted() {
+		c.health = &h
+	}
 	c.log = logMode(dir, o.Log.Kind)
 	c.console = o.Log.Kind == options.LogConsole
 	c.logCfg = svlog.Config{Dir: o.Log.Dir, Size: o.Log.Size, Files: o.Log.Files, Stamp: string(o.Log.Timestamp)}

@@ -18,7 +18,7 @@ import (
 // result comes back as an event of the service, for the run it was made
 // for (gen), within SVC_HEALTH_TIMEOUT.
 func (s *service) checkHealth(u *unit) {
-	h, gen, pgid := u.cfg.health, u.gen, u.pgid
+	h, gen, pgid := *u.cfg.health, u.gen, u.pgid
 	if u.memLimit {
 		h.MemoryMax = 0 // the kernel holds it to it
 	}

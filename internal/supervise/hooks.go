@@ -62,7 +62,7 @@ func (s *Scanner) hookChange(u *unit, from phase, ev events.Event) {
 	svc := u.svc
 	c := hooks.Change{Event: ev, Kinds: kinds, SvDir: filepath.Dir(svc.dir), Dir: svc.dir}
 	if o := svc.cfg.svc; o != nil {
-		c.App, c.Hooks = o.Config.GroupName, &o.Config.Hooks
+		c.App, c.Hooks = o.Config.GroupName, o.Config.Hooks
 		switch o.Config.Log.Kind {
 		case options.LogBuiltin, options.LogSvlogd, options.LogS6, options.LogMultilog:
 			c.LogDir = o.Config.Log.Dir

@@ -95,11 +95,10 @@ func (s *service) cgroupFD(u *unit) int {
 // service's cgroup can (memory.max), and notes its OOM kills so far; else
 // the health checks measure it.
 func (s *service) limitMemory(u *unit) {
-	max := u.cfg.health.MemoryMax
-	if u.isLog || max <= 0 || !s.sc.memoryLimits() {
+	if u.isLog || u.cfg.health == nil || u.cfg.health.MemoryMax <= 0 || !s.sc.memoryLimits() {
 		return
 	}
-	if err := s.cg.SetMemoryMax(max); err != nil {
+	if err := s.cg.SetMemoryMax(u.cfg.health.MemoryMax); err != nil {
 		return
 	}
 	n, err := s.cg.OOMKills()

@@ -502,7 +502,7 @@ func (u *unit) becameReady() {
 	u.errMsg = ""
 	u.w.disarm(u, tReady)
 	u.setPhase(phaseUp, "ready")
-	if h := u.cfg.health; !u.isLog && (h.Check.Kind != "" || h.MemoryMax > 0 && !u.memLimit) {
+	if h := u.cfg.health; h != nil && !u.isLog && (h.Check.Kind != "" || h.MemoryMax > 0 && !u.memLimit) {
 		u.w.arm(u, tHealth, h.Interval)
 	}
 }
@@ -523,6 +523,9 @@ func (u *unit) checkHealth() { u.w.checkHealth(u) }
 // a crash. The next check is armed from the end of this one.
 func (u *unit) healthResult(fail string) {
 	h := u.cfg.health
+	if h == nil { // the OPTIONS read since asked for none
+		return
+	}
 	if fail == "" {
 		u.healthFails = 0
 		was := u.health
@@ -538,7 +541,7 @@ func (u *unit) healthResult(fail string) {
 			u.health = unhealthy
 			u.w.logf("%s: unhealthy after %d checks that failed: %s", u.name, u.healthFails, fail)
 			u.w.changed(u, u.phase, "unhealthy")
-			if h.Restart {
+			if !h.KeepRunning {
 				u.errMsg = "unhealthy: " + fail
 				u.stopFor(endedUnhealthy, "unhealthy")
 				return

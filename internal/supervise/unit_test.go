@@ -620,7 +620,7 @@ func TestHealth(t *testing.T) {
 	w = newWorld(t)
 	cfg := testConfig()
 	cfg.policy.Restart = "on-failure"
-	cfg.health = options.Health{Check: options.HealthCheck{Kind: "tcp", Addr: "127.0.0.1:1"}, Interval: 10 * time.Second, Retries: 2, Restart: true}
+	cfg.health = &options.Health{Check: options.HealthCheck{Kind: "tcp", Addr: "127.0.0.1:1"}, Interval: 10 * time.Second, Retries: 2}
 	u = newTestUnit(w, cfg)
 	u.startNow()
 	if !w.timers[tHealth].armed || w.timers[tHealth].at != w.clock.Add(10*time.Second) {
