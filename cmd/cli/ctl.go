@@ -87,7 +87,7 @@ func newCtlCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&o.root, "root", "", "the tree's root (default $SV_ROOT, else /)")
 	cmd.PersistentFlags().StringVar(&o.scandir, "scandir", "", "the scan `DIR` (default: the tree's run/sv/service)")
-	cmd.AddCommand(ctlStatusCmd(o), ctlWaitCmd(o), ctlLogCmd(o), ctlSignalCmd(o), ctlEventsCmd(o), ctlDepsCmd(o), ctlAppCmd(o))
+	cmd.AddCommand(ctlStatusCmd(o), ctlWaitCmd(o), ctlLogCmd(o), ctlSignalCmd(o), ctlEventsCmd(o), ctlDepsCmd(o), ctlAppCmd(o), ctlMetricsCmd(o))
 	for _, c := range []struct{ use, short, letters, wait string }{
 		{"up", "Start services and keep them up, and what they need or want", "u", svctl.WaitReady},
 		{"down", "Stop services and keep them down, and what needs them", "d", svctl.WaitDown},

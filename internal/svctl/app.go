@@ -35,9 +35,14 @@ func Apps(r Resolver, of func() map[string]app.Membership, names []string) ([]ap
 	if err != nil {
 		return nil, err
 	}
+	infos, errs := Statuses(svcs)
+	return AppsOf(svcs, infos, errs, of, names), nil
+}
+
+// AppsOf is Apps from the services' statuses already read (Statuses).
+func AppsOf(svcs []Service, infos []Info, errs []error, of func() map[string]app.Membership, names []string) []app.Status {
 	byApp := map[string][]app.Member{}
 	var fromOptions map[string]app.Membership
-	infos, errs := Statuses(svcs)
 	for i, svc := range svcs {
 		info, err := infos[i], errs[i]
 		if err != nil {
@@ -69,7 +74,7 @@ func Apps(r Resolver, of func() map[string]app.Membership, names []string) ([]ap
 		}
 		out = append(out, app.Evaluate(a, byApp[a]))
 	}
-	return out, nil
+	return out
 }
 
 // AppMembers are the services of the scan dir in application name, in

@@ -31,8 +31,9 @@ type Info struct {
 	State      string          `json:"state"`      // up, starting, down, stopping, finish, backoff, fatal, waiting, blocked, done, unsupervised
 	Want       string          `json:"want"`       // up or down
 	Pid        int             `json:"pid,omitempty"`
-	Uptime     float64         `json:"uptime"` // seconds in the current state
-	Since      time.Time       `json:"since"`  // when the current state began
+	Uptime     float64         `json:"uptime"`           // seconds in the current state
+	Since      time.Time       `json:"since"`            // when the current state began
+	Started    time.Time       `json:"started,omitzero"` // when the running process started (sv-scan)
 	Ready      *bool           `json:"ready,omitempty"`
 	Restarts   *int            `json:"restarts,omitempty"`
 	LastExit   *svdir.Exit     `json:"last_exit,omitempty"`
@@ -132,6 +133,7 @@ func fromState(info *Info, st svdir.State) {
 	info.Ready, info.Restarts, info.Waiting, info.Oneshot = &st.Ready, &st.Restarts, st.Waiting, st.Oneshot
 	info.App, info.Required = st.App, st.Required
 	info.Health, info.HealthOut = st.Health, st.HealthOutput
+	info.Started = st.Started
 	if st.Want != "" {
 		info.Want = st.Want
 	}
