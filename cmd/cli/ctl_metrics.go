@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/supervision-suite/supervision/internal/app"
+	"github.com/supervision-suite/supervision/internal/events"
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/metrics"
@@ -51,7 +52,15 @@ The metrics, their types and labels are in docs/METRICS.md.`,
 				return m
 			}
 			apps := svctl.AppsOf(svcs, infos, errs, of, nil)
-			return metrics.Write(cmd.OutOrStdout(), known, apps, node)
+			var counters *events.Counters
+			if _, err := os.Stat(events.Dir(r.ScanDir)); err == nil { // sv-scan's scan dir
+				c, err := events.ReadCounters(r.ScanDir)
+				if err != nil {
+					return err
+				}
+				counters = &c
+			}
+			return metrics.Write(cmd.OutOrStdout(), known, apps, counters, node)
 		},
 	}
 	cmd.Flags().StringVar(&node, "node", node, "the node label's value (empty: none)")

@@ -532,3 +532,23 @@ func TestHookRecordAndDetail(t *testing.T) {
 		t.Errorf("decoded: %+v, %v", back, err)
 	}
 }
+
+// The counters go on from what the file holds; none is zero; a broken
+// file is an error naming it.
+func TestCounters(t *testing.T) {
+	scan := t.TempDir()
+	os.MkdirAll(filepath.Join(scan, ".sv-scan"), 0o755)
+	if c, err := ReadCounters(scan); err != nil || c != (Counters{}) {
+		t.Fatalf("none: %+v, %v", c, err)
+	}
+	if err := WriteCounters(scan, Counters{HookFailures: 3, Lost: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := ReadCounters(scan); err != nil || c != (Counters{HookFailures: 3, Lost: 1}) {
+		t.Errorf("read back: %+v, %v", c, err)
+	}
+	os.WriteFile(CountersFile(scan), []byte("{"), 0o644)
+	if _, err := ReadCounters(scan); err == nil || !strings.Contains(err.Error(), "counters.json") {
+		t.Errorf("broken: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/supervision-suite/supervision/internal/app"
+	"github.com/supervision-suite/supervision/internal/events"
 	"github.com/supervision-suite/supervision/internal/svctl"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -35,13 +36,20 @@ type family struct {
 	name, typ, help string
 }
 
-// Write writes the metrics of the services and applications, each
+// Write writes the metrics of the services and applications, and
+// sv-scan's counters (nil: none, another supervisor's scan dir), each
 // sample labelled with node (the machine's name; none when empty).
-func Write(w io.Writer, infos []svctl.Info, apps []app.Status, node string) error {
+func Write(w io.Writer, infos []svctl.Info, apps []app.Status, counters *events.Counters, node string) error {
 	b := bufio.NewWriter(w)
 	e := &exposition{b: b, node: node}
 	e.serviceFamilies(infos)
 	e.appFamilies(apps)
+	if counters != nil {
+		e.header(family{"sv_hook_failures_total", "counter", "Hooks that failed: killed past HOOK_TIMEOUT, a non-zero exit, not started, a webhook delivery dropped (each also a hook record of the events)."})
+		e.sample("sv_hook_failures_total", float64(counters.HookFailures))
+		e.header(family{"sv_events_dropped_total", "counter", "Events sv-scan could not write to its ring (a full disk): lost for every reader."})
+		e.sample("sv_events_dropped_total", float64(counters.Lost))
+	}
 	return b.Flush()
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/supervision-suite/supervision/internal/app"
+	"github.com/supervision-suite/supervision/internal/events"
 	"github.com/supervision-suite/supervision/internal/svctl"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
@@ -19,7 +20,7 @@ func TestWrite(t *testing.T) {
 	}
 	apps := []app.Status{{Name: "tier", State: app.Running, Minor: true}}
 	var b strings.Builder
-	if err := Write(&b, infos, apps, "node1"); err != nil {
+	if err := Write(&b, infos, apps, &events.Counters{HookFailures: 2}, "node1"); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -39,6 +40,9 @@ func TestWrite(t *testing.T) {
 		`sv_app_state{app="tier",state="STOPPED",node="node1"} 0` + "\n",
 		`sv_app_minor_failure{app="tier",node="node1"} 1` + "\n",
 		`sv_app_major_failure{app="tier",node="node1"} 0` + "\n",
+		"# TYPE sv_hook_failures_total counter\n",
+		`sv_hook_failures_total{node="node1"} 2` + "\n",
+		`sv_events_dropped_total{node="node1"} 0` + "\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in:\n%s", want, out)
@@ -61,7 +65,7 @@ func TestWrite(t *testing.T) {
 		t.Error("samples for values that do not exist")
 	}
 	b.Reset()
-	Write(&b, infos[:1], nil, "")
+	Write(&b, infos[:1], nil, nil, "")
 	if !strings.Contains(b.String(), `sv_service_up{service="web",app="tier"} 1`) {
 		t.Errorf("without a node:\n%s", b.String())
 	}

@@ -339,9 +339,5 @@ func (a *appActions) evaluate(sc *Scanner, name string) {
 	if len(st.Reasons) > 0 {
 		ev.Reason = st.Reasons[0].Member + ": " + st.Reasons[0].Why
 	}
-	if sc.events != nil {
-		if _, err := sc.events.Append(ev); err != nil {
-			sc.eventsFail.Do(func() { sc.logf("%v: events are being lost", err) })
-		}
-	}
+	sc.record(ev)
 }

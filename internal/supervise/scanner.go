@@ -58,7 +58,9 @@ type Scanner struct {
 	control    *os.File
 	events     *events.Writer // nil: none kept (the ring could not be made)
 	eventsFail sync.Once      // a failure to write one is said once
-	hooks      *hooks.Runner  // what the events call for (ON_EXIT, hooks.d, rules)
+	countMu    sync.Mutex
+	counters   events.Counters // hook failures, events lost (events.CountersFile)
+	hooks      *hooks.Runner   // what the events call for (ON_EXIT, hooks.d, rules)
 
 	mu       sync.Mutex
 	services map[string]*service
@@ -237,6 +239,9 @@ func New(cfg Config) (*Scanner, error) {
 	if s.events, err = events.Create(events.Dir(dir)); err != nil {
 		s.logf("%v: no events are kept", err)
 	}
+	if s.counters, err = events.ReadCounters(dir); err != nil {
+		s.logf("%v: the counters begin again at 0", err)
+	}
 	if s.devnull, err = os.Open(os.DevNull); err != nil {
 		return nil, err
 	}
@@ -297,14 +302,31 @@ func (s *Scanner) emit(u *unit, from phase, reason string) {
 			ev.ExitCode, ev.Signal = &code, u.lastExit.Signal
 		}
 	}
-	if s.events != nil {
-		seq, err := s.events.Append(ev)
-		if err != nil {
-			s.eventsFail.Do(func() { s.logf("%v: events are being lost", err) })
-		}
-		ev.Seq = seq
-	}
+	ev.Seq = s.record(ev)
 	s.hookChange(u, from, ev)
+}
+
+// record appends ev to the events, and returns its number (0 when none
+// is kept). One that cannot be written is counted, and said once.
+func (s *Scanner) record(ev events.Event) uint64 {
+	if s.events == nil {
+		return 0
+	}
+	seq, err := s.events.Append(ev)
+	if err != nil {
+		s.eventsFail.Do(func() { s.logf("%v: events are being lost", err) })
+		s.count(func(c *events.Counters) { c.Lost++ })
+	}
+	return seq
+}
+
+// count changes the counters and keeps them on disk: they change seldom
+// (a hook that fails, an event lost), and a reader takes them from there.
+func (s *Scanner) count(change func(*events.Counters)) {
+	s.countMu.Lock()
+	defer s.countMu.Unlock()
+	change(&s.counters)
+	events.WriteCounters(s.dir, s.counters)
 }
 
 // runEnded: the change from from is the end of a run, which the unit has
