@@ -1,13 +1,13 @@
 // Package health checks a running daemon as SVC_HEALTH and SVC_MEMORY_MAX
-// ask: a TCP connection, an HTTP GET, a command, or the resident memory of
-// its processes. The GET is written here, on a plain connection: sv-scan,
-// which runs the checks, carries no HTTP client (see docs/HOOKS.md).
+// ask: a TCP connection or a command (package ready's probes, once), an
+// HTTP GET, or the resident memory of its processes. The GET is written
+// here, on a plain connection: sv-scan, which runs the checks, carries no
+// HTTP client (see docs/HOOKS.md).
 package health
 
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -16,30 +16,24 @@ import (
 	"strings"
 
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/ready"
 )
 
 // Runner runs a check: command once, within ctx: nil when it exited 0,
-// else an error that holds the end of its output.
-type Runner func(ctx context.Context, cmd []string) error
+// else an error that holds the end of its output (ready.CheckFunc).
+type Runner = ready.CheckFunc
 
 // Check runs one check of h on the daemon whose processes pids lists;
 // nil means healthy, else the error says what failed (the check's output).
 func Check(ctx context.Context, h options.Health, pids func() []int, run Runner) error {
 	switch c := h.Check; c.Kind {
-	case "tcp":
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", c.Addr)
-		if err != nil {
-			return fmt.Errorf("tcp %s: %v", c.Addr, unwrapOp(err))
+	case "tcp", "check": // as SVC_READY's, once
+		if err := ready.Probe(ctx, options.Ready{Kind: c.Kind, Addr: c.Addr, Cmd: c.Cmd}, run); err != nil {
+			return err
 		}
-		conn.Close()
 	case "http":
 		if err := Get(ctx, c.URL, c.Status); err != nil {
 			return err
-		}
-	case "check":
-		if err := run(ctx, c.Cmd); err != nil {
-			return fmt.Errorf("check %s: %v", options.JoinWords(c.Cmd), err)
 		}
 	}
 	if h.MemoryMax > 0 && pids != nil {
@@ -64,7 +58,7 @@ func Get(ctx context.Context, rawURL string, want int) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
-		return fmt.Errorf("http %s: %v", rawURL, unwrapOp(err))
+		return fmt.Errorf("http %s: %v", rawURL, ready.NetError(err))
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -72,11 +66,11 @@ func Get(ctx context.Context, rawURL string, want int) error {
 	}
 	path := u.RequestURI()
 	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: sv-scan\r\nConnection: close\r\n\r\n", path, u.Host); err != nil {
-		return fmt.Errorf("http %s: %v", rawURL, unwrapOp(err))
+		return fmt.Errorf("http %s: %v", rawURL, ready.NetError(err))
 	}
 	line, err := bufio.NewReaderSize(conn, 512).ReadString('\n')
 	if err != nil && line == "" {
-		return fmt.Errorf("http %s: no answer: %v", rawURL, unwrapOp(err))
+		return fmt.Errorf("http %s: no answer: %v", rawURL, ready.NetError(err))
 	}
 	code, reason, err := ParseStatusLine(line)
 	if err != nil {
@@ -109,14 +103,6 @@ func snippet(s string) string {
 		return s[:80] + "..."
 	}
 	return s
-}
-
-func unwrapOp(err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Err != nil {
-		return op.Err
-	}
-	return err
 }
 
 // Resident is the resident memory of the processes, in bytes (a process

@@ -55,3 +55,14 @@ func TestQueue(t *testing.T) {
 		t.Errorf("Queues = %v", q)
 	}
 }
+
+func TestJoin(t *testing.T) {
+	for _, c := range []struct{ a, b, want string }{
+		{`{"seq":1}`, `{"hook":"crash"}`, `{"seq":1,"hook":"crash"}`},
+		{`{"seq":1}`, `{}`, `{"seq":1}`},
+	} {
+		if got := string(Join([]byte(c.a), []byte(c.b))); got != c.want {
+			t.Errorf("Join(%s, %s) = %s", c.a, c.b, got)
+		}
+	}
+}

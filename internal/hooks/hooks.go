@@ -16,6 +16,7 @@ package hooks
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -52,8 +53,6 @@ type Config struct {
 	// webhook-deliver); "": webhooks are queued and not sent.
 	DeliverPath string
 	DeliverArgv []string
-	// Sendmail is the program mail is handed to ("" : looked up).
-	Sendmail string
 }
 
 // Change is one event of a service's main unit, as the engine hands it.
@@ -159,7 +158,7 @@ func (r *Runner) dispatch(c Change) {
 			list = append(list, todo{source: rulesSource(rule), action: rule.Action})
 		}
 		for _, path := range st.hooks {
-			list = append(list, todo{source: "hooks.d/" + baseName(path), action: options.Action{Verb: ActHooksD, Arg: path}})
+			list = append(list, todo{source: "hooks.d/" + filepath.Base(path), action: options.Action{Verb: ActHooksD, Arg: path}})
 		}
 		for _, t := range list {
 			if t.action.Control() {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/supervision-suite/supervision/internal/rules"
@@ -36,8 +37,8 @@ func markOf(path string) fileMark {
 		return fileMark{}
 	}
 	m := fileMark{size: fi.Size(), mtime: fi.ModTime(), found: true}
-	if st, ok := statIno(fi); ok {
-		m.ino = st
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		m.ino = st.Ino
 	}
 	return m
 }
@@ -93,7 +94,5 @@ func executables(dir string) []string {
 	sort.Strings(out)
 	return out
 }
-
-func baseName(path string) string { return filepath.Base(path) }
 
 func rulesSource(rule rules.Rule) string { return fmt.Sprintf("rules:%d", rule.Line) }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,7 +36,7 @@ func (r *Runner) spec(rn *run) (proc.Spec, error) {
 	sp.Files = []*os.File{devnull, out, out}
 	switch a := rn.todo.action; a.Verb {
 	case options.ActExec:
-		sp.Path, sp.Argv, err = command(a.Arg, env)
+		sp.Path, sp.Argv, err = command(a.Arg, env, sp.Dir)
 	case ActHooksD:
 		sp.Path, sp.Argv = a.Arg, []string{a.Arg, rn.kind.String(), rn.c.Event.Service}
 	case options.ActMail:
@@ -100,54 +99,34 @@ func closeSpecFiles(sp proc.Spec) {
 const shellChars = "\"'`$\\|&;<>(){}[]*?~#=%!\n"
 
 // command is how a hook's command runs: directly when it is plain words,
-// else with sh -c.
-func command(text string, env []string) (string, []string, error) {
+// else with sh -c; a bare name is found in the hook's PATH.
+func command(text string, env []string, dir string) (string, []string, error) {
 	argv := strings.Fields(text)
 	if strings.ContainsAny(text, shellChars) {
 		argv = []string{"/bin/sh", "-c", text}
 	}
-	path, err := lookPath(argv[0], env)
+	path, err := options.LookPath(argv[0], pathOf(env), dir)
 	return path, argv, err
 }
 
-// lookPath finds a command in the hook's PATH.
-func lookPath(name string, env []string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	pathVar := options.DefaultPath
+// pathOf is the PATH of an environment.
+func pathOf(env []string) string {
+	path := options.DefaultPath
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathVar = v
+			path = v
 		}
 	}
-	for _, dir := range filepath.SplitList(pathVar) {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: not found in PATH", name)
+	return path
 }
 
-// sendmail is the program mail is handed to, and how: sendmail -t reads
-// the recipients from the message, -i lets a line of one dot be a line.
+// sendmail is the program mail is handed to, where MTAs put it or in
+// PATH, and how: sendmail -t reads the recipients from the message, -i
+// lets a line of one dot be a line.
 func (r *Runner) sendmail() (string, []string, error) {
-	path := r.cfg.Sendmail
-	if path == "" {
-		for _, p := range []string{"/usr/sbin/sendmail", "/usr/lib/sendmail"} {
-			if _, err := os.Stat(p); err == nil {
-				path = p
-				break
-			}
-		}
-	}
-	if path == "" {
-		p, err := exec.LookPath("sendmail")
-		if err != nil {
-			return "", nil, errors.New("no sendmail: install an MTA (msmtp-mta, nullmailer, exim4...)")
-		}
-		path = p
+	path, err := options.LookPath("sendmail", "/usr/sbin:/usr/lib:"+pathOf(r.cfg.Environ), "/")
+	if err != nil {
+		return "", nil, errors.New("no sendmail: install an MTA (msmtp-mta, nullmailer, exim4...)")
 	}
 	return path, []string{"sendmail", "-t", "-i"}, nil
 }

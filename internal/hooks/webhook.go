@@ -11,8 +11,8 @@ import (
 	"github.com/supervision-suite/supervision/internal/proc"
 )
 
-// Payload is what a webhook POSTs: the event as sv-ctl events --json has
-// it, and after its fields those of the hook (docs/HOOKS.md).
+// payloadExtra are the fields a webhook's JSON has after the event's, as
+// sv-ctl events --json has it (docs/HOOKS.md).
 type payloadExtra struct {
 	Hook        string `json:"hook"`
 	Source      string `json:"source"`
@@ -37,19 +37,7 @@ func (r *Runner) payload(rn *run) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Join(ev, extra), nil
-}
-
-// Join puts the fields of the JSON object b after those of a.
-func Join(a, b []byte) []byte {
-	out := append([]byte(nil), a[:len(a)-1]...)
-	if len(b) > 2 {
-		out = append(out, ',')
-		out = append(out, b[1:]...)
-	} else {
-		out = append(out, '}')
-	}
-	return out
+	return hookq.Join(ev, extra), nil
 }
 
 // webhook queues rn's delivery on disk and has a deliverer send it.

@@ -123,7 +123,7 @@ var actionSpecs = map[ActionVerb]actionSpec{
 	ActMail:       {"ADDRESS", true, checkMailAddress},
 }
 
-var actionList = "exec:COMMAND, stop:NAME, start:NAME, restart:NAME, app-stop, app-restart, shutdown[:CODE], webhook:URL, mail:ADDRESS"
+const actionList = "exec:COMMAND, stop:NAME, start:NAME, restart:NAME, app-stop, app-restart, shutdown[:CODE], webhook:URL, mail:ADDRESS"
 
 // IsZero: no action.
 func (a Action) IsZero() bool { return a.Verb == "" }

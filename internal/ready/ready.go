@@ -109,7 +109,7 @@ func (p *prober) probe(ctx context.Context, r options.Ready) error {
 	case options.ReadyTCP:
 		conn, err := p.dial.DialContext(ctx, "tcp", r.Addr)
 		if err != nil {
-			return fmt.Errorf("tcp %s: %w", r.Addr, unwrapOp(err))
+			return fmt.Errorf("tcp %s: %w", r.Addr, NetError(err))
 		}
 		return conn.Close()
 	case options.ReadyPath:
@@ -126,7 +126,10 @@ func (p *prober) probe(ctx context.Context, r options.Ready) error {
 	return ErrNotProbeable
 }
 
-func unwrapOp(err error) error {
+// NetError is a network error as a message says it: the system call's
+// error ("connect: connection refused"), without the addresses the
+// message gives already.
+func NetError(err error) error {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
 		return op.Err

@@ -150,15 +150,12 @@ func (sc *Scanner) appFailure(svc *service, app string, of options.OnFailure, wh
 	now := time.Now()
 	switch of.Action {
 	case options.FailRestartApp:
-		a.under[app] = of
-		a.restarting[app] = restartStopping
+		a.beginRestart(app, of)
 		a.retriedApp[app] = now
 	case options.FailRestartMember:
 		a.retriedMember[svc.name] = now
-	case options.FailStopApp, options.FailShutdown: // a restart under way ends
-		delete(a.under, app)
-		delete(a.restarting, app)
-		a.changed.Broadcast()
+	case options.FailStopApp, options.FailShutdown:
+		a.endAction(app)
 	}
 	a.saveOrSay(sc)
 	a.mu.Unlock()
@@ -169,8 +166,7 @@ func (sc *Scanner) appFailure(svc *service, app string, of options.OnFailure, wh
 	case options.FailStopApp:
 		sendLetter(members, 'd')
 	case options.FailRestartApp:
-		sendLetter(members, 'd')
-		go sc.restartApp(app, of, members)
+		sc.stopThenStart(app, of, members)
 	case options.FailShutdown:
 		select {
 		case sc.shutdown <- &ShutdownError{Code: of.Code, Why: fmt.Sprintf("%s of %s: %s: SVC_APP_ON_FAILURE=%s", svc.name, app, why, of)}:
@@ -201,6 +197,28 @@ func (a *appActions) saveOrSay(sc *Scanner) {
 	if err := a.save(); err != nil {
 		a.saveFail.Do(func() { sc.logf("%v: the applications' restarts would not survive sv-scan's", err) })
 	}
+}
+
+// beginRestart records a restart of app under way, its members about to
+// be stopped; a.mu is held.
+func (a *appActions) beginRestart(app string, of options.OnFailure) {
+	a.under[app] = of
+	a.restarting[app] = restartStopping
+}
+
+// endAction ends the action under way for app, if any (a stop of the
+// application replaces a restart); a.mu is held.
+func (a *appActions) endAction(app string) {
+	delete(a.under, app)
+	delete(a.restarting, app)
+	a.changed.Broadcast()
+}
+
+// stopThenStart stops every member of app, and starts them all again
+// once all are down (beginRestart first).
+func (sc *Scanner) stopThenStart(app string, of options.OnFailure, members []*service) {
+	sendLetter(members, 'd')
+	go sc.restartApp(app, of, members)
 }
 
 func sendLetter(to []*service, b byte) {
@@ -260,9 +278,8 @@ func (sc *Scanner) resumeApps() {
 		}
 		// Down again to all: one sent just before the previous sv-scan
 		// died may not have been recorded (a down member takes it as a no-op).
-		sendLetter(members, 'd')
-		a.under[app] = of
-		go sc.restartApp(app, of, members)
+		a.beginRestart(app, of)
+		sc.stopThenStart(app, of, members)
 	}
 }
 

@@ -2,16 +2,11 @@ package supervise
 
 import (
 	"context"
-	"errors"
-	"io"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/supervision-suite/supervision/internal/health"
-	"github.com/supervision-suite/supervision/internal/options"
-	"github.com/supervision-suite/supervision/internal/proc"
 )
 
 // checkHealth runs one check of u's run in a goroutine of its own; its
@@ -35,7 +30,7 @@ func (s *service) checkHealth(u *unit) {
 		ctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
 		defer cancel()
 		fail := ""
-		if err := health.Check(ctx, h, pids, func(ctx context.Context, cmd []string) error { return s.runHealthCheck(ctx, u, cmd) }); err != nil {
+		if err := health.Check(ctx, h, pids, func(ctx context.Context, cmd []string) error { return s.runCheck(ctx, u, cmd) }); err != nil {
 			fail = err.Error()
 			if ctx.Err() != nil {
 				fail += " (SVC_HEALTH_TIMEOUT=" + h.Timeout.String() + ")"
@@ -43,51 +38,6 @@ func (s *service) checkHealth(u *unit) {
 		}
 		s.send(event{kind: evHealth, u: u, gen: gen, fail: fail})
 	}()
-}
-
-// runHealthCheck runs a check: command through the reaper, its output
-// kept (its last 200 bytes say why it failed).
-func (s *service) runHealthCheck(ctx context.Context, u *unit, cmd []string) error {
-	path, err := options.LookPath(cmd[0], os.Getenv("PATH")+":"+options.DefaultPath, u.dir)
-	if err != nil {
-		return err
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	p, err := s.sc.reaper.Start(proc.Spec{Path: path, Argv: cmd, Env: s.sc.environ, Dir: u.dir,
-		Files: []*os.File{s.sc.devnull, w, w}, CgroupFD: -1})
-	w.Close()
-	if err != nil {
-		return err
-	}
-	defer p.Release()
-	out := make(chan []byte, 1)
-	go func() {
-		data, _ := io.ReadAll(io.LimitReader(r, 64<<10))
-		out <- data
-	}()
-	select {
-	case ex := <-p.Exit:
-		data := <-out
-		if ex.Code() == 0 {
-			return nil
-		}
-		text := strings.TrimSpace(string(data))
-		if len(text) > 200 {
-			text = text[len(text)-200:]
-		}
-		if text == "" {
-			return errors.New(ex.String())
-		}
-		return errors.New(ex.String() + ": " + text)
-	case <-ctx.Done():
-		proc.SignalGroup(p.Pid, syscall.SIGKILL) // its own session: its group
-		<-p.Exit
-		return ctx.Err()
-	}
 }
 
 // groupPids are the processes of the process group pgid (a service

@@ -100,22 +100,19 @@ func (w hookWorld) AppControl(app string, restart bool) error {
 		a.mu.Unlock()
 		return fmt.Errorf("@%s has no members here", app)
 	}
-	if !restart {
-		delete(a.under, app) // a restart under way ends
-		delete(a.restarting, app)
-		a.changed.Broadcast()
-		a.saveOrSay(sc)
-		a.mu.Unlock()
-		sendLetter(members, 'd')
-		return nil
-	}
 	of := options.OnFailure{Action: options.FailRestartApp}
-	a.under[app] = of
-	a.restarting[app] = restartStopping
+	if restart {
+		a.beginRestart(app, of)
+	} else {
+		a.endAction(app)
+	}
 	a.saveOrSay(sc)
 	a.mu.Unlock()
-	sendLetter(members, 'd')
-	go sc.restartApp(app, of, members)
+	if restart {
+		sc.stopThenStart(app, of, members)
+	} else {
+		sendLetter(members, 'd')
+	}
 	return nil
 }
 

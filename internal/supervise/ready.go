@@ -3,9 +3,14 @@ package supervise
 import (
 	"context"
 	"errors"
+	"io"
+	"os"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/ready"
 )
 
@@ -57,19 +62,51 @@ func (s *service) stopWatchingReady(u *unit) {
 	}
 }
 
-// runCheck runs a check:CMD once, through the reaper like every child.
+// checkOutputWait bounds the wait for a failed check's output, once it
+// has exited.
+const checkOutputWait = 100 * time.Millisecond
+
+// runCheck runs a check:CMD (SVC_READY, SVC_HEALTH) once, through the
+// reaper like every child; a failure says how it ended and the end of
+// what it printed.
 func (s *service) runCheck(ctx context.Context, u *unit, cmd []string) error {
-	p, err := s.spawnCheck(u, cmd)
+	path, err := options.LookPath(cmd[0], os.Getenv("PATH")+":"+options.DefaultPath, u.dir)
+	if err != nil {
+		return err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	p, err := s.sc.reaper.Start(proc.Spec{Path: path, Argv: cmd, Env: s.sc.environ, Dir: u.dir,
+		Files: []*os.File{s.sc.devnull, w, w}, CgroupFD: -1})
+	w.Close()
 	if err != nil {
 		return err
 	}
 	defer p.Release()
+	out := make(chan []byte, 1)
+	go func() {
+		data, _ := io.ReadAll(io.LimitReader(r, 64<<10))
+		out <- data
+	}()
 	select {
 	case ex := <-p.Exit:
-		if ex.Code() != 0 {
+		if ex.Code() == 0 {
+			return nil
+		}
+		// What it printed is in the pipe; a process it left running may
+		// hold the pipe open, and is not waited for.
+		r.SetReadDeadline(time.Now().Add(checkOutputWait))
+		text := strings.TrimSpace(string(<-out))
+		if len(text) > 200 {
+			text = text[len(text)-200:]
+		}
+		if text == "" {
 			return errors.New(ex.String())
 		}
-		return nil
+		return errors.New(ex.String() + ": " + text)
 	case <-ctx.Done():
 		// Through the pidfd: a process that has just exited (its exit
 		// ready too, select having picked this case) is not confused with

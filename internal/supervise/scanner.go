@@ -86,8 +86,9 @@ type Scanner struct {
 	// stopping: sv-scan stops every service (stopAll), each after what
 	// depends on it.
 	stopping atomic.Bool
-	// memLimits: whether the services' cgroups have the memory controller
-	// (SVC_MEMORY_MAX as memory.max), tried once, at the first that asks.
+	// memOK: whether the services' cgroups have the memory controller
+	// (SVC_MEMORY_MAX as memory.max), tried once, at the first that asks
+	// (memoryLimits).
 	memOnce sync.Once
 	memOK   bool
 }

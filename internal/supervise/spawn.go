@@ -136,13 +136,3 @@ func (s *service) spawnScript(u *unit, onExit func(proc.Exit), path string, argv
 	}
 	return s.sc.reaper.Start(proc.Spec{Path: path, Argv: argv, Env: s.sc.environ, Dir: u.dir, Files: files, CgroupFD: -1, OnExit: onExit})
 }
-
-// spawnCheck starts one run of a check:CMD readiness command.
-func (s *service) spawnCheck(u *unit, cmd []string) (*proc.Process, error) {
-	path, err := options.LookPath(cmd[0], os.Getenv("PATH")+":"+options.DefaultPath, u.dir)
-	if err != nil {
-		return nil, err
-	}
-	return s.sc.reaper.Start(proc.Spec{Path: path, Argv: cmd, Env: s.sc.environ, Dir: u.dir,
-		Files: []*os.File{s.sc.devnull, s.sc.devnull, s.sc.devnull}, CgroupFD: -1})
-}

@@ -80,7 +80,7 @@ func SupervisorEvents(ev events.Event, group string) []SupEvent {
 		} else if ev.From == "starting" && ev.To != "done" {
 			add(supBackoff, supStarting, "tries:"+strconv.Itoa(ev.Restarts)) // it did not come up
 		} else {
-			add(supExited, cmpOr(from, supRunning), "expected:"+boolDigit(ev.Expected), pid)
+			add(supExited, ranFrom(from), "expected:"+boolDigit(ev.Expected), pid)
 		}
 		if ev.To == "fatal" {
 			add(supFatal, supBackoff)
@@ -114,11 +114,13 @@ func SupervisorEvents(ev events.Event, group string) []SupEvent {
 	return out
 }
 
-func cmpOr(a, b string) string {
-	if a != "" && a != supStopped {
-		return a
+// ranFrom is the state a run ended from: the one before, or RUNNING
+// when that was none of a run's.
+func ranFrom(from string) string {
+	if from != "" && from != supStopped {
+		return from
 	}
-	return b
+	return supRunning
 }
 
 func boolDigit(b bool) string {

@@ -168,8 +168,7 @@ func withDropped(body []byte, n uint64) []byte {
 	if len(body) < 2 || body[len(body)-1] != '}' {
 		return body
 	}
-	out := append([]byte(nil), body[:len(body)-1]...)
-	return append(out, []byte(`,"dropped_deliveries":`+strconv.FormatUint(n, 10)+`}`)...)
+	return hookq.Join(body, []byte(`{"dropped_deliveries":`+strconv.FormatUint(n, 10)+`}`))
 }
 
 func (d *Deliverer) logf(format string, args ...any) {
