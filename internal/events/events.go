@@ -353,8 +353,10 @@ func Follow(ctx context.Context, dir string, since uint64, fn func(Event) error)
 	if err := w.Add(dir, unix.IN_MODIFY|unix.IN_CREATE|unix.IN_MOVED_TO); err != nil {
 		return err
 	}
+	t := &tail{dir: dir, last: since}
+	defer t.close()
 	for {
-		evs, err := Since(dir, since)
+		evs, err := t.read()
 		if err != nil {
 			return err
 		}
@@ -365,7 +367,6 @@ func Follow(ctx context.Context, dir string, since uint64, fn func(Event) error)
 			if err := fn(ev); err != nil {
 				return err
 			}
-			since = ev.Seq
 		}
 		if _, err := w.Next(ctx, recheck); err != nil {
 			return nil // ctx ended
