@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,4 +190,30 @@ func unwrap(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// CheckListen refuses to serve beyond this machine without tokens:
+// supervisord's web server did, and anyone who reached it ran commands
+// (CVE-2017-11610). addr is unix:PATH (its mode is the access control) or
+// HOST:PORT.
+func CheckListen(addr string, withTokens bool) error {
+	if strings.HasPrefix(addr, "unix:") || addr == "unix" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s: want unix:PATH or HOST:PORT", addr)
+	}
+	if withTokens || isLoopback(host) {
+		return nil
+	}
+	return fmt.Errorf("%s: not a loopback address, and no tokens file: anyone who reaches it could control the services (give a tokens file, or listen on 127.0.0.1 or a unix socket)", addr)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
