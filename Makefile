@@ -20,6 +20,9 @@ SCAN := bin/sv-scan
 # sv-webhook sends webhooks (HTTP, TLS) for sv-scan: a binary of its own,
 # so that neither sv-scan nor PID 1 carries an HTTP client.
 WEBHOOK := bin/sv-webhook
+# sv-http serves the API, the page, the metrics and supervisorctl's XML-RPC
+# for sv-scan --http: a binary of its own for the same reason.
+HTTP := bin/sv-http
 
 .PHONY: all build run test deps vet unit testscript fuzz docs bench install clean FORCE
 
@@ -31,6 +34,7 @@ $(BIN): FORCE
 	rm -f $(SCAN)
 	$(GO) build -trimpath -o $(SCAN) ./cmd/sv-scan
 	$(GO) build -trimpath -o $(WEBHOOK) ./cmd/sv-webhook
+	$(GO) build -trimpath -o $(HTTP) ./cmd/sv-http
 	@for t in $$($@ tools); do [ "$$t" = sv-scan ] || ln -sf supervision bin/$$t; done
 
 run: build
@@ -77,6 +81,7 @@ install: build
 	rm -f $(DESTDIR)$(BINDIR)/sv-scan
 	install -m 0755 $(SCAN) $(DESTDIR)$(BINDIR)/sv-scan
 	install -m 0755 $(WEBHOOK) $(DESTDIR)$(BINDIR)/sv-webhook
+	install -m 0755 $(HTTP) $(DESTDIR)$(BINDIR)/sv-http
 	@for t in $$($(BIN) tools); do [ "$$t" = sv-scan ] || { ln -sf supervision $(DESTDIR)$(BINDIR)/$$t; echo "link $(DESTDIR)$(BINDIR)/$$t"; }; done
 	for f in templates/*; do [ -f "$$f" ] && case "$$f" in *.go) ;; *) install -m 0644 "$$f" $(DESTDIR)$(SHAREDIR)/templates/ ;; esac; done
 	install -m 0644 templates/catalog/* $(DESTDIR)$(SHAREDIR)/templates/catalog/

@@ -14,14 +14,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/supervision-suite/supervision/internal/companion"
 	"github.com/supervision-suite/supervision/internal/gctune"
 	"github.com/supervision-suite/supervision/internal/gen"
 	"github.com/supervision-suite/supervision/internal/layout"
 	"github.com/supervision-suite/supervision/internal/openrc"
 	"github.com/supervision-suite/supervision/internal/supervise"
+	"github.com/supervision-suite/supervision/internal/tokens"
 )
 
 // Short is the one-line summary the multi-call binary lists.
@@ -75,6 +79,8 @@ type options struct {
 	profile string
 	cfg     supervise.Config
 	help    bool
+	http    string // sv-http's --listen; "" for none
+	tokens  string // sv-http's --tokens
 }
 
 // flags declares each flag under its long name, and -v and -h too.
@@ -87,6 +93,8 @@ func flags(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.cfg.Verbose, "v", false, "")
 	fs.BoolVar(&o.cfg.AllToConsole, "console", false, "send the lines of every service logged in-process (LOG=builtin too, not only LOG=console) to standard output, after each service's name")
 	fs.BoolVar(&o.cfg.NoCgroups, "no-cgroups", false, "do not put services in cgroups, even where cgroup v2 is writable")
+	fs.StringVar(&o.http, "http", os.Getenv("SV_HTTP"), "also serve the services over HTTP (sv-http: API, page, metrics, supervisorctl's XML-RPC) on `unix:PATH` or HOST:PORT; unix for the tree's run/sv/http.sock (default $SV_HTTP)")
+	fs.StringVar(&o.tokens, "http-tokens", os.Getenv("SV_HTTP_TOKENS"), "sv-http's tokens `FILE` (default: the tree's etc/sv/.opt/http.tokens, where it exists)")
 	fs.BoolVar(&o.help, "help", false, "")
 	fs.BoolVar(&o.help, "h", false, "")
 	return fs
@@ -207,6 +215,13 @@ func run(o options, stdout, stderr io.Writer) error {
 			requests.SyncKey = tree.SyncKeyNow
 		}
 	}
+	if o.http != "" {
+		web, err := httpCompanion(o, cfg.Dir)
+		if err != nil {
+			return err
+		}
+		cfg.Addons = append(cfg.Addons, web)
+	}
 	cfg.Log, cfg.Console = stderr, stdout
 	// A closed stdout (LOG=console) must fail a write, not kill the
 	// supervisor; handled, not ignored, so that the daemons still get
@@ -248,4 +263,46 @@ func ReportRestored(w io.Writer, who string, l layout.Layout, r gen.Restored, er
 	if verbose && len(r.Linked) > 0 {
 		fmt.Fprintf(w, "%s: enabled services linked into %s: %s\n", who, l.ScanDir, strings.Join(r.Linked, " "))
 	}
+}
+
+// httpCompanion is sv-http as sv-scan --http runs it: on the address
+// given (unix: the tree's run/sv/http.sock), with the tree's tokens file
+// where there is one.
+func httpCompanion(o options, scanDir string) (*companion.Companion, error) {
+	l, err := layout.FromEnv(o.root)
+	if err != nil {
+		return nil, err
+	}
+	listen := o.http
+	if listen == "unix" {
+		listen = "unix:" + filepath.Join(l.RunDir, "http.sock")
+	}
+	scanDir, err = filepath.Abs(scanDir) // it runs in /
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--listen", listen, "--scandir", scanDir, "--scanner-pid", strconv.Itoa(os.Getpid())}
+	if o.root != "" {
+		args = append(args, "--root", o.root)
+	}
+	file := o.tokens
+	if file == "" {
+		if _, err := os.Stat(tokens.File(l.SvDir)); err == nil {
+			file = tokens.File(l.SvDir)
+		}
+	}
+	if file != "" {
+		if file, err = filepath.Abs(file); err != nil {
+			return nil, err
+		}
+		// Said now, once, rather than by a server started again and again.
+		if _, err := tokens.Load(file); err != nil {
+			return nil, fmt.Errorf("--http: %w", err)
+		}
+		args = append(args, "--tokens", file)
+	}
+	if err := tokens.CheckListen(listen, file != ""); err != nil {
+		return nil, fmt.Errorf("--http %w", err)
+	}
+	return &companion.Companion{Name: "sv-http", Args: args}, nil
 }

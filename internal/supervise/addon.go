@@ -11,6 +11,7 @@ import (
 	"github.com/google/renameio/v2"
 
 	"github.com/supervision-suite/supervision/internal/options"
+	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
@@ -28,6 +29,14 @@ type Addon interface {
 
 // Dir is the scan directory.
 func (s *Scanner) Dir() string { return s.dir }
+
+// Spawn starts a helper process through the scanner's reaper (which
+// reaps every child of sv-scan): in a session of its own, its exit told
+// to spec.OnExit.
+func (s *Scanner) Spawn(spec proc.Spec) (*proc.Process, error) { return s.reaper.Start(spec) }
+
+// Environ is the environment sv-scan gives its children.
+func (s *Scanner) Environ() []string { return s.environ }
 
 // Logf writes one line to sv-scan's log; Vlogf only with --verbose.
 func (s *Scanner) Logf(format string, args ...any)  { s.logf(format, args...) }

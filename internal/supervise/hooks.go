@@ -30,21 +30,29 @@ func newHooks(s *Scanner) *hooks.Runner {
 	return hooks.New(hookWorld{s}, cfg)
 }
 
-// deliverer is the program that sends webhooks, sv-webhook: installed
-// beside sv-scan, or else found in PATH.
+// deliverer is the program that sends webhooks, sv-webhook.
 func (s *Scanner) deliverer() (string, []string) {
-	argv := []string{"sv-webhook"}
+	if path := s.Helper("sv-webhook"); path != "" {
+		return path, []string{"sv-webhook"}
+	}
+	return "", nil
+}
+
+// Helper finds a program of the suite that sv-scan runs beside itself
+// (sv-webhook, sv-http): installed beside sv-scan, or else in PATH; ""
+// when there is none.
+func (s *Scanner) Helper(name string) string {
 	if s.self != "" {
-		if beside := filepath.Join(filepath.Dir(s.self), "sv-webhook"); beside != s.self {
+		if beside := filepath.Join(filepath.Dir(s.self), name); beside != s.self {
 			if _, err := os.Stat(beside); err == nil {
-				return beside, argv
+				return beside
 			}
 		}
 	}
-	if path, err := exec.LookPath("sv-webhook"); err == nil {
-		return path, argv
+	if path, err := exec.LookPath(name); err == nil {
+		return path
 	}
-	return "", nil
+	return ""
 }
 
 // hookChange hands u's change from from to the hooks, with the event as

@@ -212,6 +212,7 @@ func New(cfg Config) (*Scanner, error) {
 		calls: make(chan func()), loopDone: make(chan struct{}),
 		console: svlog.NewConsole(cfg.Console), deps: newDepRegistry(),
 		apps: newAppActions(), shutdown: make(chan *ShutdownError, 1)}
+	s.self, _ = os.Executable() // before the addons open: they find helpers beside it
 	ctl := filepath.Join(dir, ".sv-scan")
 	if err := os.MkdirAll(ctl, 0o755); err != nil {
 		return nil, err
@@ -263,7 +264,6 @@ func New(cfg Config) (*Scanner, error) {
 			s.environ = append(s.environ, kv)
 		}
 	}
-	s.self, _ = os.Executable()
 	s.umask = proc.Umask()
 	// sv-exec's finish reads this: under sv-scan, which applies the
 	// restart policy itself, it only runs FIN_CMD.
