@@ -42,6 +42,7 @@ const (
 
 type ctlOpts struct {
 	root, scandir string
+	server        string // sv-http's, for --server: unix:PATH or a URL
 	timeout       time.Duration
 	wait          bool
 }
@@ -87,6 +88,7 @@ func newCtlCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&o.root, "root", "", "the tree's root (default $SV_ROOT, else /)")
 	cmd.PersistentFlags().StringVar(&o.scandir, "scandir", "", "the scan `DIR` (default: the tree's run/sv/service)")
+	cmd.PersistentFlags().StringVar(&o.server, "server", "", "act through sv-http at `unix:PATH` or http://HOST:PORT (its token in $SV_HTTP_TOKEN), not on the scan dir")
 	cmd.AddCommand(ctlStatusCmd(o), ctlWaitCmd(o), ctlLogCmd(o), ctlSignalCmd(o), ctlEventsCmd(o), ctlDepsCmd(o), ctlAppCmd(o), ctlMetricsCmd(o))
 	for _, c := range []struct{ use, short, letters, wait string }{
 		{"up", "Start services and keep them up, and what they need or want", "u", svctl.WaitReady},
@@ -109,6 +111,9 @@ func ctlActionCmd(o *ctlOpts, use, short, letters, wait string) *cobra.Command {
 		Short: short,
 		Args:  minArgs(1, "one or more service NAMEs, paths, or all"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.server != "" {
+				return o.remoteAction(cmd, use, args, "")
+			}
 			svcs, err := o.services(args, false)
 			if err != nil {
 				return err
@@ -188,6 +193,9 @@ service stands (exit 1, or 4 when it is still not supervised).`,
 			default:
 				return &usageError{fmt.Errorf("wait %s: want up, ready or down", args[0])}
 			}
+			if o.server != "" {
+				return o.remoteWait(cmd, args[0], args[1:])
+			}
 			svcs, err := o.services(args[1:], false)
 			if errors.Is(err, svctl.ErrUnknown) {
 				return &exitError{code: exitUnknown, msg: cmd.CommandPath() + ": " + err.Error()}
@@ -212,6 +220,9 @@ func ctlSignalCmd(o *ctlOpts) *cobra.Command {
 			if err != nil {
 				return &usageError{err}
 			}
+			if o.server != "" {
+				return o.remoteAction(cmd, "signal", args[1:], args[0])
+			}
 			svcs, err := o.services(args[1:], false)
 			if err != nil {
 				return err
@@ -234,6 +245,9 @@ func ctlLogCmd(o *ctlOpts) *cobra.Command {
 		Short: "Print a service's log (the last lines, or follow it)",
 		Args:  exactArgs(1, "one service NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.server != "" {
+				return o.remoteLog(cmd, args[0], n, follow)
+			}
 			svcs, err := o.services(args, false)
 			if err != nil {
 				return err
@@ -282,6 +296,9 @@ PROCESS_STATE_* events, those --supervisor-events subscribes to; it is
 started again if it exits, and goes on from the first event it had not
 answered OK. Run it as a service of its own.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if lq.Command != "" && o.server != "" {
+				return &usageError{errors.New("--supervisor-listener reads the scan dir's events: not over --server")}
+			}
 			if lq.Command != "" {
 				if len(args) > 0 || q.Follow || q.JSON {
 					return &usageError{errors.New("--supervisor-listener takes no NAME, --follow or --json")}
@@ -299,6 +316,10 @@ answered OK. Run it as a service of its own.`,
 				if err := svctl.CheckEventName(a); err != nil {
 					return &usageError{err}
 				}
+			}
+			if o.server != "" {
+				q.Names = args
+				return o.remoteEvents(cmd, q)
 			}
 			r, err := o.resolver()
 			if err != nil {
@@ -325,6 +346,9 @@ func ctlStatusCmd(o *ctlOpts) *cobra.Command {
 		Use:   "status [NAME...|@APP...|all]",
 		Short: "Show services: state, pid, uptime, readiness, restarts, last exit, application",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.server != "" {
+				return o.remoteStatus(cmd, args, asJSON)
+			}
 			// An unknown name is one line on stderr and exit 4 (unknown),
 			// and the others are still shown.
 			code := ExitOK
@@ -426,7 +450,7 @@ func writeStatus(w io.Writer, infos []svctl.Info, color bool) {
 		}
 		uptime := "-"
 		if i.State != svctl.StateUnsupervised && i.State != "unknown" {
-			uptime = humanDuration(i.Uptime)
+			uptime = svctl.HumanDuration(i.Uptime)
 		}
 		note := i.Describe()
 		for _, s := range []string{i.Waiting, i.Fatal, i.Error, healthNote(i), logNote(i.Log)} {
@@ -472,19 +496,6 @@ func paint(i svctl.Info, s string) string {
 		code = "33" // yellow: starting, stopping
 	}
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
-}
-
-func humanDuration(secs float64) string {
-	d := time.Duration(secs * float64(time.Second))
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
 // isTerminal: colours only for a person at a terminal, and never with

@@ -59,6 +59,9 @@ or down, within --timeout; a member given up ends the wait at once, and
 the error names it.`,
 		Args: exactArgs(1, "the APP name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.server != "" {
+				return o.remoteAppAction(cmd, use, args[0], rolling)
+			}
 			members, err := o.appMembers(args[0])
 			if err != nil {
 				return err
@@ -174,6 +177,9 @@ func ctlAppStatusCmd(o *ctlOpts) *cobra.Command {
 		Short: "Show the state and failures of applications",
 		Long:  ctlAppLong,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.server != "" {
+				return o.remoteAppStatus(cmd, args, asJSON)
+			}
 			l, err := layout.FromEnv(o.root)
 			if err != nil {
 				return err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -52,6 +53,9 @@ of the tree say, and what needs it. With --dot, the graph in Graphviz's
 language (dot -Tsvg). Services on a cycle are marked; sv-scan keeps them
 blocked.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.server != "" {
+				return &usageError{errors.New("deps reads the tree's OPTIONS: not over --server")}
+			}
 			g, err := o.graph()
 			if err != nil {
 				return err

@@ -28,6 +28,9 @@ textfile collector, written atomically, say every minute:
 The metrics, their types and labels are in docs/METRICS.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.server != "" {
+				return o.remoteMetrics(cmd)
+			}
 			r, err := o.resolver()
 			if err != nil {
 				return err

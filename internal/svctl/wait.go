@@ -219,3 +219,18 @@ func DescribeExit(e *svdir.Exit) string {
 	}
 	return fmt.Sprintf("exit %d", e.Code)
 }
+
+// HumanDuration is a time in a state as sv-ctl status shows it: 42s,
+// 3m07s, 5h02m, 3d.
+func HumanDuration(secs float64) string {
+	d := time.Duration(secs * float64(time.Second))
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
