@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -315,6 +316,31 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"readlink":  cmdReadlink,
 	"waitdown":  cmdWaitDown,
 	"treesnap":  cmdTreeSnap,
+	"readenv":   cmdReadEnv,
+	"freeport":  cmdFreePort,
+}
+
+// cmdFreePort is freeport VAR: VAR is set to a TCP port of 127.0.0.1 free
+// now, for a server that cannot say which port it took (Prometheus).
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport VAR")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	defer ln.Close()
+	ts.Setenv(args[0], strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+}
+
+// cmdReadEnv is readenv VAR FILE: VAR is set to what FILE holds, without
+// its last newline (sv-http's address, which it chose).
+func cmdReadEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: readenv VAR FILE")
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	ts.Setenv(args[0], strings.TrimSuffix(string(data), "\n"))
 }
 
 // ageStamp dates a sync stamp (internal/syncstamp) two RacyWindows

@@ -18,6 +18,7 @@ import (
 
 	"github.com/supervision-suite/supervision/cmd/cli"
 	"github.com/supervision-suite/supervision/internal/cgroup"
+	"github.com/supervision-suite/supervision/internal/httpd"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/svdir"
 	"github.com/supervision-suite/supervision/internal/webhook"
@@ -35,7 +36,10 @@ func TestMain(m *testing.M) {
 		"bootroot":   bootrootMain,
 		"httprecv":   httprecvMain,
 		"smtprecv":   smtprecvMain,
+		"browser":    browserMain,
+		"hreq":       hreqMain,
 		"sv-webhook": func() { os.Exit(webhook.Main(os.Args[1:], os.Stderr)) },
+		"sv-http":    func() { os.Exit(httpd.Main(os.Args[1:], os.Stderr)) },
 	}
 	// poweroff, reboot and halt as link names, as they may be installed;
 	// init as PID 1's name, or as telinit
@@ -83,6 +87,16 @@ func setup(env *testscript.Env) error {
 	repo, _ := filepath.Abs("..")
 	env.Setenv("REPO", repo)
 	env.Setenv("SV_TEST_REQUIRE_PEERS", os.Getenv("SV_TEST_REQUIRE_PEERS"))
+	// What a test keeps for a person to look at (the page's screenshot):
+	// $SV_TEST_ARTIFACTS, else testscript/artifacts, outside $WORK.
+	artifacts := os.Getenv("SV_TEST_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = filepath.Join(repo, "testscript", "artifacts")
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		return err
+	}
+	env.Setenv("ARTIFACTS", artifacts)
 	env.Defer(func() { endLeftovers(env.WorkDir) })
 	// Daemons run as nobody must be able to reach files under $WORK, and
 	// testscript makes $WORK and its parent private.
