@@ -61,6 +61,12 @@ Each service runs in a cgroup of its own where cgroup v2 is writable, so
 a stop leaves nothing behind; killed with -9 and started again, sv-scan
 adopts the daemons still running instead of starting them twice.
 
+--http ADDR also runs sv-http beside sv-scan, started again if it ends:
+the services over HTTP, as a JSON API with the events as Server-Sent
+Events, a status page, Prometheus metrics, and supervisord's XML-RPC for
+supervisorctl (docs/API.md). Off by default; beyond loopback it needs a
+tokens file.
+
 LOG=console services' lines go to sv-scan's standard output, each after
 the service's name and ': ' (--console: every service's, LOG=builtin
 too); sv-scan's own messages go to standard error, only problems unless
@@ -93,8 +99,8 @@ func flags(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.cfg.Verbose, "v", false, "")
 	fs.BoolVar(&o.cfg.AllToConsole, "console", false, "send the lines of every service logged in-process (LOG=builtin too, not only LOG=console) to standard output, after each service's name")
 	fs.BoolVar(&o.cfg.NoCgroups, "no-cgroups", false, "do not put services in cgroups, even where cgroup v2 is writable")
-	fs.StringVar(&o.http, "http", os.Getenv("SV_HTTP"), "also serve the services over HTTP (sv-http: API, page, metrics, supervisorctl's XML-RPC) on `unix:PATH` or HOST:PORT; unix for the tree's run/sv/http.sock (default $SV_HTTP)")
-	fs.StringVar(&o.tokens, "http-tokens", os.Getenv("SV_HTTP_TOKENS"), "sv-http's tokens `FILE` (default: the tree's etc/sv/.opt/http.tokens, where it exists)")
+	fs.StringVar(&o.http, "http", os.Getenv("SV_HTTP"), "also serve the services over HTTP (sv-http: the API, a status page, metrics, supervisorctl's XML-RPC; docs/API.md) at `ADDR`: unix:PATH, unix for the tree's run/sv/http.sock, or HOST:PORT (default $SV_HTTP)")
+	fs.StringVar(&o.tokens, "http-tokens", os.Getenv("SV_HTTP_TOKENS"), "sv-http's tokens `FILE`, NAME ROLE SECRET lines of mode 600 (default $SV_HTTP_TOKENS, else the tree's etc/sv/.opt/http.tokens where it exists)")
 	fs.BoolVar(&o.help, "help", false, "")
 	fs.BoolVar(&o.help, "h", false, "")
 	return fs
@@ -177,7 +183,13 @@ func usage(w io.Writer, name string, fs *flag.FlagSet) {
 		case "profile":
 			fmt.Fprintf(w, "      --%s PROFILE\n\t%s\n", f.Name, f.Usage)
 		default:
-			fmt.Fprintf(w, "      --%s\n\t%s\n", f.Name, f.Usage)
+			arg, text := flag.UnquoteUsage(f) // `ARG` in the text names the value
+			if arg != "" && arg != "string" {
+				arg = " " + arg
+			} else {
+				arg = ""
+			}
+			fmt.Fprintf(w, "      --%s%s\n\t%s\n", f.Name, arg, text)
 		}
 	})
 	fmt.Fprintf(w, "  -h, --help\n\thelp for %s\n", name)
