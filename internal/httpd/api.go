@@ -228,8 +228,9 @@ func (s *Server) serviceAction(w http.ResponseWriter, r *http.Request) {
 	}
 	before, _ := s.model.one(svc)
 	if err := s.act(svc, r.PathValue("action"), act.letters, req); err != nil {
-		status := http.StatusConflict
-		if strings.Contains(err.Error(), "signal") {
+		status := http.StatusConflict // not supervised, not running
+		var bad *badRequest
+		if errors.As(err, &bad) {
 			status = http.StatusBadRequest
 		}
 		s.fail(w, r, status, err.Error())
@@ -257,20 +258,27 @@ func (s *Server) act(svc svctl.Service, action, letters string, req actionReques
 		return svctl.Send(svc, letters)
 	}
 	if req.Signal == "" {
-		return errors.New("signal: say which (signal=HUP)")
+		return &badRequest{"signal: say which (signal=HUP)"}
 	}
 	sig, err := options.ParseSignal(req.Signal)
 	if err != nil {
-		return fmt.Errorf("signal: %w", err)
+		return &badRequest{"signal: " + err.Error()}
 	}
 	return svctl.Signal(svc, sig)
 }
 
+// badRequest is an error of the request's own (400).
+type badRequest struct{ msg string }
+
+func (e *badRequest) Error() string { return e.msg }
+
+// waitStatus is the status of a wait that failed: the service given up
+// (409), or not there in time (504).
 func waitStatus(err error) int {
-	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out") {
-		return http.StatusGatewayTimeout
+	if errors.Is(err, svctl.ErrFatal) || errors.As(err, new(notSent)) {
+		return http.StatusConflict
 	}
-	return http.StatusConflict
+	return http.StatusGatewayTimeout
 }
 
 // done answers an action: the service's state now, or, to the page's
@@ -406,11 +414,17 @@ func appDo(ctx context.Context, action string, members []svctl.Service, before [
 func sendAll(members []svctl.Service, letters string) error {
 	for _, m := range members {
 		if err := svctl.Send(m, letters); err != nil {
-			return err
+			return notSent{err}
 		}
 	}
 	return nil
 }
+
+// notSent is an action that could not be sent (no supervisor listens): a
+// conflict, not a wait that timed out.
+type notSent struct{ error }
+
+func (e notSent) Unwrap() error { return e.error }
 
 func waitAll(ctx context.Context, members []svctl.Service, before []svctl.Info, cond string) error {
 	for i, m := range members {
