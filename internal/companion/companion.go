@@ -24,6 +24,7 @@ type Companion struct {
 	Name string   // the program, found beside sv-scan or in PATH
 	Args []string // its arguments
 	path string
+	done chan struct{} // closed when Run has returned, the helper stopped
 }
 
 // Open finds the program: a flag that asks for it fails sv-scan's start
@@ -32,7 +33,20 @@ func (c *Companion) Open(sc *supervise.Scanner) error {
 	if c.path = sc.Helper(c.Name); c.path == "" {
 		return fmt.Errorf("%s: not installed beside sv-scan, nor in PATH", c.Name)
 	}
+	c.done = make(chan struct{})
 	return nil
+}
+
+// Wait waits until Run has stopped the helper, at most a little more
+// than the stop itself may take.
+func (c *Companion) Wait() {
+	if c.done == nil {
+		return
+	}
+	select {
+	case <-c.done:
+	case <-time.After(stopWait + time.Second):
+	}
 }
 
 // Backoff between two starts of a helper that ended: doubled each time,
@@ -45,6 +59,7 @@ const (
 
 // Run keeps the helper running until ctx ends, then stops it.
 func (c *Companion) Run(ctx context.Context, sc *supervise.Scanner) {
+	defer close(c.done)
 	delay := time.Duration(0)
 	for {
 		began := time.Now()

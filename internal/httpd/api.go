@@ -122,7 +122,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (svctl.Service, 
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return svctl.Service{}, false
 	}
-	svcs, err := s.res.All()
+	svcs, err := s.model.list()
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err.Error())
 		return svctl.Service{}, false

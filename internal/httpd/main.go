@@ -75,13 +75,18 @@ func Main(args []string, stderr io.Writer) int {
 		go func() { <-ended; stop() }()
 	}
 	if path, ok := unixPath(cfg.Listen); ok {
-		defer os.Remove(path)
+		defer removeIfSame(path)()
 	}
-	if err := s.writeAddress(ln); err != nil {
+	addr, err := s.writeAddress(ln)
+	if err != nil {
 		fmt.Fprintf(stderr, "sv-http: %v\n", err)
 		return 111
 	}
-	defer os.Remove(AddressFile(s.cfg.ScanDir))
+	defer func() { // unless a newer server wrote its own there
+		if data, _ := os.ReadFile(AddressFile(s.cfg.ScanDir)); string(data) == addr {
+			os.Remove(AddressFile(s.cfg.ScanDir))
+		}
+	}()
 	if err := s.Serve(ctx, ln); err != nil {
 		fmt.Fprintf(stderr, "sv-http: %v\n", err)
 		return 111
@@ -123,10 +128,23 @@ func untilExit(pid int) (<-chan struct{}, error) {
 // the kernel chose for port 0). sv-ctl --server takes that line.
 func AddressFile(scanDir string) string { return filepath.Join(scanDir, ".sv-scan", "http") }
 
-func (s *Server) writeAddress(ln net.Listener) error {
+func (s *Server) writeAddress(ln net.Listener) (string, error) {
 	addr := "http://" + ln.Addr().String()
 	if path, ok := unixPath(s.cfg.Listen); ok {
 		addr = "unix:" + path
 	}
-	return renameio.WriteFile(AddressFile(s.cfg.ScanDir), []byte(addr+"\n"), 0o644)
+	addr += "\n"
+	return addr, renameio.WriteFile(AddressFile(s.cfg.ScanDir), []byte(addr), 0o644)
+}
+
+// removeIfSame returns what removes the socket at path at exit, if it is
+// still the one made now: a server started after this one may have
+// replaced it.
+func removeIfSame(path string) func() {
+	made, err := os.Lstat(path)
+	return func() {
+		if now, nerr := os.Lstat(path); err == nil && nerr == nil && os.SameFile(made, now) {
+			os.Remove(path)
+		}
+	}
 }

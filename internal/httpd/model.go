@@ -1,6 +1,8 @@
 package httpd
 
 import (
+	"encoding/binary"
+	"errors"
 	"path/filepath"
 	"sync"
 	"time"
@@ -10,31 +12,47 @@ import (
 	"github.com/supervision-suite/supervision/internal/svctl"
 )
 
-// model is the services' state as the server answers it: each service's
-// Info, read again only when its supervise/state.json or status changed
-// (a stat of each, where a read is a dozen system calls and a JSON
-// decode), or when an event named it. A listing of 1,000 services so
-// costs 2,000 stats, not 1,000 reads.
+// model is the services' state as the server answers it: the scan dir's
+// listing and each service's Info, held until inotify says they changed.
+// Its inotify instance is its own, read without blocking at the start of
+// each request: a change made before a request began (sv-scan renames a
+// new state.json into place) is in the queue by then, so an answer is
+// never older than the request, and a listing of 1,000 unchanged
+// services costs one read(2), not 1,000 stats or reads.
 type model struct {
-	res   svctl.Resolver
-	mu    sync.Mutex
-	cache map[string]*entry // by service name
+	res svctl.Resolver
+
+	mu      sync.Mutex
+	fd      int   // the inotify instance; -1 without one: every answer reads
+	scanWd  int32 // the scan dir's watch
+	listed  []svctl.Service
+	listOK  bool
+	byWd    map[int32]string // a supervise dir's watch: its service
+	cache   map[string]svctl.Info
+	scratch []byte
 }
 
-type entry struct {
-	key  [2]fileKey
-	info svctl.Info
-}
-
-// fileKey tells a file written again: sv-scan replaces state.json and
-// status by a rename, so each write is a new inode.
-type fileKey struct {
-	ino, size uint64
-	mtime     int64
-}
+// The events that say something changed: in the scan dir, a link made or
+// removed; in a supervise dir, a file written or renamed into place (or
+// the directory gone).
+const (
+	scanMask      = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
+	superviseMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_CLOSE_WRITE | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
+)
 
 func newModel(res svctl.Resolver) *model {
-	return &model{res: res, cache: map[string]*entry{}}
+	m := &model{res: res, fd: -1, byWd: map[int32]string{}, cache: map[string]svctl.Info{}, scratch: make([]byte, 64<<10)}
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return m
+	}
+	wd, err := unix.InotifyAddWatch(fd, res.ScanDir, scanMask)
+	if err != nil {
+		unix.Close(fd)
+		return m
+	}
+	m.fd, m.scanWd = fd, int32(wd)
+	return m
 }
 
 // forget drops what is held of a service: an event named it.
@@ -44,9 +62,74 @@ func (m *model) forget(name string) {
 	m.mu.Unlock()
 }
 
+// drain takes the changes inotify queued and forgets what they touch.
+// Called with m.mu held.
+func (m *model) drain() {
+	if m.fd < 0 {
+		m.listOK = false
+		clear(m.cache)
+		return
+	}
+	for {
+		n, err := unix.Read(m.fd, m.scratch)
+		if n <= 0 || err != nil {
+			if err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
+				m.forgetAll() // the instance failed: read everything again
+			}
+			return
+		}
+		m.apply(m.scratch[:n])
+	}
+}
+
+func (m *model) apply(buf []byte) {
+	for len(buf) >= unix.SizeofInotifyEvent {
+		wd := int32(binary.NativeEndian.Uint32(buf[0:]))
+		mask := binary.NativeEndian.Uint32(buf[4:])
+		size := unix.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(buf[12:]))
+		buf = buf[min(size, len(buf)):]
+		switch {
+		case mask&unix.IN_Q_OVERFLOW != 0:
+			m.forgetAll()
+		case wd == m.scanWd:
+			m.listOK = false
+		default:
+			name, ok := m.byWd[wd]
+			if !ok {
+				continue
+			}
+			delete(m.cache, name)
+			if mask&unix.IN_IGNORED != 0 { // the watch is gone with its dir
+				delete(m.byWd, wd)
+			}
+		}
+	}
+}
+
+// forgetAll: events were lost; everything is read again.
+func (m *model) forgetAll() {
+	m.listOK = false
+	clear(m.cache)
+}
+
+// list is every service of the scan dir, by name.
+func (m *model) list() ([]svctl.Service, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.drain()
+	if !m.listOK {
+		svcs, err := m.res.All()
+		if err != nil {
+			return nil, err
+		}
+		m.listed, m.listOK = svcs, m.fd >= 0
+	}
+	return m.listed, nil
+}
+
 // all is every service of the scan dir, by name, with its state.
 func (m *model) all() ([]svctl.Service, []svctl.Info, []error, error) {
-	svcs, err := m.res.All()
+	svcs, err := m.list()
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -54,56 +137,59 @@ func (m *model) all() ([]svctl.Service, []svctl.Info, []error, error) {
 	return svcs, infos, errs, nil
 }
 
-// statuses is svctl.Statuses, from what is held where it is current.
+// statuses is svctl.Statuses, from what is held where nothing changed.
 func (m *model) statuses(svcs []svctl.Service) ([]svctl.Info, []error) {
 	infos, errs := make([]svctl.Info, len(svcs)), make([]error, len(svcs))
-	keys := make([][2]fileKey, len(svcs))
-	var stale []int
 	now := time.Now()
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.drain()
+	var stale []int
 	for i, svc := range svcs {
-		keys[i] = keyOf(svc.Dir)
-		e := m.cache[svc.Name]
-		if e == nil || e.key != keys[i] || e.info.Dir != svc.Dir || keys[i][0].ino == 0 {
+		info, ok := m.cache[svc.Name]
+		if !ok || info.Dir != svc.Dir {
 			stale = append(stale, i)
 			continue
 		}
-		infos[i] = e.info
-		infos[i].Uptime = now.Sub(e.info.Since).Seconds()
+		info.Uptime = now.Sub(info.Since).Seconds()
+		infos[i] = info
 	}
-	m.mu.Unlock()
 	if len(stale) == 0 {
 		return infos, errs
 	}
+	// Watched before they are read: a change made during the read is an
+	// event the next request drains.
 	todo := make([]svctl.Service, len(stale))
+	watched := make([]bool, len(stale))
 	for j, i := range stale {
-		todo[j] = svcs[i]
+		todo[j], watched[j] = svcs[i], m.watch(svcs[i])
 	}
 	read, readErrs := svctl.Statuses(todo)
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for j, i := range stale {
 		infos[i], errs[i] = read[j], readErrs[j]
-		if readErrs[j] == nil && keys[i][0].ino != 0 && read[j].Supervisor == "sv-scan" {
-			m.cache[svcs[i].Name] = &entry{key: keys[i], info: read[j]}
+		if watched[j] && readErrs[j] == nil && read[j].Supervisor == "sv-scan" {
+			m.cache[svcs[i].Name] = read[j]
 		}
 	}
 	return infos, errs
+}
+
+// watch has inotify watch the service's supervise dir (through the link
+// to it); false when it cannot (none yet, or no more watches).
+func (m *model) watch(svc svctl.Service) bool {
+	if m.fd < 0 {
+		return false
+	}
+	wd, err := unix.InotifyAddWatch(m.fd, filepath.Join(svc.Dir, "supervise"), superviseMask)
+	if err != nil {
+		return false
+	}
+	m.byWd[int32(wd)] = svc.Name
+	return true
 }
 
 // one is the state of one service.
 func (m *model) one(svc svctl.Service) (svctl.Info, error) {
 	infos, errs := m.statuses([]svctl.Service{svc})
 	return infos[0], errs[0]
-}
-
-func keyOf(dir string) [2]fileKey {
-	var k [2]fileKey
-	for i, name := range []string{"state.json", "status"} {
-		var st unix.Stat_t
-		if unix.Stat(filepath.Join(dir, "supervise", name), &st) == nil {
-			k[i] = fileKey{ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano()}
-		}
-	}
-	return k
 }

@@ -162,7 +162,7 @@ func (s *Server) pageData(r *http.Request) (pageData, error) {
 
 // logText is the last n lines of a service's log, or why there are none.
 func (s *Server) logText(name string, n int) (string, string) {
-	svcs, err := s.res.All()
+	svcs, err := s.model.list()
 	if err != nil {
 		return "", err.Error()
 	}

@@ -227,9 +227,10 @@ func run(o options, stdout, stderr io.Writer) error {
 			requests.SyncKey = tree.SyncKeyNow
 		}
 	}
+	var web *companion.Companion
 	if o.http != "" {
-		web, err := httpCompanion(o, cfg.Dir)
-		if err != nil {
+		var err error
+		if web, err = httpCompanion(o, cfg.Dir); err != nil {
 			return err
 		}
 		cfg.Addons = append(cfg.Addons, web)
@@ -259,7 +260,13 @@ func run(o options, stdout, stderr io.Writer) error {
 			sc.Rescan()
 		}
 	}()
-	return sc.Run(ctx)
+	err = sc.Run(ctx)
+	if web != nil {
+		// Gone before sv-scan is: a new sv-scan's sv-http must not find
+		// the old one holding its address.
+		web.Wait()
+	}
+	return err
 }
 
 // ReportRestored says what the restore of a tree's enabled services could
