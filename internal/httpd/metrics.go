@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"bytes"
 	"net/http"
 
 	"github.com/supervision-suite/supervision/internal/app"
@@ -25,20 +24,19 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	apps := svctl.AppsOf(svcs, infos, errs, func() map[string]app.Membership { return nil }, nil)
-	var b bytes.Buffer
 	var counters *events.Counters
 	if c, err := events.ReadCounters(s.cfg.ScanDir); err == nil {
 		counters = &c
 	}
-	metrics.Write(&b, read, apps, counters, s.cfg.Node)
-	if pid := s.scannerPid(); pid > 0 {
-		if p, err := metrics.ReadProcess(pid); err == nil {
-			metrics.WriteProcess(&b, p, s.cfg.Node)
-		}
-	}
+	// Written as it is made: a megabyte at 1,000 services, not held.
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write(b.Bytes())
+	metrics.Write(w, read, apps, counters, s.cfg.Node)
+	if pid := s.scannerPid(); pid > 0 {
+		if p, err := metrics.ReadProcess(pid); err == nil {
+			metrics.WriteProcess(w, p, s.cfg.Node)
+		}
+	}
 }
 
 // scannerPid is sv-scan's pid: this server's parent, when sv-scan runs

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/svctl"
+	"github.com/supervision-suite/supervision/internal/svdir"
 )
 
 // model is the services' state as the server answers it: the scan dir's
@@ -30,6 +31,7 @@ type model struct {
 	byWd    map[int32]string // a supervise dir's watch: its service
 	cache   map[string]svctl.Info
 	scratch []byte
+	reads   int // services read from their files, for the tests
 }
 
 // The events that say something changed: in the scan dir, a link made or
@@ -87,6 +89,7 @@ func (m *model) apply(buf []byte) {
 		wd := int32(binary.NativeEndian.Uint32(buf[0:]))
 		mask := binary.NativeEndian.Uint32(buf[4:])
 		size := unix.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(buf[12:]))
+		file := unix.ByteSliceToString(buf[unix.SizeofInotifyEvent:min(size, len(buf))])
 		buf = buf[min(size, len(buf)):]
 		switch {
 		case mask&unix.IN_Q_OVERFLOW != 0:
@@ -95,7 +98,7 @@ func (m *model) apply(buf []byte) {
 			m.listOK = false
 		default:
 			name, ok := m.byWd[wd]
-			if !ok {
+			if !ok || !stateEvent(mask, file) {
 				continue
 			}
 			delete(m.cache, name)
@@ -104,6 +107,14 @@ func (m *model) apply(buf []byte) {
 			}
 		}
 	}
+}
+
+// stateEvent: an event in a supervise dir that may change what Status
+// reads: status, state.json or the exec mark replaced, or the directory
+// itself gone. Not the FIFOs: reading a state opens supervise/ok, and
+// must not forget the state it reads.
+func stateEvent(mask uint32, file string) bool {
+	return file == "" || mask&unix.IN_IGNORED != 0 || file == "status" || file == svdir.StateFile || file == svdir.ExecFile
 }
 
 // forgetAll: events were lost; everything is read again.
@@ -165,6 +176,7 @@ func (m *model) statuses(svcs []svctl.Service) ([]svctl.Info, []error) {
 		todo[j], watched[j] = svcs[i], m.watch(svcs[i])
 	}
 	read, readErrs := svctl.Statuses(todo)
+	m.reads += len(todo)
 	for j, i := range stale {
 		infos[i], errs[i] = read[j], readErrs[j]
 		if watched[j] && readErrs[j] == nil && read[j].Supervisor == "sv-scan" {

@@ -40,7 +40,7 @@ type family struct {
 // sv-scan's counters (nil: none, another supervisor's scan dir), each
 // sample labelled with node (the machine's name; none when empty).
 func Write(w io.Writer, infos []svctl.Info, apps []app.Status, counters *events.Counters, node string) error {
-	b := bufio.NewWriter(w)
+	b := bufio.NewWriterSize(w, 64<<10)
 	e := &exposition{b: b, node: node}
 	e.serviceFamilies(infos)
 	e.appFamilies(apps)
@@ -56,6 +56,7 @@ func Write(w io.Writer, infos []svctl.Info, apps []app.Status, counters *events.
 type exposition struct {
 	b    *bufio.Writer
 	node string
+	num  []byte // a value being written: one buffer for every sample
 }
 
 func (e *exposition) header(f family) {
@@ -79,14 +80,17 @@ func (e *exposition) sample(name string, value float64, labels ...string) {
 	}
 	if e.node != "" {
 		e.b.WriteByte(sep)
-		e.b.WriteString(`node="` + escape(e.node) + `"`)
+		e.b.WriteString(`node="`)
+		e.b.WriteString(escape(e.node))
+		e.b.WriteByte('"')
 		sep = ','
 	}
 	if sep == ',' {
 		e.b.WriteByte('}')
 	}
 	e.b.WriteByte(' ')
-	e.b.WriteString(strconv.FormatFloat(value, 'g', -1, 64))
+	e.num = strconv.AppendFloat(e.num[:0], value, 'g', -1, 64)
+	e.b.Write(e.num)
 	e.b.WriteByte('\n')
 }
 

@@ -3,11 +3,14 @@ package metrics
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/supervision-suite/supervision/internal/proc"
 )
@@ -52,11 +55,9 @@ func ReadProcess(pid int) (Process, error) {
 			p.VirtualBytes, p.ResidentBytes = size*page, rss*page
 		}
 	}
-	if ents, err := os.ReadDir(base + "/fd"); err == nil {
-		p.OpenFDs = float64(len(ents))
-	}
-	if tasks, err := os.ReadDir(base + "/task"); err == nil {
-		p.Threads = float64(len(tasks))
+	p.OpenFDs = openFDs(base + "/fd")
+	if n, err := countEntries(base + "/task"); err == nil {
+		p.Threads = float64(n)
 	}
 	if limits, err := os.ReadFile(base + "/limits"); err == nil {
 		p.MaxFDs = maxOpenFiles(limits)
@@ -114,4 +115,53 @@ func WriteProcess(w io.Writer, p Process, node string) error {
 		e.sample(m.f.name, m.v)
 	}
 	return b.Flush()
+}
+
+// openFDs is how many descriptors the process holds: the size of its
+// /proc/PID/fd, which Linux 6.2 and later give as that count; before, the
+// directory's entries counted (each of which the kernel makes a dentry
+// for: milliseconds at thousands of descriptors).
+func openFDs(dir string) float64 {
+	var st unix.Stat_t
+	if unix.Stat(dir, &st) == nil && st.Size > 0 {
+		return float64(st.Size)
+	}
+	n, err := countEntries(dir)
+	if err != nil {
+		return 0
+	}
+	return float64(n)
+}
+
+// countEntries counts a directory's entries but . and .., reading the
+// records only: sv-scan holds thousands of descriptors at 1,000 services,
+// and a DirEntry each would be thousands of allocations per scrape.
+func countEntries(dir string) (int, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 32<<10)
+	n := 0
+	for {
+		got, err := unix.Getdents(fd, buf)
+		if err != nil {
+			return 0, err
+		}
+		if got <= 0 {
+			return n, nil
+		}
+		for rec := buf[:got]; len(rec) >= 19; {
+			// struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name.
+			reclen := int(binary.NativeEndian.Uint16(rec[16:18]))
+			if reclen == 0 || reclen > len(rec) {
+				break
+			}
+			if name := unix.ByteSliceToString(rec[19:reclen]); name != "." && name != ".." {
+				n++
+			}
+			rec = rec[reclen:]
+		}
+	}
 }
