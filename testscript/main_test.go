@@ -18,7 +18,7 @@ import (
 
 	"github.com/supervision-suite/supervision/cmd/cli"
 	"github.com/supervision-suite/supervision/internal/cgroup"
-	"github.com/supervision-suite/supervision/internal/httpd"
+	"github.com/supervision-suite/supervision/internal/httpcmd"
 	"github.com/supervision-suite/supervision/internal/proc"
 	"github.com/supervision-suite/supervision/internal/svdir"
 	"github.com/supervision-suite/supervision/internal/webhook"
@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 		"browser":    browserMain,
 		"hreq":       hreqMain,
 		"sv-webhook": func() { os.Exit(webhook.Main(os.Args[1:], os.Stderr)) },
-		"sv-http":    func() { os.Exit(httpd.Main(os.Args[1:], os.Stderr)) },
+		"sv-http":    func() { os.Exit(httpcmd.Main(os.Args[1:], os.Stdout, os.Stderr)) },
 	}
 	// poweroff, reboot and halt as link names, as they may be installed;
 	// init as PID 1's name, or as telinit

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"os/signal"
 	"slices"
 	"strings"
@@ -15,21 +18,79 @@ import (
 
 	"github.com/supervision-suite/supervision/internal/app"
 	"github.com/supervision-suite/supervision/internal/events"
-	"github.com/supervision-suite/supervision/internal/svclient"
 	"github.com/supervision-suite/supervision/internal/svctl"
 )
 
 // This file is sv-ctl --server: the same commands, done through sv-http's
-// API (package svclient) instead of on the scan dir, with the same output
-// and exit codes.
+// API instead of on the scan dir, with the same output and exit codes.
+// The client (internal/svclient) is net/http's, which weighs 5 MB: it is
+// linked into sv-http only (its "ctl" command, SetRemote), and the
+// multi-call binary, which is also PID 1, execs that to run sv-ctl
+// --server.
 
-func (o *ctlOpts) client() (*svclient.Client, error) {
-	return svclient.New(o.server, os.Getenv(svclient.TokenEnv))
+// Remote is sv-http's API as sv-ctl --server uses it.
+type Remote interface {
+	Services(ctx context.Context) ([]svctl.Info, error)
+	Service(ctx context.Context, name string) (svctl.Info, error)
+	// Act is POST /v1/services/NAME/ACTION, AppAct /v1/apps/NAME/ACTION.
+	Act(ctx context.Context, name, action, signal string, wait bool, timeout string) error
+	AppAct(ctx context.Context, name, action string, wait bool, timeout string) error
+	Apps(ctx context.Context) ([]app.Status, error)
+	Events(ctx context.Context, names []string, since uint64, follow bool, fn func(events.Event, []byte) error) error
+	Wait(ctx context.Context, name, cond string, before svctl.Info) (svctl.Info, error)
+	Log(ctx context.Context, name string, lines int, follow bool, w io.Writer) error
+	Metrics(ctx context.Context, w io.Writer) error
+	// NotFound: the error says the server has no such service or
+	// application.
+	NotFound(err error) bool
+}
+
+// TokenEnv holds sv-ctl --server's token: a secret is not given on a
+// command line, which every user may read in /proc.
+const TokenEnv = "SV_HTTP_TOKEN"
+
+var newRemote func(server, token string) (Remote, error)
+
+// SetRemote links sv-ctl --server's client in (sv-http does).
+func SetRemote(f func(server, token string) (Remote, error)) { newRemote = f }
+
+func (o *ctlOpts) client() (Remote, error) {
+	if newRemote == nil {
+		return nil, execRemote()
+	}
+	return newRemote(o.server, os.Getenv(TokenEnv))
+}
+
+// execRemote runs this sv-ctl command again as sv-http ctl, which links
+// the client: beside this program, or in PATH.
+func execRemote() error {
+	name, rest := dispatch(filepath.Base(os.Args[0]), os.Args[1:], false)
+	if name == "supervision" && len(rest) > 0 && rest[0] == "ctl" {
+		rest = rest[1:]
+	}
+	path := ""
+	if self, err := os.Executable(); err == nil {
+		if beside := filepath.Join(filepath.Dir(self), "sv-http"); fileExists(beside) {
+			path = beside
+		}
+	}
+	if path == "" {
+		var err error
+		if path, err = exec.LookPath("sv-http"); err != nil {
+			return errors.New("--server: sv-http, whose client it takes, is not installed beside sv-ctl nor in PATH")
+		}
+	}
+	return syscall.Exec(path, append([]string{"sv-http", "ctl"}, rest...), os.Environ())
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // remoteErr turns the server's 404 into sv-ctl's exit 4 (unknown).
-func remoteErr(cmd *cobra.Command, err error) error {
-	if svclient.NotFound(err) {
+func remoteErr(cmd *cobra.Command, c Remote, err error) error {
+	if err != nil && c.NotFound(err) {
 		return &exitError{code: exitUnknown, msg: cmd.CommandPath() + ": " + err.Error()}
 	}
 	return err
@@ -101,14 +162,14 @@ func (o *ctlOpts) remoteAction(cmd *cobra.Command, action string, args []string,
 			names = append(names, i.Name)
 		}
 	}
-	a := svclient.Action{Signal: sig, Wait: o.wait}
+	timeout := ""
 	if o.wait {
-		a.Timeout = o.timeout.String()
+		timeout = o.timeout.String()
 	}
 	for _, n := range names {
-		if err := c.Act(cmd.Context(), n, action, a); err != nil {
-			if svclient.NotFound(err) {
-				return remoteErr(cmd, err)
+		if err := c.Act(cmd.Context(), n, action, sig, o.wait, timeout); err != nil {
+			if c.NotFound(err) {
+				return remoteErr(cmd, c, err)
 			}
 			return &exitError{code: exitFailing, msg: cmd.CommandPath() + ": " + err.Error()}
 		}
@@ -126,7 +187,7 @@ func (o *ctlOpts) remoteWait(cmd *cobra.Command, cond string, names []string) er
 	for _, n := range names {
 		before, err := c.Service(ctx, n)
 		if err != nil {
-			return remoteErr(cmd, err)
+			return remoteErr(cmd, c, err)
 		}
 		if _, err := c.Wait(ctx, n, cond, before); err != nil {
 			return &exitError{code: exitFailing, msg: cmd.CommandPath() + ": " + err.Error()}
@@ -140,16 +201,9 @@ func (o *ctlOpts) remoteLog(cmd *cobra.Command, name string, n int, follow bool)
 	if err != nil {
 		return err
 	}
-	path := fmt.Sprintf("/v1/services/%s/log?lines=%d", name, n)
-	if !follow {
-		return remoteErr(cmd, c.GetText(cmd.Context(), path, cmd.OutOrStdout()))
-	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return remoteErr(cmd, c.Stream(ctx, path+"&follow=1", func(_, line string) error {
-		_, err := fmt.Fprintln(cmd.OutOrStdout(), line)
-		return err
-	}))
+	return remoteErr(cmd, c, c.Log(ctx, name, n, follow, cmd.OutOrStdout()))
 }
 
 func (o *ctlOpts) remoteEvents(cmd *cobra.Command, q svctl.EventsQuery) error {
@@ -175,7 +229,7 @@ func (o *ctlOpts) remoteMetrics(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return c.GetText(cmd.Context(), "/metrics", cmd.OutOrStdout())
+	return c.Metrics(cmd.Context(), cmd.OutOrStdout())
 }
 
 func (o *ctlOpts) remoteAppStatus(cmd *cobra.Command, names []string, asJSON bool) error {
@@ -224,12 +278,12 @@ func (o *ctlOpts) remoteAppAction(cmd *cobra.Command, action, name string, rolli
 	if err != nil {
 		return err
 	}
-	a := svclient.Action{Wait: o.wait}
+	timeout := ""
 	if o.wait || action == "restart" {
-		a.Timeout = o.timeout.String()
+		timeout = o.timeout.String()
 	}
-	if err := c.AppAct(cmd.Context(), name, action, a); err != nil {
-		if svclient.NotFound(err) {
+	if err := c.AppAct(cmd.Context(), name, action, o.wait, timeout); err != nil {
+		if c.NotFound(err) {
 			return &exitError{code: app.ExitUnknown, msg: cmd.CommandPath() + ": " + err.Error()}
 		}
 		return &exitError{code: exitFailing, msg: cmd.CommandPath() + ": " + err.Error()}

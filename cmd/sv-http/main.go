@@ -1,14 +1,14 @@
-// Command sv-http is the HTTP server of a scan dir (package httpd):
-// sv-scan runs it with --http. It is a binary of its own so that the HTTP
-// server weighs on neither sv-scan nor PID 1.
+// Command sv-http is the HTTP server of a scan dir (package httpd), which
+// sv-scan runs with --http, and sv-ctl --server's client (sv-http ctl):
+// a binary of its own so that HTTP weighs on neither sv-scan nor PID 1.
 package main
 
 import (
 	"os"
 
-	"github.com/supervision-suite/supervision/internal/httpd"
+	"github.com/supervision-suite/supervision/internal/httpcmd"
 )
 
 func main() {
-	os.Exit(httpd.Main(os.Args[1:], os.Stderr))
+	os.Exit(httpcmd.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -2,6 +2,8 @@ package httpd
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"strings"
@@ -49,11 +51,44 @@ func (s *Server) authenticate(r *http.Request) (caller, string) {
 	case s.tokens == nil:
 		return caller{}, "credentials given, but the server has no tokens file"
 	}
-	t, err := s.tokens.Check(name, secret)
-	if err != nil {
-		return caller{}, err.Error()
+	t, ok := s.keys.check(name, secret)
+	if !ok {
+		return caller{}, "no such token"
 	}
 	return caller{t.Role, t.Name}, ""
+}
+
+// keyring is the tokens with their secrets' hashes: a secret given is
+// hashed, then compared with every token's in constant time, so that the
+// time taken says nothing of which matched, or how much of one.
+type keyring []key
+
+type key struct {
+	tokens.Token
+	sum [sha256.Size]byte
+}
+
+func newKeyring(set *tokens.Set) keyring {
+	var k keyring
+	for _, t := range set.Tokens {
+		k = append(k, key{t, sha256.Sum256([]byte(t.Secret))})
+	}
+	return k
+}
+
+// check finds the token of a secret, and of a name when one is given
+// (Basic authentication).
+func (k keyring) check(name, secret string) (tokens.Token, bool) {
+	sum := sha256.Sum256([]byte(secret))
+	var found tokens.Token
+	ok := false
+	for _, t := range k {
+		match := subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1
+		if match && (name == "" || name == t.Name) && !ok {
+			found, ok = t.Token, true
+		}
+	}
+	return found, ok
 }
 
 // credentials are a Bearer token or Basic authentication's pair.

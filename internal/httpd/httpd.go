@@ -60,7 +60,8 @@ type Server struct {
 	layout  layout.Layout
 	res     svctl.Resolver
 	tokens  *tokens.Set // nil: none configured
-	unix    bool        // listening on a unix socket: its mode is the access control
+	keys    keyring
+	unix    bool // listening on a unix socket: its mode is the access control
 	log     *log.Logger
 	model   *model
 	hub     *hub
@@ -99,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		if s.tokens, err = tokens.Load(cfg.Tokens); err != nil {
 			return nil, err
 		}
+		s.keys = newKeyring(s.tokens)
 	}
 	if !s.unix {
 		if err := tokens.CheckListen(cfg.Listen, s.tokens != nil); err != nil {

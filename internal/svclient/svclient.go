@@ -1,7 +1,8 @@
 // Package svclient is the client of sv-http's API (/v1, docs/API.md):
 // what sv-ctl --server does over HTTP that it otherwise does on the scan
-// dir itself. It speaks to a unix socket (unix:PATH) or a URL, with the
-// token of $SV_HTTP_TOKEN when there is one.
+// dir itself. It speaks to a unix socket (unix:PATH) or a URL, with a
+// token when it is given one. Only sv-http links it (its ctl command):
+// net/http stays out of the multi-call binary, which is PID 1.
 package svclient
 
 import (
@@ -23,10 +24,6 @@ import (
 	"github.com/supervision-suite/supervision/internal/events"
 	"github.com/supervision-suite/supervision/internal/svctl"
 )
-
-// TokenEnv is where the client takes its token from: a secret is not
-// given on a command line, which every user may read in /proc.
-const TokenEnv = "SV_HTTP_TOKEN"
 
 // Client talks to one sv-http.
 type Client struct {
@@ -255,24 +252,46 @@ func (c *Client) Service(ctx context.Context, name string) (svctl.Info, error) {
 	return info, c.Get(ctx, "/v1/services/"+url.PathEscape(name), &info)
 }
 
-// Action is what POST /v1/services/NAME/ACTION and /v1/apps/NAME/ACTION
+// action is what POST /v1/services/NAME/ACTION and /v1/apps/NAME/ACTION
 // take.
-type Action struct {
+type action struct {
 	Signal  string `json:"signal,omitempty"`
 	Wait    bool   `json:"wait,omitempty"`
 	Timeout string `json:"timeout,omitempty"`
 }
 
 // Act is POST /v1/services/NAME/ACTION: the server sends the service its
-// letters, and with Wait waits for the effect.
-func (c *Client) Act(ctx context.Context, name, action string, a Action) error {
-	return c.Post(ctx, "/v1/services/"+url.PathEscape(name)+"/"+action, a, nil)
+// letters (signal, for the action signal), and with wait waits for the
+// effect, within timeout.
+func (c *Client) Act(ctx context.Context, name, act, signal string, wait bool, timeout string) error {
+	return c.Post(ctx, "/v1/services/"+url.PathEscape(name)+"/"+act, action{signal, wait, timeout}, nil)
 }
 
 // AppAct is POST /v1/apps/NAME/ACTION (start, stop, restart).
-func (c *Client) AppAct(ctx context.Context, name, action string, a Action) error {
-	return c.Post(ctx, "/v1/apps/"+url.PathEscape(name)+"/"+action, a, nil)
+func (c *Client) AppAct(ctx context.Context, name, act string, wait bool, timeout string) error {
+	return c.Post(ctx, "/v1/apps/"+url.PathEscape(name)+"/"+act, action{Wait: wait, Timeout: timeout}, nil)
 }
+
+// Log writes the last lines of the service's log to w; with follow, then
+// each line as it is written, until ctx ends.
+func (c *Client) Log(ctx context.Context, name string, lines int, follow bool, w io.Writer) error {
+	path := fmt.Sprintf("/v1/services/%s/log?lines=%d", url.PathEscape(name), lines)
+	if !follow {
+		return c.GetText(ctx, path, w)
+	}
+	return c.Stream(ctx, path+"&follow=1", func(_, line string) error {
+		_, err := fmt.Fprintln(w, line)
+		return err
+	})
+}
+
+// Metrics writes GET /metrics to w.
+func (c *Client) Metrics(ctx context.Context, w io.Writer) error {
+	return c.GetText(ctx, "/metrics", w)
+}
+
+// NotFound: the server knows no such service or application.
+func (c *Client) NotFound(err error) bool { return NotFound(err) }
 
 // Apps is GET /v1/apps.
 func (c *Client) Apps(ctx context.Context) ([]app.Status, error) {

@@ -14,11 +14,11 @@
 //
 // The file holds secrets: one that users other than its owner may read,
 // or owned by another user than root or the server's, is refused whole.
+// The server checks a client's secret against them in constant time
+// (package httpd).
 package tokens
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -48,12 +48,14 @@ func (r Role) String() string {
 // roles are the ROLE words of the file.
 var roles = map[string]Role{"read": Read, "control": Control}
 
-// Token is one line of the file.
+// Token is one line of the file. sv-http compares secrets in constant
+// time; this package, which sv-scan links to check the file at its start,
+// carries no cryptography.
 type Token struct {
-	Name string
-	Role Role
-	sum  [sha256.Size]byte // of the secret: compared in constant time
-	Line int
+	Name   string
+	Role   Role
+	Secret string
+	Line   int
 }
 
 // Set is the tokens of one file.
@@ -148,7 +150,7 @@ func parseLine(fields []string) (Token, error) {
 	if len(secret) < MinSecret {
 		return Token{}, fmt.Errorf("%s: secret of %d characters: want at least %d", name, len(secret), MinSecret)
 	}
-	return Token{Name: name, Role: r, sum: sha256.Sum256([]byte(secret))}, nil
+	return Token{Name: name, Role: r, Secret: secret}, nil
 }
 
 // checkName: a name goes into logs and Basic authentication's user, which
@@ -160,28 +162,6 @@ func checkName(name string) error {
 		}
 	}
 	return nil
-}
-
-// ErrUnknown: credentials no token of the set matches.
-var ErrUnknown = errors.New("no such token")
-
-// Check finds the token of a secret, and of a name when one is given
-// (Basic authentication). Every token is compared, in constant time, so
-// that the time taken says nothing of which matched.
-func (s *Set) Check(name, secret string) (Token, error) {
-	sum := sha256.Sum256([]byte(secret))
-	var found Token
-	ok := 0
-	for _, t := range s.Tokens {
-		match := subtle.ConstantTimeCompare(sum[:], t.sum[:])
-		if match == 1 && (name == "" || name == t.Name) && ok == 0 {
-			found, ok = t, 1
-		}
-	}
-	if ok == 0 {
-		return Token{}, ErrUnknown
-	}
-	return found, nil
 }
 
 func unwrap(err error) error {

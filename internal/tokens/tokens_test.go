@@ -15,16 +15,8 @@ func TestParse(t *testing.T) {
 	if len(set.Tokens) != 2 || set.Tokens[0].Name != "grafana" || set.Tokens[0].Role != Read || set.Tokens[1].Role != Control || set.Tokens[1].Line != 4 {
 		t.Fatalf("%+v", set.Tokens)
 	}
-	for _, tc := range []struct{ name, secret string }{{"", "0123456789abcdef"}, {"grafana", "0123456789abcdef"}} {
-		tok, err := set.Check(tc.name, tc.secret)
-		if err != nil || tok.Name != "grafana" || tok.Role != Read {
-			t.Errorf("Check(%q, %q) = %+v, %v", tc.name, tc.secret, tok, err)
-		}
-	}
-	for _, tc := range []struct{ name, secret string }{{"ops", "0123456789abcdef"}, {"", "0123456789abcdeF"}, {"", ""}} {
-		if tok, err := set.Check(tc.name, tc.secret); err != ErrUnknown {
-			t.Errorf("Check(%q, %q) = %+v, %v; want ErrUnknown", tc.name, tc.secret, tok, err)
-		}
+	if set.Tokens[0].Secret != "0123456789abcdef" {
+		t.Errorf("secret %q", set.Tokens[0].Secret)
 	}
 }
 
