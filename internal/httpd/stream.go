@@ -226,10 +226,12 @@ func (l *sseLines) Write(p []byte) (int, error) {
 // logtail answers supervisorctl's tail -f (GET /logtail/NAME/stdout):
 // the log's last lines, then what is written, as bytes.
 func (s *Server) logtail(w http.ResponseWriter, r *http.Request) {
-	svc, ok := s.lookup(w, r)
-	if !ok {
+	p, err := s.find(r.PathValue("name")) // supervisorctl's GROUP:NAME
+	if err != nil {
+		s.fail(w, r, http.StatusNotFound, err.Error())
 		return
 	}
+	svc := p.svc
 	if stream := r.PathValue("stream"); stream != "stdout" && stream != "stderr" {
 		s.fail(w, r, http.StatusNotFound, stream+": want stdout or stderr")
 		return
