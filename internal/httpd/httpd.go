@@ -66,7 +66,6 @@ type Server struct {
 	model   *model
 	hub     *hub
 	streams chan struct{} // a slot per SSE stream
-	started time.Time
 	limits  limits
 }
 
@@ -93,7 +92,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Log = os.Stderr
 	}
 	s := &Server{cfg: cfg, layout: l, res: svctl.Resolver{ScanDir: cfg.ScanDir, SvDir: l.SvDir},
-		log: log.New(cfg.Log, "sv-http: ", 0), streams: make(chan struct{}, maxStreams), started: time.Now(),
+		log: log.New(cfg.Log, "sv-http: ", 0), streams: make(chan struct{}, maxStreams),
 		limits: defaultLimits}
 	s.unix = strings.HasPrefix(cfg.Listen, "unix:")
 	if cfg.Tokens != "" {

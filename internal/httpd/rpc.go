@@ -531,6 +531,24 @@ func each(ps []process, pred func(supState) bool, act func(process) error) []xml
 
 func notRunning(st supState) bool { return !running(st) }
 
+// failResult turns a result of each that said SUCCESS into a failure: a
+// wait after the action that did not end well.
+func failResult(res xmlrpc.Struct, code int, what string) {
+	for i := range res {
+		if res[i].Name == "status" && res[i].Value != faultSuccess {
+			return // it failed already, and says why
+		}
+	}
+	for i := range res {
+		switch res[i].Name {
+		case "status":
+			res[i].Value = code
+		case "description":
+			res[i].Value = (&rpcFault{code, what}).Error()
+		}
+	}
+}
+
 func (s *Server) rpcStartGroup(ctx context.Context, args []any) (any, error) {
 	spec, err := argString(args, 0)
 	if err != nil {
@@ -557,8 +575,8 @@ func (s *Server) startEach(ctx context.Context, ps []process, wait bool) []xmlrp
 			wctx, cancel := context.WithTimeout(ctx, startWait)
 			_, err := svctl.WaitFor(wctx, p.svc, svctl.WaitReady, svctl.Started(p.info))
 			cancel()
-			if err != nil && results[i][2].Value == faultSuccess {
-				results[i][2].Value, results[i][3].Value = faultSpawnError, "SPAWN_ERROR: "+p.namespec()
+			if err != nil {
+				failResult(results[i], faultSpawnError, p.namespec())
 			}
 		}
 	}
@@ -590,8 +608,8 @@ func (s *Server) stopEach(ctx context.Context, ps []process, wait bool) []xmlrpc
 			wctx, cancel := context.WithTimeout(ctx, startWait)
 			_, err := svctl.Wait(wctx, p.svc, svctl.WaitDown)
 			cancel()
-			if err != nil && results[i][2].Value == faultSuccess {
-				results[i][2].Value, results[i][3].Value = faultFailed, "FAILED: "+p.namespec()+": "+err.Error()
+			if err != nil {
+				failResult(results[i], faultFailed, p.namespec()+": "+err.Error())
 			}
 		}
 	}

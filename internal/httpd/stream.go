@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -255,5 +254,3 @@ func (s *Server) logtail(w http.ResponseWriter, r *http.Request) {
 type writerFunc func([]byte) error
 
 func (f writerFunc) Write(p []byte) (int, error) { return len(p), f(p) }
-
-var _ io.Writer = writerFunc(nil)
