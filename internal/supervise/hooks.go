@@ -55,17 +55,18 @@ func (s *Scanner) Helper(name string) string {
 	return ""
 }
 
-// hookChange hands u's change from from to the hooks, with the event as
-// the ring has it.
-func (s *Scanner) hookChange(u *unit, from phase, ev events.Event) {
+// hookChange is what u's change from from is to the hooks (nil: none),
+// made now, from the unit as the change left it; its event is numbered
+// when it is recorded (publish).
+func (s *Scanner) hookChange(u *unit, from phase, ev events.Event) *hooks.Change {
 	if u.isLog || u.svc == nil {
-		return
+		return nil
 	}
 	stopped := u.phase == phaseDown && u.want != wantUp && u.lastExit != nil && u.lastExit.Expected &&
 		(from == phaseStarting || from == phaseUp || from == phaseStopping || from == phaseDraining || from == phaseFinishing)
 	kinds := hooks.Classify(hooks.Transition{Event: ev, Restart: u.restart, Stopped: stopped})
 	if len(kinds) == 0 {
-		return
+		return nil
 	}
 	svc := u.svc
 	c := hooks.Change{Event: ev, Kinds: kinds, SvDir: filepath.Dir(svc.dir), Dir: svc.dir}
@@ -80,7 +81,7 @@ func (s *Scanner) hookChange(u *unit, from phase, ev events.Event) {
 		c.Sync = out.catchUp
 		c.Output = out.writeEnd
 	}
-	s.hooks.Event(c)
+	return &c
 }
 
 // hookWorld is the scanner as the hooks act on it.

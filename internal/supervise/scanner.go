@@ -303,8 +303,31 @@ func (s *Scanner) emit(u *unit, from phase, reason string) {
 			ev.ExitCode, ev.Signal = &code, u.lastExit.Signal
 		}
 	}
+	change := s.hookChange(u, from, ev)
+	if u.svc == nil {
+		s.publish(ev, change)
+		return
+	}
+	// Recorded once the service's state.json and status say it
+	// (writeStatus): a reader woken by the event reads the state it
+	// tells of, not the one before.
+	u.svc.unpublished = append(u.svc.unpublished, unpublished{ev, change})
+}
+
+// unpublished is an event of a service not yet recorded, with what the
+// hooks are to be told of it.
+type unpublished struct {
+	ev     events.Event
+	change *hooks.Change
+}
+
+// publish records ev, then hands it to the hooks with its number.
+func (s *Scanner) publish(ev events.Event, change *hooks.Change) {
 	ev.Seq = s.record(ev)
-	s.hookChange(u, from, ev)
+	if change != nil {
+		change.Event = ev
+		s.hooks.Event(*change)
+	}
 }
 
 // record appends ev to the events, and returns its number (0 when none

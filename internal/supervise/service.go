@@ -67,11 +67,14 @@ type service struct {
 	taking bool
 	main   *unit
 	log    *unit
-	out    *output
-	cg     *cgroup.Group
-	logCg  *cgroup.Group
-	notify *ready.NotifySocket
-	watch  *Watch // an addon's, on the main unit (TakeUp); set before the loop runs
+	// unpublished are the units' changes since the last writeStatus, which
+	// records them once the state files say them.
+	unpublished []unpublished
+	out         *output
+	cg          *cgroup.Group
+	logCg       *cgroup.Group
+	notify      *ready.NotifySocket
+	watch       *Watch // an addon's, on the main unit (TakeUp); set before the loop runs
 
 	logStatus svlog.Status
 	// dep is the service's state as the services that depend on it see
@@ -468,6 +471,10 @@ func (s *service) writeStatus() {
 			u.lastStatus = st
 		}
 	}
+	for _, p := range s.unpublished {
+		s.sc.publish(p.ev, p.change)
+	}
+	s.unpublished = nil
 }
 
 func (u *unit) status() svdir.Status {
