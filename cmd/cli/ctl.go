@@ -381,30 +381,38 @@ func ctlStatusCmd(o *ctlOpts) *cobra.Command {
 			infos, errs := svctl.Statuses(svcs)
 			for i, svc := range svcs {
 				if errs[i] != nil {
-					infos[i] = svctl.Info{Name: svc.Name, Dir: svc.Dir, State: "unknown", Error: errs[i].Error()}
+					infos[i] = svctl.Unknown(svc, errs[i])
 				}
-				code = worse(code, statusCode(infos[i]))
 			}
-			if asJSON {
-				if err := writeJSON(cmd.OutOrStdout(), infos); err != nil {
-					return err
-				}
-			} else {
-				writeStatus(cmd.OutOrStdout(), infos, isTerminal(cmd.OutOrStdout()))
-			}
-			if code != ExitOK {
-				return &exitError{code: code}
-			}
-			return nil
+			return reportStatus(cmd, infos, code, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
+// reportStatus prints the services' states, and exits with the worst
+// of code and theirs.
+func reportStatus(cmd *cobra.Command, infos []svctl.Info, code int, asJSON bool) error {
+	for _, i := range infos {
+		code = worse(code, statusCode(i))
+	}
+	if asJSON {
+		if err := writeJSON(cmd.OutOrStdout(), infos); err != nil {
+			return err
+		}
+	} else {
+		writeStatus(cmd.OutOrStdout(), infos, isTerminal(cmd.OutOrStdout()))
+	}
+	if code != ExitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
 func statusCode(i svctl.Info) int {
 	switch {
-	case i.State == svctl.StateUnsupervised || i.State == "unknown":
+	case i.State == svctl.StateUnsupervised || i.State == svctl.StateUnknown:
 		return exitUnknown
 	case i.Failing():
 		return exitFailing

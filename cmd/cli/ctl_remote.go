@@ -118,20 +118,7 @@ func (o *ctlOpts) remoteStatus(cmd *cobra.Command, args []string, asJSON bool) e
 		}
 		infos = append(infos, picked...)
 	}
-	for _, i := range infos {
-		code = worse(code, statusCode(i))
-	}
-	if asJSON {
-		if err := writeJSON(cmd.OutOrStdout(), infos); err != nil {
-			return err
-		}
-	} else {
-		writeStatus(cmd.OutOrStdout(), infos, isTerminal(cmd.OutOrStdout()))
-	}
-	if code != ExitOK {
-		return &exitError{code: code}
-	}
-	return nil
+	return reportStatus(cmd, infos, code, asJSON)
 }
 
 // pick is the services an argument names: all, @APP, or NAME.

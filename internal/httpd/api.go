@@ -76,8 +76,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil {
 		status, data = http.StatusInternalServerError, []byte(`{"error":"cannot encode the answer","status":500}`)
 	}
-	data = append(data, '\n')
-	w.Header().Set("Content-Type", "application/json")
+	writeBody(w, status, "application/json", append(data, '\n'))
+}
+
+// writeBody answers data whole: its length said, never cached.
+func writeBody(w http.ResponseWriter, status int, contentType string, data []byte) {
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(status)
@@ -110,7 +114,7 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 func known(svcs []svctl.Service, infos []svctl.Info, errs []error) []svctl.Info {
 	for i, svc := range svcs {
 		if errs[i] != nil {
-			infos[i] = svctl.Info{Name: svc.Name, Dir: svc.Dir, State: "unknown", Error: errs[i].Error()}
+			infos[i] = svctl.Unknown(svc, errs[i])
 		}
 	}
 	return infos
@@ -143,10 +147,7 @@ func (s *Server) service(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	info, err := s.model.one(svc)
-	if err != nil {
-		info = svctl.Info{Name: svc.Name, Dir: svc.Dir, State: "unknown", Error: err.Error()}
-	}
+	info := s.model.one(svc)
 	writeJSON(w, http.StatusOK, info)
 }
 
@@ -228,7 +229,7 @@ func (s *Server) serviceAction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	before, _ := s.model.one(svc)
+	before := s.model.one(svc)
 	if err := s.act(svc, r.PathValue("action"), act.letters, req); err != nil {
 		status := http.StatusConflict // not supervised, not running
 		var bad *badRequest
@@ -290,10 +291,7 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request, svc svctl.Service)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	info, err := s.model.one(svc)
-	if err != nil {
-		info = svctl.Info{Name: svc.Name, Dir: svc.Dir, State: "unknown", Error: err.Error()}
-	}
+	info := s.model.one(svc)
 	writeJSON(w, http.StatusOK, info)
 }
 

@@ -200,8 +200,11 @@ func (m *model) watch(svc svctl.Service) bool {
 	return true
 }
 
-// one is the state of one service.
-func (m *model) one(svc svctl.Service) (svctl.Info, error) {
+// one is the state of one service; one that cannot be read says why.
+func (m *model) one(svc svctl.Service) svctl.Info {
 	infos, errs := m.statuses([]svctl.Service{svc})
-	return infos[0], errs[0]
+	if errs[0] != nil {
+		return svctl.Unknown(svc, errs[0])
+	}
+	return infos[0]
 }

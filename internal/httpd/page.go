@@ -199,10 +199,7 @@ func (s *Server) row(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	info, err := s.model.one(svc)
-	if err != nil {
-		info = svctl.Info{Name: svc.Name, Dir: svc.Dir, State: "unknown", Error: err.Error()}
-	}
+	info := s.model.one(svc)
 	s.render(w, r, "service", serviceRow{info, callerOf(r).role >= tokens.Control})
 }
 

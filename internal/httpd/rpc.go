@@ -118,12 +118,12 @@ func init() {
 		"supervisor.getPID":               {read, (*Server).rpcPID},
 		"supervisor.getProcessInfo":       {read, (*Server).rpcProcessInfo},
 		"supervisor.getAllProcessInfo":    {read, (*Server).rpcAllProcessInfo},
-		"supervisor.startProcess":         {control, (*Server).rpcStartProcess},
-		"supervisor.stopProcess":          {control, (*Server).rpcStopProcess},
-		"supervisor.startProcessGroup":    {control, (*Server).rpcStartGroup},
-		"supervisor.stopProcessGroup":     {control, (*Server).rpcStopGroup},
-		"supervisor.startAllProcesses":    {control, (*Server).rpcStartAll},
-		"supervisor.stopAllProcesses":     {control, (*Server).rpcStopAll},
+		"supervisor.startProcess":         {control, moveProcess(starting)},
+		"supervisor.stopProcess":          {control, moveProcess(stopping)},
+		"supervisor.startProcessGroup":    {control, moveGroup(starting)},
+		"supervisor.stopProcessGroup":     {control, moveGroup(stopping)},
+		"supervisor.startAllProcesses":    {control, moveAll(starting)},
+		"supervisor.stopAllProcesses":     {control, moveAll(stopping)},
 		"supervisor.signalProcess":        {control, (*Server).rpcSignalProcess},
 		"supervisor.signalProcessGroup":   {control, (*Server).rpcSignalGroup},
 		"supervisor.signalAllProcesses":   {control, (*Server).rpcSignalAll},
@@ -438,73 +438,118 @@ func running(st supState) bool {
 	return st == supStarting || st == supRunning || st == supBackoff || st == supStopping
 }
 
-func (s *Server) rpcStartProcess(ctx context.Context, args []any) (any, error) {
-	spec, err := argString(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	if strings.HasSuffix(spec, ":*") {
-		return s.rpcStartGroup(ctx, args)
-	}
-	p, err := s.find(spec)
-	if err != nil {
-		return nil, err
-	}
-	return true, s.start(ctx, p, argWait(args, 1))
+// move is a start or a stop as supervisord's methods make them: to whom
+// it applies, the letter sent, what a wait waits for, and the faults.
+type move struct {
+	applies  func(supState) bool
+	letter   string
+	until    func(p process) (what string, cond func(svctl.Info) (bool, error))
+	refused  int // the process is already there: ALREADY_STARTED, NOT_RUNNING
+	waitFail int // the wait did not end well: SPAWN_ERROR, FAILED
 }
 
-// start sends up; with wait, until the process is ready (or a oneshot
-// done), SPAWN_ERROR when it is given up or does not come up in time.
-func (s *Server) start(ctx context.Context, p process, wait bool) error {
-	if running(stateOf(p.info)) {
-		return fault(faultAlreadyStarted, p.namespec())
+var (
+	// starting: up, until the process is ready (a oneshot done).
+	starting = move{applies: notRunning, letter: "u", refused: faultAlreadyStarted, waitFail: faultSpawnError,
+		until: func(p process) (string, func(svctl.Info) (bool, error)) {
+			return svctl.WaitReady, svctl.Started(p.info)
+		}}
+	// stopping: down, until the process is down.
+	stopping = move{applies: running, letter: "d", refused: faultNotRunning, waitFail: faultFailed,
+		until: func(process) (string, func(svctl.Info) (bool, error)) {
+			return svctl.WaitDown, func(i svctl.Info) (bool, error) { return i.Down(), nil }
+		}}
+)
+
+func notRunning(st supState) bool { return !running(st) }
+
+// moveProcess is startProcess or stopProcess(name, wait): one process, or
+// a group as GROUP:*.
+func moveProcess(m move) func(*Server, context.Context, []any) (any, error) {
+	return func(s *Server, ctx context.Context, args []any) (any, error) {
+		spec, err := argString(args, 0)
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasSuffix(spec, ":*") {
+			return moveGroup(m)(s, ctx, args)
+		}
+		p, err := s.find(spec)
+		if err != nil {
+			return nil, err
+		}
+		if !m.applies(stateOf(p.info)) {
+			return nil, fault(m.refused, p.namespec())
+		}
+		if err := svctl.Send(p.svc, m.letter); err != nil {
+			return nil, fault(faultFailed, err.Error())
+		}
+		if argWait(args, 1) {
+			if err := m.wait(ctx, p); err != nil {
+				return nil, err
+			}
+		}
+		return true, nil
 	}
-	if err := svctl.Send(p.svc, "u"); err != nil {
-		return fault(faultFailed, err.Error())
-	}
-	if !wait {
-		return nil
-	}
+}
+
+// wait waits, at most startWait, for the move to have taken effect.
+func (m move) wait(ctx context.Context, p process) error {
 	ctx, cancel := context.WithTimeout(ctx, startWait)
 	defer cancel()
-	if _, err := svctl.WaitFor(ctx, p.svc, svctl.WaitReady, svctl.Started(p.info)); err != nil {
-		return fault(faultSpawnError, p.namespec())
+	what, cond := m.until(p)
+	if _, err := svctl.WaitFor(ctx, p.svc, what, cond); err != nil {
+		return fault(m.waitFail, p.namespec())
 	}
 	return nil
 }
 
-func (s *Server) rpcStopProcess(ctx context.Context, args []any) (any, error) {
-	spec, err := argString(args, 0)
-	if err != nil {
-		return nil, err
+// moveGroup is start/stopProcessGroup(name, wait).
+func moveGroup(m move) func(*Server, context.Context, []any) (any, error) {
+	return func(s *Server, ctx context.Context, args []any) (any, error) {
+		spec, err := argString(args, 0)
+		if err != nil {
+			return nil, err
+		}
+		ps, err := s.group(spec)
+		if err != nil {
+			return nil, err
+		}
+		return m.each(ctx, ps, argWait(args, 1)), nil
 	}
-	if strings.HasSuffix(spec, ":*") {
-		return s.rpcStopGroup(ctx, args)
-	}
-	p, err := s.find(spec)
-	if err != nil {
-		return nil, err
-	}
-	return true, s.stop(ctx, p, argWait(args, 1))
 }
 
-// stop sends down; with wait, until the process is down.
-func (s *Server) stop(ctx context.Context, p process, wait bool) error {
-	if !running(stateOf(p.info)) {
-		return fault(faultNotRunning, p.namespec())
+// moveAll is start/stopAllProcesses(wait).
+func moveAll(m move) func(*Server, context.Context, []any) (any, error) {
+	return func(s *Server, ctx context.Context, args []any) (any, error) {
+		ps, err := s.processes()
+		if err != nil {
+			return nil, err
+		}
+		return m.each(ctx, ps, argWait(args, 0)), nil
 	}
-	if err := svctl.Send(p.svc, "d"); err != nil {
-		return fault(faultFailed, err.Error())
-	}
-	if !wait {
+}
+
+// each sends the letter to every process the move applies to, then, with
+// wait, waits for each: sv-scan orders the starts and stops by the
+// dependencies, so every letter goes first.
+func (m move) each(ctx context.Context, ps []process, wait bool) []xmlrpc.Struct {
+	var sent []process
+	results := each(ps, m.applies, func(p process) error {
+		sent = append(sent, p)
+		if err := svctl.Send(p.svc, m.letter); err != nil {
+			return fault(faultFailed, err.Error())
+		}
 		return nil
+	})
+	for i, p := range sent {
+		if wait && resultOK(results[i]) {
+			if err := m.wait(ctx, p); err != nil {
+				setResult(results[i], err)
+			}
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, startWait)
-	defer cancel()
-	if _, err := svctl.Wait(ctx, p.svc, svctl.WaitDown); err != nil {
-		return fault(faultFailed, p.namespec()+": "+err.Error())
-	}
-	return nil
+	return results
 }
 
 // each acts on every process of ps that pred takes, and answers
@@ -515,121 +560,36 @@ func each(ps []process, pred func(supState) bool, act func(process) error) []xml
 		if !pred(stateOf(p.info)) {
 			continue
 		}
-		status, desc := faultSuccess, "OK"
+		res := xmlrpc.Struct{{Name: "name", Value: p.svc.Name}, {Name: "group", Value: p.group()},
+			{Name: "status", Value: faultSuccess}, {Name: "description", Value: "OK"}}
 		if err := act(p); err != nil {
-			status, desc = faultFailed, err.Error()
-			var f *rpcFault
-			if errors.As(err, &f) {
-				status = f.code
-			}
+			setResult(res, err)
 		}
-		out = append(out, xmlrpc.Struct{{Name: "name", Value: p.svc.Name}, {Name: "group", Value: p.group()},
-			{Name: "status", Value: status}, {Name: "description", Value: desc}})
+		out = append(out, res)
 	}
 	return out
 }
 
-func notRunning(st supState) bool { return !running(st) }
+func resultOK(res xmlrpc.Struct) bool {
+	status, _ := res.Get("status")
+	return status == faultSuccess
+}
 
-// failResult turns a result of each that said SUCCESS into a failure: a
-// wait after the action that did not end well.
-func failResult(res xmlrpc.Struct, code int, what string) {
-	for i := range res {
-		if res[i].Name == "status" && res[i].Value != faultSuccess {
-			return // it failed already, and says why
-		}
+// setResult makes a result say err: its fault's code, FAILED otherwise.
+func setResult(res xmlrpc.Struct, err error) {
+	code := faultFailed
+	var f *rpcFault
+	if errors.As(err, &f) {
+		code = f.code
 	}
 	for i := range res {
 		switch res[i].Name {
 		case "status":
 			res[i].Value = code
 		case "description":
-			res[i].Value = (&rpcFault{code, what}).Error()
+			res[i].Value = err.Error()
 		}
 	}
-}
-
-func (s *Server) rpcStartGroup(ctx context.Context, args []any) (any, error) {
-	spec, err := argString(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	ps, err := s.group(spec)
-	if err != nil {
-		return nil, err
-	}
-	return s.startEach(ctx, ps, argWait(args, 1)), nil
-}
-
-// startEach sends up to each process that is not running, then, with
-// wait, waits for each: sv-scan starts each once what it depends on is
-// ready, so the ups go first.
-func (s *Server) startEach(ctx context.Context, ps []process, wait bool) []xmlrpc.Struct {
-	var started []process
-	results := each(ps, notRunning, func(p process) error {
-		started = append(started, p)
-		return s.start(ctx, p, false)
-	})
-	if wait {
-		for i, p := range started {
-			wctx, cancel := context.WithTimeout(ctx, startWait)
-			_, err := svctl.WaitFor(wctx, p.svc, svctl.WaitReady, svctl.Started(p.info))
-			cancel()
-			if err != nil {
-				failResult(results[i], faultSpawnError, p.namespec())
-			}
-		}
-	}
-	return results
-}
-
-func (s *Server) rpcStopGroup(ctx context.Context, args []any) (any, error) {
-	spec, err := argString(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	ps, err := s.group(spec)
-	if err != nil {
-		return nil, err
-	}
-	return s.stopEach(ctx, ps, argWait(args, 1)), nil
-}
-
-// stopEach sends down to each running process, those that depend on
-// others first (sv-scan holds a stop until its dependents are down).
-func (s *Server) stopEach(ctx context.Context, ps []process, wait bool) []xmlrpc.Struct {
-	var stopped []process
-	results := each(ps, running, func(p process) error {
-		stopped = append(stopped, p)
-		return s.stop(ctx, p, false)
-	})
-	if wait {
-		for i, p := range stopped {
-			wctx, cancel := context.WithTimeout(ctx, startWait)
-			_, err := svctl.Wait(wctx, p.svc, svctl.WaitDown)
-			cancel()
-			if err != nil {
-				failResult(results[i], faultFailed, p.namespec()+": "+err.Error())
-			}
-		}
-	}
-	return results
-}
-
-func (s *Server) rpcStartAll(ctx context.Context, args []any) (any, error) {
-	ps, err := s.processes()
-	if err != nil {
-		return nil, err
-	}
-	return s.startEach(ctx, ps, argWait(args, 0)), nil
-}
-
-func (s *Server) rpcStopAll(ctx context.Context, args []any) (any, error) {
-	ps, err := s.processes()
-	if err != nil {
-		return nil, err
-	}
-	return s.stopEach(ctx, ps, argWait(args, 0)), nil
 }
 
 // signalProcess sends a signal (a name, with or without SIG, or a number) to a

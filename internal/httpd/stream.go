@@ -106,9 +106,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				b.WriteByte('\n')
 			}
 		}
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(b.Bytes())
+		writeBody(w, http.StatusOK, "application/x-ndjson", b.Bytes())
 		return
 	}
 	st, release, ok := s.openStream(w, r, "text/event-stream")
@@ -177,9 +175,7 @@ func (s *Server) serviceLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !wantsStream(r) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(tail.Bytes())
+		writeBody(w, http.StatusOK, "text/plain; charset=utf-8", tail.Bytes())
 		return
 	}
 	st, release, ok := s.openStream(w, r, "text/event-stream")

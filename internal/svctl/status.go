@@ -51,8 +51,18 @@ type Info struct {
 	status     svdir.Decoded
 }
 
-// States beyond svdir's phases.
-const StateUnsupervised = "unsupervised"
+// States beyond svdir's phases: not taken up by a supervisor, or a state
+// that cannot be read.
+const (
+	StateUnsupervised = "unsupervised"
+	StateUnknown      = "unknown"
+)
+
+// Unknown is what is shown of a service whose state could not be read:
+// why, in Error.
+func Unknown(svc Service, err error) Info {
+	return Info{Name: svc.Name, Dir: svc.Dir, State: StateUnknown, Error: err.Error()}
+}
 
 // ErrNoStatus means the supervise directory holds no status yet.
 var ErrNoStatus = errors.New("no status yet")
